@@ -1,0 +1,31 @@
+"""onnx-datagen: synthetic calibration data from an ONNX model's BatchNorm statistics.
+
+The public API is imported lazily, so `import onnx_datagen` (and `datagen --help`) stays light.
+
+    >>> import onnx_datagen
+    >>> report = onnx_datagen.inspect("model.onnx")
+    >>> ds = onnx_datagen.generate("model.onnx", n_images=256)
+    >>> ds.images.shape
+    (256, 3, 32, 32)
+"""
+
+from onnx_datagen._version import __version__
+
+_LAZY = {
+    "generate": "onnx_datagen.generate",
+    "inspect": "onnx_datagen.inspection",
+    "Dataset": "onnx_datagen.dataset",
+    "GenerationConfig": "onnx_datagen.config",
+    "Normalization": "onnx_datagen.config",
+    "UserError": "onnx_datagen.errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'onnx_datagen' has no attribute {name!r}")

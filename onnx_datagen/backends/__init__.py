@@ -1,0 +1,1 @@
+"""Optimisation engines. Each turns a PreparedModel + GenerationConfig into optimised images."""

@@ -1,0 +1,263 @@
+"""Torch engine: the rewritten ONNX graph converted with onnx2torch, images optimised with torch.optim."""
+
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass
+
+import numpy as np
+
+from onnx_datagen.backends.base import Backend, LayerStatistics, ProgressSink, StepReport
+from onnx_datagen.config import Device, GenerationConfig, Granularity, Optimizer, OutputLoss, Precision
+from onnx_datagen.deps import require
+from onnx_datagen.errors import ConfigError, ModelError, OptimizationError
+from onnx_datagen.graph.prepare import PreparedModel
+from onnx_datagen.image_init import INITS
+from onnx_datagen.image_pipeline import CanvasPipeline, valid_range
+from onnx_datagen.objective.bn_alignment import BN_LOSSES
+from onnx_datagen.objective.output_loss import OUTPUT_LOSSES, HeadActivation
+from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
+from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
+from onnx_datagen.schedules import make_schedule
+
+torch = require("torch")
+
+# Independent random streams, each derived from (seed, batch index) or (seed, iteration), so any
+# batch can be regenerated on its own, whatever the number of batches or the order they run in.
+INIT_STREAM, AUGMENT_STREAM, ORDER_STREAM = 0, 1, 2
+
+OPTIMIZERS = {
+    Optimizer.RADAM: lambda params, lr: torch.optim.RAdam(params, lr=lr),
+    Optimizer.ADAM: lambda params, lr: torch.optim.Adam(params, lr=lr),
+    Optimizer.SGD: lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
+}
+
+
+def _import_onnx2torch():
+    """Import onnx2torch, which imports torchvision at module level only for its NMS/RoiAlign converters.
+
+    The PyPI torchvision does not load against CPU torch builds (its C++ ops are missing), so when
+    `import torchvision` fails, a stub whose ops raise stands in. Those two converters are the only users.
+    """
+    try:
+        import torchvision  # noqa: F401
+    except Exception:
+        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+            del sys.modules[name]
+
+        def unavailable(*args, **kwargs):
+            raise NotImplementedError("torchvision ops are unavailable in this environment")
+
+        stub, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
+        ops.nms = ops.roi_align = ops.box_convert = unavailable
+        stub.ops = ops
+        sys.modules.update({"torchvision": stub, "torchvision.ops": ops})
+    return require("onnx2torch")
+
+
+@dataclass
+class Forward:
+    outputs: list  # original model outputs (floating point ones)
+    bn_inputs: list  # one tensor per BN site, float32
+    heads: list[HeadActivation]
+
+
+class TorchModel:
+    """The converted module in eval mode, frozen, returning outputs split into model / BN / head tensors."""
+
+    def __init__(self, prepared: PreparedModel, device: str, precision: Precision) -> None:
+        onnx2torch = _import_onnx2torch()
+        try:
+            module = onnx2torch.convert(prepared.model)
+        except NotImplementedError as err:
+            raise ModelError(f"{prepared.label}: the torch backend cannot convert this model ({err})") from err
+        module.eval().requires_grad_(False)
+        self.prepared = prepared
+        self.device = torch.device(device)
+        self.fast = precision is Precision.FAST
+        self.module = module.to(self.device)
+        if self.fast:
+            self.module = self.module.to(memory_format=torch.channels_last)
+        self.nhwc = prepared.image.layout == "NHWC"
+        names = [o.name for o in prepared.model.graph.output[: prepared.n_outputs]]
+        self.head_weights = [torch.tensor(h.weight_rows, dtype=torch.float32, device=self.device)
+                             for h in prepared.heads]
+        self.head_outputs = [names.index(h.output) for h in prepared.heads]
+        self.micro_batch = self._micro_batch_size()
+
+    def _micro_batch_size(self) -> int | None:
+        """None when any batch size runs; else the exported fixed batch (e.g. a Reshape baked to [2, 64])."""
+        fixed = self.prepared.image.batch
+        if fixed is None:
+            return None
+        probe = torch.zeros((fixed + 1, *self.prepared.image.chw), device=self.device)
+        try:
+            with torch.no_grad():
+                self._run(probe)
+            return None
+        except RuntimeError:
+            return fixed
+
+    def _run(self, x):
+        if self.nhwc:
+            x = x.permute(0, 2, 3, 1)
+        if self.fast:
+            x = x.contiguous(memory_format=torch.channels_last) if not self.nhwc else x
+            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                result = self.module(x)
+        else:
+            result = self.module(x)
+        return list(result) if isinstance(result, (list, tuple)) else [result]
+
+    def __call__(self, x) -> Forward:
+        if self.micro_batch is None:
+            raw = self._run(x)
+        else:  # run fixed-batch chunks, zero-padding the last one; eval-mode BN keeps samples independent
+            n, step = x.shape[0], self.micro_batch
+            chunks = []
+            for start in range(0, n, step):
+                part = x[start:start + step]
+                pad = step - part.shape[0]
+                if pad:
+                    part = torch.cat([part, part.new_zeros((pad, *part.shape[1:]))])
+                chunks.append([t[: step - pad] for t in self._run(part)])
+            raw = [torch.cat(parts) for parts in zip(*chunks)]
+        p = self.prepared
+        outputs = [t.float() for t in raw[: p.n_outputs] if t.is_floating_point()]
+        bn_inputs = [raw[i].float() for i in p.bn_output_index]
+        heads = [HeadActivation(raw[o].float(), raw[i].float(), w)
+                 for o, i, w in zip(self.head_outputs, p.head_output_index, self.head_weights)]
+        return Forward(outputs, bn_inputs, heads)
+
+
+@dataclass
+class _Batch:
+    index: int
+    canvas: object  # torch.Tensor with requires_grad
+    optimizer: object
+    schedule: object
+    rng: np.random.Generator  # augmentation stream of this batch
+
+
+class TorchBackend(Backend):
+    def __init__(self, prepared: PreparedModel, config: GenerationConfig) -> None:
+        if config.device is Device.CUDA and not torch.cuda.is_available():
+            raise ConfigError("--device cuda was asked for but torch sees no CUDA device; use --device cpu "
+                              "or install a CUDA build of torch")
+        if config.output_loss is OutputLoss.REGULARIZED_MIN_MAX and config.output_loss_multiplier and not prepared.heads:
+            raise ConfigError("--output-loss regularized-min-max needs a final Gemm/MatMul/Conv layer with constant "
+                              "weights before the model output, and this model has none; choose another output loss")
+        torch.manual_seed(config.seed)
+        self.config = config
+        self.prepared = prepared
+        self.model = TorchModel(prepared, config.device.value, config.precision)
+        self.device = self.model.device
+        mean, std = config.normalization.per_channel(prepared.image.channels)
+        low, high = valid_range(mean, std, config.normalization.pixel_scale)
+        self.pipeline = CanvasPipeline(config, prepared.image.height, prepared.image.width, low, high, self.device)
+        channels = prepared.image.channels
+        # Targets: the input pseudo-layer assumes normalised input (mean 0, std 1), then the BN running stats.
+        # The std target is sqrt(running_var) without BN's epsilon: the population std itself (MCT, quirk Q6).
+        self.targets = [(torch.zeros(channels, device=self.device), torch.ones(channels, device=self.device))]
+        self.targets += [(torch.tensor(s.running_mean, dtype=torch.float32, device=self.device),
+                          torch.tensor(np.sqrt(np.maximum(s.running_var, 0)), dtype=torch.float32, device=self.device))
+                         for s in prepared.bn_sites]
+        self.weights = LAYER_WEIGHTINGS[config.layer_weighting](len(prepared.bn_sites), config.input_term,
+                                                                config.first_layer_multiplier)
+        self.bn_loss = BN_LOSSES[config.bn_loss]
+        self.output_loss = OUTPUT_LOSSES[config.output_loss]
+
+    # --- optimisation -------------------------------------------------------------------------------
+
+    def _new_batch(self, index: int, size: int) -> _Batch:
+        c = self.config
+        rng = np.random.default_rng([c.seed, index, INIT_STREAM])
+        canvas_np = INITS[c.init](rng, (size, self.prepared.image.channels, *self.pipeline.canvas_size))
+        canvas = torch.tensor(canvas_np, device=self.device).requires_grad_(True)
+        return _Batch(index, canvas, OPTIMIZERS[c.optimizer]([canvas], c.lr), make_schedule(c),
+                      np.random.default_rng([c.seed, index, AUGMENT_STREAM]))
+
+    def _layer_moments(self, x, forward: Forward, granularity: Granularity) -> list:
+        return [moments(x, granularity)] + [moments(t, granularity) for t in forward.bn_inputs]
+
+    def _losses(self, layer_moments: list):
+        terms = []
+        for weight, (first, second), (target_mean, target_std) in zip(self.weights, layer_moments, self.targets):
+            if weight:
+                mean, std = mean_std(first, second, self.config.stats_eps)
+                terms.append(weight * self.bn_loss(mean, std, target_mean, target_std))
+        return sum(terms)
+
+    def optimize(self, n_images: int, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
+        c = self.config
+        sizes = [min(c.batch_size, n_images - start) for start in range(0, n_images, c.batch_size)]
+        batches = [self._new_batch(k, size) for k, size in enumerate(sizes)]
+        initial = self._final_images(batches)
+        all_images = c.granularity is Granularity.ALL_IMAGES
+        granularity = Granularity.PER_BATCH if all_images else c.granularity
+        cache = MomentCache(len(batches)) if all_images else None
+        if cache is not None:
+            with torch.no_grad():
+                for batch in batches:
+                    x = self.pipeline.final_view(batch.canvas)
+                    cache.store(batch.index, self._layer_moments(x, self.model(x), granularity))
+
+        for iteration in range(c.n_iter):
+            order = np.random.default_rng([c.seed, ORDER_STREAM, iteration]).permutation(len(batches))
+            for position, k in enumerate(order):
+                batch = batches[k]
+                batch.optimizer.zero_grad(set_to_none=True)
+                x = self.pipeline.training_view(batch.canvas, batch.rng)
+                forward = self.model(x)
+                layer_moments = self._layer_moments(x, forward, granularity)
+                stats = cache.combined(batch.index, layer_moments) if cache is not None else layer_moments
+                bn_loss = self._losses(stats)
+                output_loss = (self.output_loss(forward.outputs, forward.heads) * c.output_loss_multiplier
+                               if c.output_loss_multiplier else torch.zeros((), device=self.device))
+                loss = bn_loss + output_loss
+                loss_value = float(loss.detach())
+                if not np.isfinite(loss_value):
+                    raise OptimizationError(
+                        f"the loss became {loss_value} at iteration {iteration + 1}, batch {batch.index} "
+                        f"(images {batch.index * c.batch_size}..{batch.index * c.batch_size + sizes[k] - 1}); "
+                        "lower --lr, or use --optimizer adam or --precision fp32")
+                loss.backward()
+                batch.optimizer.step()
+                lr = batch.schedule.step(loss_value)
+                for group in batch.optimizer.param_groups:
+                    group["lr"] = lr
+                if cache is not None:  # one step stale, from the augmented view: no extra forward (as MCT)
+                    cache.store(batch.index, layer_moments)
+                if progress is not None:
+                    progress(StepReport(iteration, c.n_iter, position, len(batches), batch.index, loss_value,
+                                        float(bn_loss.detach()), float(output_loss.detach()), lr))
+        return initial, self._final_images(batches)
+
+    def _final_images(self, batches: list[_Batch]) -> np.ndarray:
+        with torch.no_grad():
+            return np.concatenate([self.pipeline.final_view(b.canvas).float().cpu().numpy() for b in batches])
+
+    # --- measurement ---------------------------------------------------------------------------------
+
+    def layer_statistics(self, images: np.ndarray) -> LayerStatistics:
+        sums: list = []
+        count = [0] * (len(self.prepared.bn_sites) + 1)
+        with torch.no_grad():
+            for start in range(0, len(images), self.config.batch_size):
+                x = torch.tensor(images[start:start + self.config.batch_size], device=self.device)
+                tensors = [x] + self.model(x).bn_inputs
+                if not sums:
+                    sums = [[0.0, 0.0] for _ in tensors]
+                for i, t in enumerate(tensors):
+                    t = t.double().transpose(0, 1).reshape(t.shape[1], -1)
+                    sums[i][0] = sums[i][0] + t.sum(dim=1)
+                    sums[i][1] = sums[i][1] + (t * t).sum(dim=1)
+                    count[i] += t.shape[1]
+        means, stds = [], []
+        for (total, total_sq), n in zip(sums, count):
+            mean = (total / n).cpu().numpy()
+            var = np.maximum((total_sq / n).cpu().numpy() - mean**2, 0.0)
+            means.append(mean)
+            stds.append(np.sqrt(var))
+        return LayerStatistics(means, stds)

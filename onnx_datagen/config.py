@@ -1,0 +1,295 @@
+"""GenerationConfig: every knob of the optimisation in one frozen, JSON-serialisable object.
+
+Enum values are the exact spelling used on the command line, in config files and in the manifest.
+Defaults follow Sony MCT's PyTorch data generation (model-compression-toolkit 2.6); where we
+deliberately differ from MCT, docs/mct-quirks.md says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from onnx_datagen.deps import require
+from onnx_datagen.errors import ConfigError
+
+
+class Optimizer(str, Enum):
+    RADAM = "radam"
+    ADAM = "adam"
+    SGD = "sgd"
+
+
+class Scheduler(str, Enum):
+    """Learning-rate schedule, stepped once per outer iteration with the batch's total loss."""
+
+    REDUCE_ON_PLATEAU = "reduce-on-plateau"
+    REDUCE_ON_PLATEAU_WITH_RESET = "reduce-on-plateau-with-reset"  # forget the best loss after every cut
+    STEP = "step"
+    COSINE = "cosine"
+    CONSTANT = "constant"
+
+
+class BnLoss(str, Enum):
+    L2_SQUARE = "l2-square"  # ||mean - mu||^2 / C + ||std - sigma||^2 / C
+
+
+class OutputLoss(str, Enum):
+    NONE = "none"
+    NEGATIVE_MIN_MAX = "negative-min-max"  # -(max logit - min logit), stretches the output range
+    INVERSE_MIN_MAX = "inverse-min-max"
+    REGULARIZED_MIN_MAX = "regularized-min-max"
+
+
+class DataInit(str, Enum):
+    GAUSSIAN = "gaussian"  # i.i.d. N(0, 1) in model-input space
+    DIVERSE = "diverse"  # random per-image, per-channel mean and std, then a box blur
+
+
+class LayerWeighting(str, Enum):
+    AVERAGE = "average"  # 1 / number of terms (BN layers + the input pseudo-layer)
+    FIRST_LAYER_MULTIPLIER = "first-layer-multiplier"  # first BN layer x first_layer_multiplier, others 1
+
+
+class Granularity(str, Enum):
+    """Over which images the synthetic statistics are computed."""
+
+    PER_IMAGE = "per-image"
+    PER_BATCH = "per-batch"
+    ALL_IMAGES = "all-images"  # whole set, from cached per-batch moments
+
+
+class ImagePipeline(str, Enum):
+    SMOOTHING_AND_AUGMENTATION = "smoothing-and-augmentation"  # flip, Gaussian smoothing, random crop
+    IDENTITY = "identity"
+
+
+class Clipping(str, Enum):
+    NONE = "none"
+    CLAMP = "clamp"  # clamp to the valid pixel range, straight-through gradient
+    REFLECT = "reflect"  # reflect overshoots back inside the range, straight-through gradient
+
+
+class Precision(str, Enum):
+    FP32 = "fp32"
+    FAST = "fast"  # bf16 autocast + channels_last (CPU with bf16 support, or CUDA)
+
+
+class Device(str, Enum):
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+# Input normalisations on a 0-1 pixel scale: (mean, std) per channel.
+NORMALIZATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "keras": ((0.5,), (0.5,)),  # x / 127.5 - 1
+    "none": ((0.0,), (1.0,)),
+}
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How the model expects its input: (pixel - mean) / std, with pixels in [0, pixel_scale].
+
+    `mean` and `std` are on the pixel scale (0-1 values when pixel_scale is 1, 0-255 values when 255).
+    A single value applies to every channel.
+    """
+
+    mean: tuple[float, ...] = NORMALIZATIONS["imagenet"][0]
+    std: tuple[float, ...] = NORMALIZATIONS["imagenet"][1]
+    pixel_scale: float = 1.0
+    name: str = "imagenet"
+
+    @classmethod
+    def preset(cls, name: str, pixel_scale: float = 1.0) -> Normalization:
+        if name not in NORMALIZATIONS:
+            raise ConfigError(f"unknown normalization {name!r}; choose one of {', '.join(NORMALIZATIONS)} or give --mean/--std")
+        mean, std = NORMALIZATIONS[name]
+        return cls(tuple(m * pixel_scale for m in mean), tuple(s * pixel_scale for s in std), pixel_scale, name)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
+        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
+        if not self.mean or not self.std:
+            raise ConfigError("normalization mean and std need at least one value each")
+        if any(s <= 0 for s in self.std):
+            raise ConfigError(f"normalization std must be > 0, got {self.std}")
+        if self.pixel_scale not in (1.0, 255.0):
+            raise ConfigError(f"pixel scale must be 1 or 255, got {self.pixel_scale}")
+
+    def per_channel(self, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Mean and std broadcast to `channels` values."""
+        out = []
+        for values, what in ((self.mean, "mean"), (self.std, "std")):
+            if len(values) == 1:
+                values = values * channels
+            if len(values) != channels:
+                raise ConfigError(
+                    f"normalization {what} has {len(values)} values but the model input has {channels} channels; "
+                    f"give --mean/--std with {channels} values"
+                )
+            out.append(values)
+        return out[0], out[1]
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Everything that decides which images come out (besides the model and the number of images)."""
+
+    n_iter: int = 500
+    batch_size: int = 32
+    optimizer: Optimizer = Optimizer.RADAM
+    lr: float = 16.0
+    scheduler: Scheduler = Scheduler.REDUCE_ON_PLATEAU_WITH_RESET
+    scheduler_factor: float = 0.5  # reduce-on-plateau: lr *= factor on a plateau
+    scheduler_patience: int | None = None  # reduce-on-plateau: None -> max(1, n_iter // 50), as MCT
+    step_gamma: float = 0.1  # step: lr *= gamma every n_iter // 3 iterations
+    min_lr: float = 1e-4
+    bn_loss: BnLoss = BnLoss.L2_SQUARE
+    output_loss: OutputLoss = OutputLoss.NEGATIVE_MIN_MAX
+    output_loss_multiplier: float = 1e-5
+    init: DataInit = DataInit.GAUSSIAN
+    layer_weighting: LayerWeighting = LayerWeighting.AVERAGE
+    first_layer_multiplier: float = 10.0
+    input_term: bool = True  # align the input image itself with (0, 1) per channel, as MCT's pseudo-layer
+    granularity: Granularity = Granularity.ALL_IMAGES
+    pipeline: ImagePipeline = ImagePipeline.SMOOTHING_AND_AUGMENTATION
+    extra_pixels: int = 32  # canvas = image + extra_pixels, so the random crop can move
+    smoothing_sigma: float = 1.25
+    flip_probability: float = 0.5
+    clipping: Clipping = Clipping.CLAMP
+    normalization: Normalization = field(default_factory=Normalization)
+    stats_eps: float = 1e-6  # added to the synthetic variance before the square root
+    seed: int = 0
+    device: Device = Device.CPU
+    precision: Precision = Precision.FP32
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            enum_type = _ENUM_FIELDS.get(f.name)
+            if enum_type is not None and not isinstance(value, enum_type):
+                object.__setattr__(self, f.name, _to_enum(enum_type, value, f.name))
+        if isinstance(self.normalization, dict):
+            object.__setattr__(self, "normalization", _normalization_from_dict(self.normalization))
+        for name in ("n_iter", "batch_size"):
+            _check_positive_int(name, getattr(self, name))
+        for name in ("lr", "min_lr", "smoothing_sigma", "first_layer_multiplier", "stats_eps"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{_flag(name)} must be > 0, got {getattr(self, name)}")
+        if not 0 < self.scheduler_factor < 1:
+            raise ConfigError(f"{_flag('scheduler_factor')} must be between 0 and 1, got {self.scheduler_factor}")
+        if not 0 < self.step_gamma <= 1:
+            raise ConfigError(f"{_flag('step_gamma')} must be in (0, 1], got {self.step_gamma}")
+        if self.scheduler_patience is not None:
+            _check_positive_int("scheduler_patience", self.scheduler_patience)
+        if self.output_loss_multiplier < 0:
+            raise ConfigError(f"{_flag('output_loss_multiplier')} must be >= 0, got {self.output_loss_multiplier}")
+        if not isinstance(self.extra_pixels, int) or self.extra_pixels < 0:
+            raise ConfigError(f"{_flag('extra_pixels')} must be an integer >= 0, got {self.extra_pixels!r}")
+        if not 0 <= self.flip_probability <= 1:
+            raise ConfigError(f"{_flag('flip_probability')} must be in [0, 1], got {self.flip_probability}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"--seed must be an integer >= 0, got {self.seed!r}")
+
+    @property
+    def patience(self) -> int:
+        return self.scheduler_patience if self.scheduler_patience is not None else max(1, self.n_iter // 50)
+
+    def replace(self, **changes: Any) -> GenerationConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Enum):
+                value = value.value
+            elif isinstance(value, Normalization):
+                value = {"name": value.name, "mean": list(value.mean), "std": list(value.std),
+                         "pixel_scale": value.pixel_scale}
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationConfig:
+        """Build a config from a (possibly partial) dict; keys may use '-' or '_'."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        clean = {}
+        for key, value in data.items():
+            name = str(key).replace("-", "_")
+            if name not in known:
+                raise ConfigError(f"unknown configuration key {key!r}; valid keys: {', '.join(sorted(known))}")
+            clean[name] = value
+        try:
+            return cls(**clean)
+        except TypeError as err:  # e.g. a list where a number belongs
+            raise ConfigError(f"invalid configuration: {err}") from err
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON or YAML config file into a dict (validated later by GenerationConfig.from_dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"cannot parse config file {path}: {err}") from err
+    elif suffix in (".yaml", ".yml"):
+        yaml = require("yaml")
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"cannot parse config file {path}: {' '.join(str(err).split())}") from err
+    else:
+        raise ConfigError(f"config file {path} must end in .json, .yaml or .yml")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of option names to values")
+    return data
+
+
+def _enum_fields() -> dict[str, type[Enum]]:
+    hints = typing.get_type_hints(GenerationConfig)
+    return {name: hint for name, hint in hints.items() if isinstance(hint, type) and issubclass(hint, Enum)}
+
+
+_ENUM_FIELDS = _enum_fields()  # field name -> enum type, so values from files and the CLI are coerced
+
+
+def _to_enum(enum_type: type[Enum], value: Any, name: str) -> Enum:
+    try:
+        return enum_type(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in enum_type)
+        raise ConfigError(f"{_flag(name)}: {value!r} is not one of {choices}") from None
+
+
+def _normalization_from_dict(data: dict[str, Any]) -> Normalization:
+    scale = float(data.get("pixel_scale", 1.0))
+    if "mean" in data or "std" in data:
+        if "mean" not in data or "std" not in data:
+            raise ConfigError("normalization needs both mean and std")
+        return Normalization(tuple(data["mean"]), tuple(data["std"]), scale, str(data.get("name", "custom")))
+    return Normalization.preset(str(data.get("name", "imagenet")), scale)
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{_flag(name)} must be a positive integer, got {value!r}")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")

@@ -1,0 +1,28 @@
+"""Error types. A UserError is the user's to fix: the CLI prints its one-line message, no traceback.
+
+Anything else escaping the library is a bug in onnx-datagen and keeps its traceback.
+"""
+
+
+class UserError(Exception):
+    """A problem with the user's input, model, options or environment; the message says how to fix it."""
+
+
+class ModelError(UserError):
+    """The ONNX model cannot be used (missing, unreadable, folded BatchNorm, unsupported graph)."""
+
+
+class ConfigError(UserError):
+    """An option or configuration value is invalid."""
+
+
+class DependencyError(UserError):
+    """An optional package is missing; the message names the pip command that installs it."""
+
+
+class OutputError(UserError):
+    """The output location cannot be written as asked (not empty, not a directory, ...)."""
+
+
+class OptimizationError(UserError):
+    """The optimisation diverged (NaN/Inf loss); the message names the batch and a remedy."""

@@ -1,0 +1,63 @@
+"""Atomic file writing and output-directory checks: a file either is complete or does not exist."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from onnx_datagen.errors import OutputError
+
+MANIFEST = "manifest.json"
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call write(tmp) on a temporary path in the same directory, then rename it to `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_json(path: Path, data: dict) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8"))
+
+
+def prepare_output_dir(out_dir: str | Path, overwrite: bool) -> Path:
+    """Check `out_dir` can take a new dataset; with overwrite, remove the previous dataset's files.
+
+    The old manifest goes first, so an interrupted overwrite never looks like a complete dataset.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output {out} exists and is not a directory; choose another -o/--output")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise OutputError(f"output directory {out} is not empty; choose an empty or new directory, "
+                              "or pass --overwrite to replace its dataset")
+        manifest = out / MANIFEST
+        if not manifest.is_file():
+            raise OutputError(f"output directory {out} is not empty and holds no datagen dataset ({MANIFEST}); "
+                              "refusing to delete files datagen did not write: choose another directory")
+        try:
+            previous = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+        except ValueError:
+            previous = {}
+        manifest.unlink()
+        for names in previous.values():
+            for name in names:
+                target = (out / name).resolve()
+                if out.resolve() in target.parents:
+                    target.unlink(missing_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create output directory {out}: {err.strerror}") from err
+    return out

@@ -1,0 +1,1 @@
+"""Everything that reads or rewrites the ONNX graph; framework-neutral (onnx and numpy only)."""

@@ -1,0 +1,79 @@
+"""BatchNormalization sites: where each BN reads its input, and the running statistics it stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+
+from onnx_datagen.errors import ModelError
+from onnx_datagen.graph.constants import constant_tensors, unique_node_names
+
+BN_OP = "BatchNormalization"
+CONV_OPS = ("Conv", "ConvTranspose", "QLinearConv", "ConvInteger")
+
+
+@dataclass(frozen=True)
+class BnSite:
+    """One BatchNormalization node. `input` is the tensor whose statistics the BN's running stats describe."""
+
+    name: str
+    input: str
+    producer: str  # op type that produces `input` ("graph input" if it is a model input)
+    running_mean: np.ndarray
+    running_var: np.ndarray
+    epsilon: float
+
+    @property
+    def channels(self) -> int:
+        return int(self.running_mean.shape[0])
+
+
+def find_bn_sites(model: onnx.ModelProto) -> list[BnSite]:
+    """All BatchNormalization nodes in graph order, with their statistics read from constants."""
+    constants = constant_tensors(model)
+    producers = {out: node.op_type for node in model.graph.node for out in node.output}
+    sites = []
+    for node, name in zip(model.graph.node, unique_node_names(model)):
+        if node.op_type != BN_OP or node.domain not in ("", "ai.onnx"):
+            continue
+        stats = []
+        for position, what in ((3, "running mean"), (4, "running variance")):
+            tensor = node.input[position] if len(node.input) > position else ""
+            if tensor not in constants:
+                raise ModelError(f"BatchNormalization {name!r}: its {what} ({tensor!r}) is not a constant in the graph; "
+                                 "export the model in eval mode so the running statistics are stored")
+            stats.append(np.asarray(constants[tensor], dtype=np.float64).reshape(-1))
+        mean, var = stats
+        if mean.shape != var.shape:
+            raise ModelError(f"BatchNormalization {name!r}: running mean and variance have different sizes")
+        epsilon = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
+        sites.append(BnSite(name, node.input[0], producers.get(node.input[0], "graph input"), mean, var, float(epsilon)))
+    return sites
+
+
+def bn_verdict(model: onnx.ModelProto, sites: list[BnSite]) -> str:
+    """'ready', 'bn-folded' (convolutions but no BN: folded at export) or 'no-bn'."""
+    if sites:
+        return "ready"
+    if any(node.op_type in CONV_OPS for node in model.graph.node):
+        return "bn-folded"
+    return "no-bn"
+
+
+FOLDED_HELP = ("its BatchNorm statistics were folded into the convolutions at export, so they cannot be recovered; "
+               "re-export from PyTorch with BatchNorm kept: torch.onnx.export(model.eval(), x, path, dynamo=False, "
+               "do_constant_folding=False) or torch.onnx.export(..., dynamo=True, optimize=False)")
+NO_BN_HELP = ("it has no BatchNormalization layers, and datagen inverts BatchNorm statistics; "
+              "models without BN (e.g. LayerNorm transformers) are not supported")
+
+
+def require_bn_sites(model: onnx.ModelProto, label: str) -> list[BnSite]:
+    sites = find_bn_sites(model)
+    verdict = bn_verdict(model, sites)
+    if verdict == "bn-folded":
+        raise ModelError(f"{label}: {FOLDED_HELP}")
+    if verdict == "no-bn":
+        raise ModelError(f"{label}: {NO_BN_HELP}")
+    return sites

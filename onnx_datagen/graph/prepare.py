@@ -1,0 +1,56 @@
+"""From an ONNX file to the graph every backend optimises against: BN (and head) inputs as extra outputs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+
+from onnx_datagen.graph.bn import BnSite, require_bn_sites
+from onnx_datagen.graph.heads import OutputHead, find_output_heads
+from onnx_datagen.graph.image_input import ImageInput, find_image_input
+from onnx_datagen.graph.load import file_sha256, load_model
+from onnx_datagen.graph.normalize import normalize_graph
+from onnx_datagen.graph.rewrite import expose_tensors, with_dynamic_batch
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    """The rewritten model plus where to find each statistic among its outputs.
+
+    Outputs of `model` are: the original outputs (indices 0..n_outputs-1), then the BN inputs
+    (`bn_output_index[i]` for `bn_sites[i]`), then the head inputs (`head_output_index[j]`).
+    """
+
+    label: str
+    sha256: str
+    model: onnx.ModelProto
+    image: ImageInput
+    n_outputs: int
+    bn_sites: list[BnSite]
+    bn_output_index: list[int]
+    heads: list[OutputHead]
+    head_output_index: list[int]
+
+
+def prepare_model(model: str | Path | onnx.ModelProto, input_name: str | None = None,
+                  size: tuple[int, int] | None = None) -> PreparedModel:
+    if isinstance(model, onnx.ModelProto):
+        label, proto = "model", model
+        sha256 = hashlib.sha256(model.SerializeToString()).hexdigest()
+    else:
+        label, proto = str(model), load_model(model)
+        sha256 = file_sha256(model)
+    proto = normalize_graph(proto)
+    bn_sites = require_bn_sites(proto, label)
+    image = find_image_input(proto, input_name, size)
+    if image.batch is not None:
+        # Optimisation batches rarely match an exported batch size; backends check the relaxed graph runs.
+        proto = with_dynamic_batch(proto, image.name)
+    heads = find_output_heads(proto)
+    n_outputs = len(proto.graph.output)
+    rewritten, indices = expose_tensors(proto, [s.input for s in bn_sites] + [h.input for h in heads])
+    return PreparedModel(label, sha256, rewritten, image, n_outputs, bn_sites, indices[:len(bn_sites)], heads,
+                         indices[len(bn_sites):])

@@ -1,0 +1,50 @@
+"""Graph passes that return a new model and never modify the caller's."""
+
+from __future__ import annotations
+
+import onnx
+
+
+def expose_tensors(model: onnx.ModelProto, names: list[str]) -> tuple[onnx.ModelProto, list[int]]:
+    """Add each tensor in `names` as an extra graph output.
+
+    Returns the new model and, for every requested name, its index in the new model's outputs
+    (a tensor that is already an output, or requested twice, is exposed once).
+    """
+    new = onnx.ModelProto()
+    new.CopyFrom(model)
+    try:
+        new = onnx.shape_inference.infer_shapes(new)
+    except Exception:  # shape inference is best effort: outputs then carry the element type only
+        pass
+    known = {v.name: v for v in list(new.graph.value_info) + list(new.graph.input)}
+    index = {o.name: i for i, o in enumerate(new.graph.output)}
+    for name in names:
+        if name in index:
+            continue
+        value = onnx.ValueInfoProto()
+        if name in known:
+            value.CopyFrom(known[name])
+        else:
+            value.name = name
+            value.type.tensor_type.elem_type = onnx.TensorProto.FLOAT
+        index[name] = len(new.graph.output)
+        new.graph.output.append(value)
+    return new, [index[name] for name in names]
+
+
+def with_dynamic_batch(model: onnx.ModelProto, input_name: str) -> onnx.ModelProto:
+    """Make the batch axis of `input_name` symbolic; stale shapes of inner tensors are dropped."""
+    new = onnx.ModelProto()
+    new.CopyFrom(model)
+    for value in new.graph.input:
+        if value.name == input_name:
+            value.type.tensor_type.shape.dim[0].Clear()
+            value.type.tensor_type.shape.dim[0].dim_param = "N"
+    for value in new.graph.output:
+        shape = value.type.tensor_type.shape
+        if value.type.HasField("tensor_type") and shape.dim:
+            shape.dim[0].Clear()
+            shape.dim[0].dim_param = "N"
+    del new.graph.value_info[:]
+    return new

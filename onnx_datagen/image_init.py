@@ -1,0 +1,34 @@
+"""Initial canvases, in model-input (normalised) space, from a per-batch random generator."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from onnx_datagen.config import DataInit
+from onnx_datagen.deps import require
+
+DIVERSE_BLUR = 5  # box-filter size of the diverse init
+
+
+def gaussian(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> np.ndarray:
+    return rng.standard_normal(shape, dtype=np.float32)
+
+
+def diverse(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """Each image and channel gets its own random mean and std, then a per-channel 5x5 box blur.
+
+    MCT's version blurs with a 3->3 channel kernel and padding 1, which mixes channels and
+    shrinks the image by 2 px per side (quirk Q4); here each channel is blurred on its own, same size.
+    """
+    cv2 = require("cv2")
+    n, c, _, _ = shape
+    std = rng.standard_normal((n, c, 1, 1), dtype=np.float32)
+    mean = rng.standard_normal((n, c, 1, 1), dtype=np.float32)
+    images = std * rng.standard_normal(shape, dtype=np.float32) + mean
+    for i in range(n):
+        for j in range(c):
+            images[i, j] = cv2.blur(images[i, j], (DIVERSE_BLUR, DIVERSE_BLUR), borderType=cv2.BORDER_REFLECT_101)
+    return images
+
+
+INITS = {DataInit.GAUSSIAN: gaussian, DataInit.DIVERSE: diverse}

@@ -1,0 +1,80 @@
+"""Differentiable views of the optimised canvas: the augmented training view and the final view.
+
+The canvas is larger than the image by `extra_pixels` so the random crop can move. Clipping acts
+only on the view, with a straight-through gradient; the stored canvas is never clipped (as MCT).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from onnx_datagen.config import Clipping, GenerationConfig, ImagePipeline
+
+SMOOTHING_SIZE = 3  # Gaussian kernel size of the smoothing step
+
+def gaussian_kernel(channels: int, sigma: float, size: int = SMOOTHING_SIZE) -> torch.Tensor:
+    """A normalised depthwise size x size Gaussian kernel, shape (C, 1, size, size)."""
+    grid = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    g = torch.exp(-(grid**2) / (2 * sigma**2))
+    kernel = torch.outer(g, g)
+    kernel = kernel / kernel.sum()
+    return kernel.expand(channels, 1, size, size).contiguous()
+
+def clip(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor, mode: Clipping) -> torch.Tensor:
+    """Clip to [low, high] per channel in the forward pass; the gradient passes straight through."""
+    if mode is Clipping.NONE:
+        return x
+    clipped = torch.maximum(torch.minimum(x, high), low)
+    if mode is Clipping.REFLECT:  # an overshoot of d lands d inside the bound
+        clipped = torch.maximum(torch.minimum(2 * clipped - x, high), low)
+    return x + (clipped - x).detach()
+
+class CanvasPipeline:
+    """Maps a canvas batch (B, C, H + extra, W + extra) to model-input views (B, C, H, W)."""
+
+    def __init__(self, config: GenerationConfig, height: int, width: int, low: np.ndarray, high: np.ndarray,
+                 device: torch.device) -> None:
+        self.augment = config.pipeline is ImagePipeline.SMOOTHING_AND_AUGMENTATION
+        self.extra = config.extra_pixels if self.augment else 0
+        self.height, self.width = height, width
+        self.flip_probability = config.flip_probability
+        self.clipping = config.clipping
+        channels = len(low)
+        self.low = torch.tensor(low, dtype=torch.float32, device=device).view(1, channels, 1, 1)
+        self.high = torch.tensor(high, dtype=torch.float32, device=device).view(1, channels, 1, 1)
+        self.kernel = gaussian_kernel(channels, config.smoothing_sigma).to(device)
+
+    @property
+    def canvas_size(self) -> tuple[int, int]:
+        return self.height + self.extra, self.width + self.extra
+
+    def smooth(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.kernel, padding=SMOOTHING_SIZE // 2, groups=x.shape[1])
+
+    def training_view(self, canvas: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        """Random flip (whole batch) -> smoothing -> random crop (one offset per batch) -> clip."""
+        x = canvas
+        if self.augment:
+            if rng.random() < self.flip_probability:
+                x = torch.flip(x, dims=(3,))
+            x = self.smooth(x)
+            top, left = (int(v) for v in rng.integers(0, self.extra + 1, size=2))
+            x = x[:, :, top:top + self.height, left:left + self.width]
+        return clip(x, self.low, self.high, self.clipping)
+
+    def final_view(self, canvas: torch.Tensor) -> torch.Tensor:
+        """Smoothing -> centre crop -> clip: the images that are returned."""
+        x = canvas
+        if self.augment:
+            x = self.smooth(x)
+            top = left = self.extra // 2
+            x = x[:, :, top:top + self.height, left:left + self.width]
+        return clip(x, self.low, self.high, self.clipping)
+
+def valid_range(mean: tuple[float, ...], std: tuple[float, ...], pixel_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel [low, high] of the model input for pixels in [0, pixel_scale]."""
+    mean_a, std_a = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    return ((0.0 - mean_a) / std_a).astype(np.float32), ((pixel_scale - mean_a) / std_a).astype(np.float32)
+

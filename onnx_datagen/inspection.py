@@ -1,0 +1,80 @@
+"""`inspect`: what datagen sees in a model, and whether it can generate data for it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import onnx
+
+from onnx_datagen.errors import ModelError
+from onnx_datagen.graph.bn import FOLDED_HELP, NO_BN_HELP, bn_verdict, find_bn_sites
+from onnx_datagen.graph.image_input import describe_dims, find_image_input, graph_inputs, tensor_dims
+from onnx_datagen.graph.load import load_model, opset_version
+from onnx_datagen.graph.normalize import needs_normalization, normalize_graph
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    dtype: str
+    shape: str
+
+
+@dataclass(frozen=True)
+class BnLayerInfo:
+    name: str
+    channels: int
+    producer: str
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    path: str
+    opset: int
+    ir_version: int
+    producer: str
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    image_input: str | None  # name of the image input, or None with `problem` saying why
+    image_shape: str | None
+    layout: str | None
+    bn_layers: list[BnLayerInfo]
+    verdict: str  # ready | bn-folded | no-bn | unsupported
+    problem: str | None
+    normalized: bool  # the dynamo-exporter normalisation pass was applied
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def inspect(path: str | Path) -> ModelReport:
+    """Describe the model at `path`: inputs, outputs, opset, BatchNorm layers, and a verdict."""
+    raw = load_model(path)
+    normalized = needs_normalization(raw)
+    model = normalize_graph(raw)
+    sites = find_bn_sites(model)
+    verdict = bn_verdict(model, sites)
+    problem = {"bn-folded": FOLDED_HELP, "no-bn": NO_BN_HELP}.get(verdict)
+    image_name = layout = image_shape = None
+    try:
+        image = find_image_input(model, resolve_size=False)
+        image_name, layout = image.name, image.layout
+        image_shape = describe_dims([image.batch, *(d or None for d in image.chw)])
+    except ModelError as err:
+        if verdict == "ready":
+            verdict, problem = "unsupported", str(err)
+    return ModelReport(
+        path=str(path), opset=opset_version(raw), ir_version=raw.ir_version,
+        producer=f"{raw.producer_name} {raw.producer_version}".strip(),
+        inputs=[_tensor_info(v) for v in graph_inputs(raw)], outputs=[_tensor_info(v) for v in raw.graph.output],
+        image_input=image_name, image_shape=image_shape, layout=layout,
+        bn_layers=[BnLayerInfo(s.name, s.channels, s.producer) for s in sites],
+        verdict=verdict, problem=problem, normalized=normalized,
+    )
+
+
+def _tensor_info(value: onnx.ValueInfoProto) -> TensorInfo:
+    elem = value.type.tensor_type.elem_type if value.type.HasField("tensor_type") else 0
+    dtype = onnx.TensorProto.DataType.Name(elem).lower() if elem else "unknown"
+    return TensorInfo(value.name, dtype, describe_dims(tensor_dims(value)))

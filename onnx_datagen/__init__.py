@@ -12,7 +12,7 @@ The public API is imported lazily, so `import onnx_datagen` (and `datagen --help
 from onnx_datagen._version import __version__
 
 _LAZY = {
-    "generate": "onnx_datagen.generate",
+    "generate": "onnx_datagen.generation",
     "inspect": "onnx_datagen.inspection",
     "Dataset": "onnx_datagen.dataset",
     "GenerationConfig": "onnx_datagen.config",

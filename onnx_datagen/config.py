@@ -139,37 +139,48 @@ class Normalization:
         return out[0], out[1]
 
 
+def knob(default: Any, help: str) -> Any:
+    """A config field with its help text (used by the CLI and the README table)."""
+    return field(default=default, metadata={"help": help})
+
+
+EXTRA_PIXELS_DIVISOR = 7  # default canvas margin = image side / 7 (see GenerationConfig.margin)
+
+
 @dataclass(frozen=True)
 class GenerationConfig:
     """Everything that decides which images come out (besides the model and the number of images)."""
 
-    n_iter: int = 500
-    batch_size: int = 32
-    optimizer: Optimizer = Optimizer.RADAM
-    lr: float = 16.0
-    scheduler: Scheduler = Scheduler.REDUCE_ON_PLATEAU_WITH_RESET
-    scheduler_factor: float = 0.5  # reduce-on-plateau: lr *= factor on a plateau
-    scheduler_patience: int | None = None  # reduce-on-plateau: None -> max(1, n_iter // 50), as MCT
-    step_gamma: float = 0.1  # step: lr *= gamma every n_iter // 3 iterations
-    min_lr: float = 1e-4
-    bn_loss: BnLoss = BnLoss.L2_SQUARE
-    output_loss: OutputLoss = OutputLoss.NEGATIVE_MIN_MAX
-    output_loss_multiplier: float = 1e-5
-    init: DataInit = DataInit.GAUSSIAN
-    layer_weighting: LayerWeighting = LayerWeighting.AVERAGE
-    first_layer_multiplier: float = 10.0
-    input_term: bool = True  # align the input image itself with (0, 1) per channel, as MCT's pseudo-layer
-    granularity: Granularity = Granularity.ALL_IMAGES
-    pipeline: ImagePipeline = ImagePipeline.SMOOTHING_AND_AUGMENTATION
-    extra_pixels: int = 32  # canvas = image + extra_pixels, so the random crop can move
-    smoothing_sigma: float = 1.25
-    flip_probability: float = 0.5
-    clipping: Clipping = Clipping.CLAMP
-    normalization: Normalization = field(default_factory=Normalization)
-    stats_eps: float = 1e-6  # added to the synthetic variance before the square root
-    seed: int = 0
-    device: Device = Device.CPU
-    precision: Precision = Precision.FP32
+    n_iter: int = knob(500, "outer iterations; each batch takes one optimiser step per iteration")
+    batch_size: int = knob(32, "images per optimisation batch")
+    optimizer: Optimizer = knob(Optimizer.RADAM, "optimiser of the image pixels")
+    lr: float = knob(16.0, "initial learning rate")
+    scheduler: Scheduler = knob(Scheduler.REDUCE_ON_PLATEAU_WITH_RESET, "learning-rate schedule")
+    scheduler_factor: float = knob(0.5, "reduce-on-plateau: multiply the lr by this on a plateau")
+    scheduler_patience: int | None = knob(None, "reduce-on-plateau: steps without improvement before a cut "
+                                                "(default: max(1, n_iter // 50))")
+    step_gamma: float = knob(0.1, "step: multiply the lr by this every n_iter // 3 iterations")
+    min_lr: float = knob(1e-4, "lowest learning rate of reduce-on-plateau and cosine")
+    bn_loss: BnLoss = knob(BnLoss.L2_SQUARE, "distance between synthetic and running BN statistics")
+    output_loss: OutputLoss = knob(OutputLoss.NEGATIVE_MIN_MAX, "loss on the model outputs")
+    output_loss_multiplier: float = knob(1e-5, "weight of the output loss")
+    init: DataInit = knob(DataInit.GAUSSIAN, "initial images")
+    layer_weighting: LayerWeighting = knob(LayerWeighting.AVERAGE, "weights of the per-layer BN losses")
+    first_layer_multiplier: float = knob(10.0, "first-layer-multiplier: weight of the first BN layer")
+    input_term: bool = knob(True, "also align the input image with mean 0 / std 1 per channel (normalised space)")
+    granularity: Granularity = knob(Granularity.ALL_IMAGES, "images over which statistics are computed")
+    pipeline: ImagePipeline = knob(ImagePipeline.SMOOTHING_AND_AUGMENTATION, "image views fed to the model")
+    extra_pixels: int | None = knob(None, "canvas margin for the random crop, in pixels (default: the image "
+                                          "side / 7, rounded; 32 at 224x224 as MCT)")
+    smoothing_sigma: float = knob(1.25, "sigma of the 3x3 Gaussian smoothing")
+    flip_probability: float = knob(0.5, "probability of a horizontal flip per step")
+    clipping: Clipping = knob(Clipping.CLAMP, "keep images inside the valid pixel range")
+    normalization: Normalization = field(default_factory=Normalization,
+                                         metadata={"help": "the model's input normalisation"})
+    stats_eps: float = knob(1e-6, "added to the synthetic variance before the square root")
+    seed: int = knob(0, "random seed; batch k's randomness derives from (seed, k)")
+    device: Device = knob(Device.CPU, "where to optimise")
+    precision: Precision = knob(Precision.FP32, "fp32, or fast: bf16 autocast + channels_last")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -192,12 +203,18 @@ class GenerationConfig:
             _check_positive_int("scheduler_patience", self.scheduler_patience)
         if self.output_loss_multiplier < 0:
             raise ConfigError(f"{_flag('output_loss_multiplier')} must be >= 0, got {self.output_loss_multiplier}")
-        if not isinstance(self.extra_pixels, int) or self.extra_pixels < 0:
+        if self.extra_pixels is not None and (not isinstance(self.extra_pixels, int) or self.extra_pixels < 0):
             raise ConfigError(f"{_flag('extra_pixels')} must be an integer >= 0, got {self.extra_pixels!r}")
         if not 0 <= self.flip_probability <= 1:
             raise ConfigError(f"{_flag('flip_probability')} must be in [0, 1], got {self.flip_probability}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"--seed must be an integer >= 0, got {self.seed!r}")
+
+    def margin(self, height: int, width: int) -> int:
+        """Canvas margin: extra_pixels, or by default 1/7 of the image side (MCT's 32 at 224x224)."""
+        if self.extra_pixels is not None:
+            return self.extra_pixels
+        return max(1, round(max(height, width) / EXTRA_PIXELS_DIVISOR))
 
     @property
     def patience(self) -> int:

@@ -37,7 +37,7 @@ class CanvasPipeline:
     def __init__(self, config: GenerationConfig, height: int, width: int, low: np.ndarray, high: np.ndarray,
                  device: torch.device) -> None:
         self.augment = config.pipeline is ImagePipeline.SMOOTHING_AND_AUGMENTATION
-        self.extra = config.extra_pixels if self.augment else 0
+        self.extra = config.margin(height, width) if self.augment else 0
         self.height, self.width = height, width
         self.flip_probability = config.flip_probability
         self.clipping = config.clipping

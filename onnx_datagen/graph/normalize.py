@@ -2,7 +2,7 @@
 
 onnx2torch 1.5 knows ops up to opset 17 and no CastLike (feasibility.md, section C). The pass that
 works: fold constants and drop dead nodes (onnxscript), convert to opset 17, then clear Reshape's
-`allowzero` (onnx2torch rejects allowzero=1; it is only meaningful when the target shape holds a 0).
+`allowzero` (onnx2torch rejects allowzero=1; it only matters when the target shape holds a literal 0).
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ def normalize_graph(model: onnx.ModelProto) -> onnx.ModelProto:
         shape = constants.get(node.input[1]) if len(node.input) > 1 else None
         for attr in list(node.attribute):
             if attr.name == "allowzero" and attr.i == 1:
-                if shape is None or np.any(np.asarray(shape) == 0):
-                    raise ModelError(f"Reshape {node.name!r} uses allowzero=1 with a zero or dynamic target shape, "
+                # A runtime-computed target comes from tensor sizes, which are 0 only for empty batches.
+                if shape is not None and np.any(np.asarray(shape) == 0):
+                    raise ModelError(f"Reshape {node.name!r} uses allowzero=1 with a literal 0 in its target shape, "
                                      "which the torch backend cannot convert")
                 node.attribute.remove(attr)
     return folded

@@ -1,0 +1,1 @@
+"""The `datagen` command line: a thin layer over the onnx_datagen library (installed as onnx_datagen.cli)."""

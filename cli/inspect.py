@@ -1,0 +1,37 @@
+"""`datagen inspect`: what datagen sees in a model."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command("inspect")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def inspect_command(model: str, as_json: bool) -> None:
+    """Show a model's input, outputs, opset, BatchNorm layers and whether datagen can use it.
+
+    \b
+    Example:
+      datagen inspect model.onnx
+      datagen inspect model.onnx --json | jq .verdict
+    """
+    from onnx_datagen.inspection import inspect
+
+    report = inspect(model)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    click.echo(f"model     {report.path} (opset {report.opset}, IR {report.ir_version}, {report.producer or 'unknown producer'})")
+    for t in report.inputs:
+        mark = "  <- image input" + (f" ({report.layout})" if report.layout else "") if t.name == report.image_input else ""
+        click.echo(f"input     {t.name}: {t.dtype} {t.shape}{mark}")
+    for t in report.outputs:
+        click.echo(f"output    {t.name}: {t.dtype} {t.shape}")
+    click.echo(f"BatchNorm {len(report.bn_layers)} layer(s)" + (" (dynamo-export graph, normalised)" if report.normalized else ""))
+    width = max([len(layer.name) for layer in report.bn_layers] + [4])
+    for i, layer in enumerate(report.bn_layers):
+        click.echo(f"  {i:3d}  {layer.name:<{width}}  {layer.channels:5d} ch  input from {layer.producer}")
+    click.echo(f"verdict   {report.verdict}" + (f": {report.problem}" if report.problem else ""))

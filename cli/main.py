@@ -1,0 +1,59 @@
+"""`datagen` entry point: the click group and the one place user errors become one-line messages."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from onnx_datagen._version import __version__
+from onnx_datagen.cli.generate import generate_command
+from onnx_datagen.cli.inspect import inspect_command
+from onnx_datagen.errors import UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="datagen")
+@click.option("--debug", is_flag=True, help="Show full tracebacks, also for user errors.")
+def cli(debug: bool) -> None:
+    """Generate synthetic calibration images from an ONNX model's BatchNorm statistics.
+
+    No training data needed: images are optimised until the statistics they produce inside the
+    model match the running statistics stored in its BatchNormalization layers.
+
+    \b
+    Example:
+      datagen inspect model.onnx
+      datagen generate model.onnx --n-images 1024 -o calib/
+    """
+
+
+cli.add_command(inspect_command)
+cli.add_command(generate_command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 user error, 2 usage error, 130 interrupted)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        result = cli.main(args=args, prog_name="datagen", standalone_mode=False)
+    except UserError as err:
+        if "--debug" in args:
+            traceback.print_exc()
+        click.echo(f"datagen: error: {err}", err=True)
+        return 1
+    except click.exceptions.Abort:
+        click.echo("datagen: aborted", err=True)
+        return 130
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except KeyboardInterrupt:
+        click.echo("\ndatagen: interrupted; nothing complete was written", err=True)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Click options generated from GenerationConfig's fields, so the CLI cannot drift from the config."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from enum import Enum
+
+import click
+
+from onnx_datagen.config import NORMALIZATIONS, GenerationConfig, Normalization, load_config_file
+from onnx_datagen.errors import ConfigError
+
+# Fields with hand-written options (normalisation has its own group below).
+CUSTOM_FIELDS = {"normalization"}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _config_option(f: dataclasses.Field, hint) -> typing.Callable:
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    default = f.default.value if isinstance(f.default, Enum) else f.default
+    help_text = f"{f.metadata['help']} [default: {default}]" if default is not None else f.metadata["help"]
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return click.option(_flag(f.name), f.name, type=click.Choice([m.value for m in hint]), default=None,
+                            help=help_text)
+    if hint is bool:
+        flag = _flag(f.name)
+        return click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=help_text)
+    return click.option(_flag(f.name), f.name, type=hint, default=None, help=help_text)
+
+
+def config_options(command: typing.Callable) -> typing.Callable:
+    """Add one option per GenerationConfig field, plus --config and the normalisation options."""
+    hints = typing.get_type_hints(GenerationConfig)
+    for f in reversed(dataclasses.fields(GenerationConfig)):
+        if f.name not in CUSTOM_FIELDS:
+            command = _config_option(f, hints[f.name])(command)
+    for option in reversed([
+        click.option("--normalization", type=click.Choice(list(NORMALIZATIONS)), default=None,
+                     help="the model's input normalisation (on 0-1 pixels) [default: imagenet]"),
+        click.option("--mean", default=None, help="custom per-channel mean, e.g. 0.485,0.456,0.406 (with --std)"),
+        click.option("--std", default=None, help="custom per-channel std, e.g. 0.229,0.224,0.225 (with --mean)"),
+        click.option("--pixel-scale", type=click.Choice(["1", "255"]), default=None,
+                     help="pixel range the mean/std refer to: 0-1 or 0-255 [default: 1]"),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+                     help="YAML or JSON file with config values; options given here override it"),
+    ]):
+        command = option(command)
+    return command
+
+
+def build_config(values: dict) -> GenerationConfig:
+    """Defaults < --config file < explicit options."""
+    data = load_config_file(values["config_file"]) if values.get("config_file") else {}
+    data = {k.replace("-", "_"): v for k, v in data.items()}
+    for f in dataclasses.fields(GenerationConfig):
+        if f.name not in CUSTOM_FIELDS and values.get(f.name) is not None:
+            data[f.name] = values[f.name]
+    normalization = _normalization(values, data.get("normalization"))
+    if normalization is not None:
+        data["normalization"] = normalization
+    return GenerationConfig.from_dict(data)
+
+
+def _normalization(values: dict, from_file) -> Normalization | dict | None:
+    name, mean, std, scale = values.get("normalization"), values.get("mean"), values.get("std"), values.get("pixel_scale")
+    if name is None and mean is None and std is None and scale is None:
+        return from_file
+    if (mean is None) != (std is None):
+        raise ConfigError("--mean and --std go together; give both (comma-separated, one value or one per channel)")
+    if mean is not None and name is not None:
+        raise ConfigError("give either --normalization or --mean/--std, not both")
+    pixel_scale = float(scale) if scale is not None else 1.0
+    if mean is not None:
+        return Normalization(_floats(mean, "--mean"), _floats(std, "--std"), pixel_scale, "custom")
+    return Normalization.preset(name or "imagenet", pixel_scale)
+
+
+def _floats(text: str, flag: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise ConfigError(f"{flag} takes comma-separated numbers, got {text!r}") from None

@@ -72,7 +72,7 @@ class ImagePipeline(str, Enum):
 class Clipping(str, Enum):
     NONE = "none"
     CLAMP = "clamp"  # clamp to the valid pixel range, straight-through gradient
-    REFLECT = "reflect"  # reflect overshoots back inside the range, straight-through gradient
+    REFLECT = "reflect"  # fold the stored images back inside the range after every step, and clamp views
 
 
 class Precision(str, Enum):

@@ -1,7 +1,8 @@
 """Differentiable views of the optimised canvas: the augmented training view and the final view.
 
-The canvas is larger than the image by `extra_pixels` so the random crop can move. Clipping acts
-only on the view, with a straight-through gradient; the stored canvas is never clipped (as MCT).
+The canvas is larger than the image by `extra_pixels` so the random crop can move. `clamp` acts
+only on the view, with a straight-through gradient, and never on the stored canvas (MCT today);
+`reflect` folds the stored canvas back into range after every step (MCT before July 2024).
 """
 
 from __future__ import annotations
@@ -23,13 +24,17 @@ def gaussian_kernel(channels: int, sigma: float, size: int = SMOOTHING_SIZE) -> 
     return kernel.expand(channels, 1, size, size).contiguous()
 
 def clip(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor, mode: Clipping) -> torch.Tensor:
-    """Clip to [low, high] per channel in the forward pass; the gradient passes straight through."""
+    """Clamp a view to [low, high] per channel; the gradient passes straight through (identity)."""
     if mode is Clipping.NONE:
         return x
-    clipped = torch.maximum(torch.minimum(x, high), low)
-    if mode is Clipping.REFLECT:  # an overshoot of d lands d inside the bound
-        clipped = torch.maximum(torch.minimum(2 * clipped - x, high), low)
-    return x + (clipped - x).detach()
+    return x + (torch.maximum(torch.minimum(x, high), low) - x).detach()
+
+
+def reflect_(canvas: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> None:
+    """In place: an overshoot of d past a bound lands d inside it (then clamp, for overshoots past the range)."""
+    with torch.no_grad():
+        clamped = torch.maximum(torch.minimum(canvas, high), low)
+        canvas.copy_(torch.maximum(torch.minimum(2 * clamped - canvas, high), low))
 
 class CanvasPipeline:
     """Maps a canvas batch (B, C, H + extra, W + extra) to model-input views (B, C, H, W)."""
@@ -49,6 +54,10 @@ class CanvasPipeline:
     @property
     def canvas_size(self) -> tuple[int, int]:
         return self.height + self.extra, self.width + self.extra
+
+    def after_step(self, canvas: torch.Tensor) -> None:
+        if self.clipping is Clipping.REFLECT:
+            reflect_(canvas, self.low, self.high)
 
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.kernel, padding=SMOOTHING_SIZE // 2, groups=x.shape[1])

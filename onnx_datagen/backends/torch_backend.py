@@ -224,6 +224,7 @@ class TorchBackend(Backend):
                         "lower --lr, or use --optimizer adam or --precision fp32")
                 loss.backward()
                 batch.optimizer.step()
+                self.pipeline.after_step(batch.canvas)
                 lr = batch.schedule.step(loss_value)
                 for group in batch.optimizer.param_groups:
                     group["lr"] = lr

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+import torch
+
+from onnx_datagen.config import BnLoss, LayerWeighting, OutputLoss
+from onnx_datagen.objective.bn_alignment import BN_LOSSES
+from onnx_datagen.objective.output_loss import EPS, OUTPUT_LOSSES, HeadActivation
+from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
+
+T = torch.tensor
+
+
+def test_every_enum_member_has_exactly_one_implementation():
+    assert set(BN_LOSSES) == set(BnLoss)
+    assert set(OUTPUT_LOSSES) == set(OutputLoss)
+    assert set(LAYER_WEIGHTINGS) == set(LayerWeighting)
+
+
+def test_l2_square_by_hand():
+    # mean gap (1, -2) -> 5 / 2; std gap (0.5, 0) -> 0.25 / 2
+    loss = BN_LOSSES[BnLoss.L2_SQUARE](T([1.0, 0.0]), T([1.5, 1.0]), T([0.0, 2.0]), T([1.0, 1.0]))
+    assert float(loss) == pytest.approx(2.5 + 0.125)
+
+
+def test_l2_square_per_image_sums_over_images():
+    mean = T([[1.0, 0.0], [0.0, 0.0]])  # two images; only the first is off, by 1 in channel 0
+    loss = BN_LOSSES[BnLoss.L2_SQUARE](mean, torch.ones(2, 2), torch.zeros(2), torch.ones(2))
+    assert float(loss) == pytest.approx(0.5)
+
+
+Z = T([[1.0, 4.0, -2.0], [0.0, 0.5, 0.5]])  # ranges 6 and 0.5, mean 3.25
+
+
+@pytest.mark.parametrize("kind, expected", [
+    (OutputLoss.NONE, 0.0),
+    (OutputLoss.NEGATIVE_MIN_MAX, -3.25),
+    (OutputLoss.INVERSE_MIN_MAX, 1 / (3.25 + EPS)),
+])
+def test_output_losses_by_hand(kind, expected):
+    assert float(OUTPUT_LOSSES[kind]([Z], [])) == pytest.approx(expected, rel=1e-6)
+
+
+def test_regularized_min_max_by_hand():
+    a = T([[3.0, 4.0]])  # ||a|| = 5
+    w = T([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])  # row norms 1, 2, 0
+    z = T([[1.0, 4.0, -2.0]])  # argmax 1 (bound 0.5*5*2 = 5), argmin 2 (bound 0)
+    expected = abs(4.0 - 5.0) + abs(2.0 - 0.0) + 1 / (6.0 + EPS)
+    got = OUTPUT_LOSSES[OutputLoss.REGULARIZED_MIN_MAX]([z], [HeadActivation(z, a, w)])
+    assert float(got) == pytest.approx(expected, rel=1e-6)
+
+
+def test_layer_weightings():
+    assert LAYER_WEIGHTINGS[LayerWeighting.AVERAGE](3, True, 10.0) == [0.25] * 4
+    assert LAYER_WEIGHTINGS[LayerWeighting.AVERAGE](3, False, 10.0) == [0.0] + [1 / 3] * 3
+    assert LAYER_WEIGHTINGS[LayerWeighting.FIRST_LAYER_MULTIPLIER](3, True, 10.0) == [1.0, 10.0, 1.0, 1.0]
+    assert np.isclose(sum(LAYER_WEIGHTINGS[LayerWeighting.AVERAGE](7, True, 1.0)), 1.0)

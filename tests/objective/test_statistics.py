@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from onnx_datagen.config import Granularity
+from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
+
+
+@pytest.fixture
+def x():
+    return torch.tensor(np.random.default_rng(0).normal(1.0, 2.0, (4, 3, 5, 6)), dtype=torch.float32)
+
+
+def test_moments_against_numpy(x):
+    a = x.numpy().astype(np.float64)
+    m, q = moments(x, Granularity.PER_BATCH)
+    np.testing.assert_allclose(m.numpy(), a.mean(axis=(0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(q.numpy(), (a**2).mean(axis=(0, 2, 3)), rtol=1e-5)
+    m, q = moments(x, Granularity.PER_IMAGE)
+    assert m.shape == (4, 3)
+    np.testing.assert_allclose(m.numpy(), a.mean(axis=(2, 3)), rtol=1e-5)
+    mean, std = mean_std(m, q, eps=0.0)
+    np.testing.assert_allclose(std.numpy(), a.std(axis=(2, 3)), rtol=1e-4)  # biased std, as BN
+
+
+def test_moments_of_2d_features():
+    x = torch.randn(6, 4)
+    m, _ = moments(x, Granularity.PER_BATCH)
+    np.testing.assert_allclose(m.numpy(), x.numpy().mean(axis=0), rtol=1e-5)
+
+
+def test_mean_std_adds_eps_inside_the_root():
+    _, std = mean_std(torch.tensor([2.0]), torch.tensor([4.0]), eps=1e-6)  # zero variance
+    assert float(std) == pytest.approx(1e-3)
+
+
+def test_cache_combines_to_global_statistics_with_gradient_only_through_current_batch():
+    rng = np.random.default_rng(1)
+    batches = [torch.tensor(rng.normal(i, 1 + i, (3, 2, 4, 4)), dtype=torch.float32) for i in range(3)]
+    cache = MomentCache(3)
+    for k, b in enumerate(batches):
+        cache.store(k, [moments(b, Granularity.PER_BATCH)])
+    live = batches[1].clone().requires_grad_(True)
+    (m, q), = cache.combined(1, [moments(live, Granularity.PER_BATCH)])
+    everything = torch.cat(batches).numpy().astype(np.float64)  # equal batch sizes: average of slots = global
+    np.testing.assert_allclose(m.detach().numpy(), everything.mean(axis=(0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(q.detach().numpy(), (everything**2).mean(axis=(0, 2, 3)), rtol=1e-5)
+    m.sum().backward()
+    # d(mean of slot average)/dx = 1 / (K * elements per channel of one batch)
+    np.testing.assert_allclose(live.grad.numpy(), 1.0 / (3 * 3 * 16), rtol=1e-6)
+    # Refreshing a slot replaces its contribution instead of adding to it.
+    cache.store(1, [moments(batches[1] + 10, Granularity.PER_BATCH)])
+    (m2, _), = cache.combined(0, [moments(batches[0], Granularity.PER_BATCH)])
+    np.testing.assert_allclose(m2.numpy(), everything.mean(axis=(0, 2, 3)) + 10 / 3, rtol=1e-5)

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+import torch
+
+from onnx_datagen.config import Clipping, DataInit, GenerationConfig, ImagePipeline
+from onnx_datagen.image_init import INITS
+from onnx_datagen.image_pipeline import CanvasPipeline, clip, gaussian_kernel, reflect_, valid_range
+
+LOW, HIGH = valid_range((0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 1.0)  # [-2, 2]
+
+
+def pipeline(**kw):
+    return CanvasPipeline(GenerationConfig(**kw), 8, 6, LOW, HIGH, torch.device("cpu"))
+
+
+def test_valid_range():
+    np.testing.assert_allclose(LOW, [-2, -2, -2])
+    np.testing.assert_allclose(valid_range((127.5,), (127.5,), 255.0)[1], [1.0])
+
+
+def test_views_have_the_image_shape_and_canvas_has_the_margin():
+    p = pipeline(extra_pixels=4)
+    assert p.canvas_size == (12, 10)
+    canvas = torch.randn(2, 3, 12, 10)
+    assert p.training_view(canvas, np.random.default_rng(0)).shape == (2, 3, 8, 6)
+    assert p.final_view(canvas).shape == (2, 3, 8, 6)
+    assert pipeline(pipeline=ImagePipeline.IDENTITY, extra_pixels=4).canvas_size == (8, 6)
+    assert pipeline().canvas_size == (9, 7)  # default margin: round(8 / 7) = 1
+
+
+def test_final_view_is_the_centre_crop_of_the_smoothed_canvas():
+    p = pipeline(extra_pixels=2, clipping=Clipping.NONE)
+    canvas = torch.randn(1, 3, 10, 8)
+    smoothed = torch.nn.functional.conv2d(canvas, gaussian_kernel(3, 1.25), padding=1, groups=3)
+    torch.testing.assert_close(p.final_view(canvas), smoothed[:, :, 1:9, 1:7])
+
+
+def test_training_view_randomness_is_reproducible_from_the_rng():
+    p = pipeline(extra_pixels=4)
+    canvas = torch.randn(2, 3, 12, 10)
+    a = p.training_view(canvas, np.random.default_rng(5))
+    b = p.training_view(canvas, np.random.default_rng(5))
+    torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("mode", list(Clipping))
+def test_view_clipping_range_and_straight_through_gradient(mode):
+    low, high = torch.full((1, 1, 1, 1), -2.0), torch.full((1, 1, 1, 1), 2.0)
+    x = torch.tensor([-3.0, -1.0, 0.5, 2.5]).view(1, 1, 1, 4).requires_grad_(True)
+    y = clip(x, low, high, mode)
+    expected = [-3.0, -1.0, 0.5, 2.5] if mode is Clipping.NONE else [-2.0, -1.0, 0.5, 2.0]
+    np.testing.assert_allclose(y.detach().flatten().numpy(), expected)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.flatten().numpy(), 1.0)  # identity gradient everywhere
+
+
+def test_reflect_folds_the_stored_canvas_back_into_range():
+    low, high = torch.full((1, 1, 1, 1), -2.0), torch.full((1, 1, 1, 1), 2.0)
+    canvas = torch.tensor([-3.0, -1.0, 0.5, 2.5, 9.0]).view(1, 1, 1, 5)
+    reflect_(canvas, low, high)
+    np.testing.assert_allclose(canvas.flatten().numpy(), [-1.0, -1.0, 0.5, 1.5, -2.0])
+
+
+def test_smoothing_kernel_is_normalised_gaussian():
+    k = gaussian_kernel(2, 1.25)
+    assert k.shape == (2, 1, 3, 3) and float(k[0].sum()) == pytest.approx(1.0)
+    assert float(k[0, 0, 1, 1]) > float(k[0, 0, 0, 1]) > float(k[0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("kind", list(DataInit))
+def test_inits_are_deterministic_per_seed_and_keep_the_shape(kind):
+    a = INITS[kind](np.random.default_rng([0, 3]), (4, 3, 10, 12))
+    b = INITS[kind](np.random.default_rng([0, 3]), (4, 3, 10, 12))
+    c = INITS[kind](np.random.default_rng([0, 4]), (4, 3, 10, 12))
+    assert a.shape == (4, 3, 10, 12) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_diverse_init_varies_per_image_and_channel_statistics():
+    x = INITS[DataInit.DIVERSE](np.random.default_rng(0), (64, 3, 16, 16))
+    channel_means = x.mean(axis=(2, 3))
+    assert channel_means.std() > 0.5  # per-(image, channel) means spread like N(0, 1)
+    gaussian = INITS[DataInit.GAUSSIAN](np.random.default_rng(0), (64, 3, 16, 16))
+    assert gaussian.mean(axis=(2, 3)).std() < 0.2

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import click
-
 from onnx_datagen.cli.options import build_config, config_options
+
+from onnx_datagen.errors import ConfigError
 
 
 @click.command("generate")
@@ -20,8 +21,18 @@ from onnx_datagen.cli.options import build_config, config_options
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress output")
 @config_options
-def generate_command(model: str, n_images: int, output: str, formats: str, overwrite: bool, input_name: str | None,
-                     size: tuple[int, int] | None, threads: int | None, quiet: bool, **options) -> None:
+def generate_command(
+    model: str,
+    n_images: int,
+    output: str,
+    formats: str,
+    overwrite: bool,
+    input_name: str | None,
+    size: tuple[int, int] | None,
+    threads: int | None,
+    quiet: bool,
+    **options,
+) -> None:
     """Optimise images until their BatchNorm statistics in MODEL match the stored ones.
 
     Every optimisation setting has an option below; --config FILE sets many at once. Defaults follow
@@ -34,6 +45,7 @@ def generate_command(model: str, n_images: int, output: str, formats: str, overw
       datagen generate model.onnx --size 224 224 --config my_config.yaml --format npy -o calib/
     """
     from onnx_datagen.exporters import check_formats, parse_formats
+
     from onnx_datagen.files import prepare_output_dir
     from onnx_datagen.generation import generate
     from onnx_datagen.graph.image_input import find_image_input
@@ -43,11 +55,10 @@ def generate_command(model: str, n_images: int, output: str, formats: str, overw
     config = build_config(options)
     format_names = parse_formats(formats)
     if n_images <= 0:
-        from onnx_datagen.errors import ConfigError
-
         raise ConfigError(f"--n-images must be a positive integer, got {n_images}")
     # Fail on the model, formats and output directory before minutes of optimisation, not after.
     image = find_image_input(load_model(model), input_name, tuple(size) if size else None, resolve_size=False)
+    config.normalization.per_channel(image.channels)
     check_formats(format_names, image.channels)
     prepare_output_dir(output, overwrite)
     if threads is not None:
@@ -58,8 +69,9 @@ def generate_command(model: str, n_images: int, output: str, formats: str, overw
     progress = ProgressPrinter("quiet" if quiet else "auto")
     started = time.perf_counter()
     try:
-        dataset = generate(model, n_images, config, input_name=input_name, size=tuple(size) if size else None,
-                           progress=progress)
+        dataset = generate(
+            model, n_images, config, input_name=input_name, size=tuple(size) if size else None, progress=progress
+        )
     finally:
         progress.close()
     out = dataset.save(output, format_names, overwrite=True)
@@ -68,9 +80,15 @@ def generate_command(model: str, n_images: int, output: str, formats: str, overw
     stats = dataset.manifest["statistics"]
     _, c, h, w = dataset.images.shape
     ratio = stats["bn_loss_final"] / stats["bn_loss_initial"] if stats["bn_loss_initial"] else 0.0
-    click.echo(f"wrote {len(dataset)} images ({c}x{h}x{w}) to {out}/ as {', '.join(format_names)} "
-               f"in {time.perf_counter() - started:.1f} s")
-    click.echo(f"  BN loss {stats['bn_loss_initial']:.4g} -> {stats['bn_loss_final']:.4g} ({ratio:.1%} of initial); "
-               f"BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)")
-    click.echo(f"  clipped when written as 8-bit pixels: {dataset.manifest['clipped_fraction_8bit']:.2%}; "
-               f"details in {out / 'manifest.json'}")
+    click.echo(
+        f"wrote {len(dataset)} images ({c}x{h}x{w}) to {out}/ as {', '.join(format_names)} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    click.echo(
+        f"  BN loss {stats['bn_loss_initial']:.4g} -> {stats['bn_loss_final']:.4g} ({ratio:.1%} of initial); "
+        f"BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)"
+    )
+    click.echo(
+        f"  clipped when written as 8-bit pixels: {dataset.manifest['clipped_fraction_8bit']:.2%}; "
+        f"details in {out / 'manifest.json'}"
+    )

@@ -24,13 +24,21 @@ def inspect_command(model: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
-    click.echo(f"model     {report.path} (opset {report.opset}, IR {report.ir_version}, {report.producer or 'unknown producer'})")
+    producer = report.producer or "unknown producer"
+    click.echo(f"model     {report.path} (opset {report.opset}, IR {report.ir_version}, {producer})")
     for t in report.inputs:
-        mark = "  <- image input" + (f" ({report.layout})" if report.layout else "") if t.name == report.image_input else ""
+        mark = (
+            "  <- image input" + (f" ({report.layout})" if report.layout else "")
+            if t.name == report.image_input
+            else ""
+        )
         click.echo(f"input     {t.name}: {t.dtype} {t.shape}{mark}")
     for t in report.outputs:
         click.echo(f"output    {t.name}: {t.dtype} {t.shape}")
-    click.echo(f"BatchNorm {len(report.bn_layers)} layer(s)" + (" (dynamo-export graph, normalised)" if report.normalized else ""))
+    click.echo(
+        f"BatchNorm {len(report.bn_layers)} layer(s)"
+        + (" (dynamo-export graph, normalised)" if report.normalized else "")
+    )
     width = max([len(layer.name) for layer in report.bn_layers] + [4])
     for i, layer in enumerate(report.bn_layers):
         click.echo(f"  {i:3d}  {layer.name:<{width}}  {layer.channels:5d} ch  input from {layer.producer}")

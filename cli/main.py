@@ -6,10 +6,10 @@ import sys
 import traceback
 
 import click
-
-from onnx_datagen._version import __version__
 from onnx_datagen.cli.generate import generate_command
 from onnx_datagen.cli.inspect import inspect_command
+
+from onnx_datagen._version import __version__
 from onnx_datagen.errors import UserError
 
 

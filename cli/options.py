@@ -26,8 +26,9 @@ def _config_option(f: dataclasses.Field, hint) -> typing.Callable:
     default = f.default.value if isinstance(f.default, Enum) else f.default
     help_text = f"{f.metadata['help']} [default: {default}]" if default is not None else f.metadata["help"]
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return click.option(_flag(f.name), f.name, type=click.Choice([m.value for m in hint]), default=None,
-                            help=help_text)
+        return click.option(
+            _flag(f.name), f.name, type=click.Choice([m.value for m in hint]), default=None, help=help_text
+        )
     if hint is bool:
         flag = _flag(f.name)
         return click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=help_text)
@@ -40,16 +41,31 @@ def config_options(command: typing.Callable) -> typing.Callable:
     for f in reversed(dataclasses.fields(GenerationConfig)):
         if f.name not in CUSTOM_FIELDS:
             command = _config_option(f, hints[f.name])(command)
-    for option in reversed([
-        click.option("--normalization", type=click.Choice(list(NORMALIZATIONS)), default=None,
-                     help="the model's input normalisation (on 0-1 pixels) [default: imagenet]"),
-        click.option("--mean", default=None, help="custom per-channel mean, e.g. 0.485,0.456,0.406 (with --std)"),
-        click.option("--std", default=None, help="custom per-channel std, e.g. 0.229,0.224,0.225 (with --mean)"),
-        click.option("--pixel-scale", type=click.Choice(["1", "255"]), default=None,
-                     help="pixel range the mean/std refer to: 0-1 or 0-255 [default: 1]"),
-        click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-                     help="YAML or JSON file with config values; options given here override it"),
-    ]):
+    for option in reversed(
+        [
+            click.option(
+                "--normalization",
+                type=click.Choice(list(NORMALIZATIONS)),
+                default=None,
+                help="the model's input normalisation (on 0-1 pixels) [default: imagenet]",
+            ),
+            click.option("--mean", default=None, help="custom per-channel mean, e.g. 0.485,0.456,0.406 (with --std)"),
+            click.option("--std", default=None, help="custom per-channel std, e.g. 0.229,0.224,0.225 (with --mean)"),
+            click.option(
+                "--pixel-scale",
+                type=click.Choice(["1", "255"]),
+                default=None,
+                help="pixel range the mean/std refer to: 0-1 or 0-255 [default: 1]",
+            ),
+            click.option(
+                "--config",
+                "config_file",
+                type=click.Path(dir_okay=False),
+                default=None,
+                help="YAML or JSON file with config values; options given here override it",
+            ),
+        ]
+    ):
         command = option(command)
     return command
 
@@ -68,7 +84,12 @@ def build_config(values: dict) -> GenerationConfig:
 
 
 def _normalization(values: dict, from_file) -> Normalization | dict | None:
-    name, mean, std, scale = values.get("normalization"), values.get("mean"), values.get("std"), values.get("pixel_scale")
+    name, mean, std, scale = (
+        values.get("normalization"),
+        values.get("mean"),
+        values.get("std"),
+        values.get("pixel_scale"),
+    )
     if name is None and mean is None and std is None and scale is None:
         return from_file
     if (mean is None) != (std is None):

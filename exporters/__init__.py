@@ -29,10 +29,14 @@ class ExportResult:
 EXPORTERS = {
     spec.name: spec
     for spec in (
-        ExporterSpec("npy", "onnx_datagen.exporters.npy:export",
-                     "images.npy: one stacked float32 N x C x H x W array in model-input space"),
-        ExporterSpec("png", "onnx_datagen.exporters.png:export",
-                     "png/NNNNNN.png: de-normalised 8-bit RGB (or grayscale) images"),
+        ExporterSpec(
+            "npy",
+            "onnx_datagen.exporters.npy:export",
+            "images.npy: one stacked float32 N x C x H x W array in model-input space",
+        ),
+        ExporterSpec(
+            "png", "onnx_datagen.exporters.png:export", "png/NNNNNN.png: de-normalised 8-bit RGB (or grayscale) images"
+        ),
     )
 }
 
@@ -51,8 +55,9 @@ def parse_formats(text: str | list[str]) -> list[str]:
 def check_formats(names: list[str], channels: int) -> None:
     """Fail before a long run if a format cannot hold images with this many channels."""
     if "png" in names and channels not in (1, 3):
-        raise ConfigError(f"--format png writes 1- or 3-channel images but the model input has {channels} "
-                          "channels; use --format npy")
+        raise ConfigError(
+            f"--format png writes 1- or 3-channel images but the model input has {channels} channels; use --format npy"
+        )
 
 
 def run_exporter(name: str, dataset: Dataset, out_dir: Path) -> ExportResult:

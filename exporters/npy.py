@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from onnx_datagen.exporters import ExportResult
+
 from onnx_datagen.files import atomic_write
 
 FILE = "images.npy"
@@ -20,6 +20,11 @@ def export(dataset, out_dir: Path) -> ExportResult:
             np.save(f, images)
 
     atomic_write(out_dir / FILE, write)
-    entry = {"layout": "NCHW", "dtype": "float32", "shape": list(images.shape), "value_space": "model-input",
-             "value_range": [float(images.min()), float(images.max())] if images.size else None}
+    entry = {
+        "layout": "NCHW",
+        "dtype": "float32",
+        "shape": list(images.shape),
+        "value_space": "model-input",
+        "value_range": [float(images.min()), float(images.max())] if images.size else None,
+    }
     return ExportResult([FILE], entry)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from onnx_datagen.exporters import ExportResult
 
 from onnx_datagen.deps import require
 from onnx_datagen.errors import OutputError
-from onnx_datagen.exporters import ExportResult
-from onnx_datagen.files import atomic_write
+from onnx_datagen.files import atomic_write_bytes
 
 FOLDER = "png"
 
@@ -21,18 +21,22 @@ def export(dataset, out_dir: Path) -> ExportResult:
     for i, image in enumerate(pixels):
         name = f"{FOLDER}/{i:06d}.png"
         bgr = image[:, :, ::-1] if image.shape[2] == 3 else image[:, :, 0]  # OpenCV stores BGR
-
-        def write(tmp: Path, bgr=bgr) -> None:
-            ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
-            if not ok:
-                raise OutputError(f"OpenCV could not encode {name}")
-            tmp.write_bytes(encoded.tobytes())
-
-        atomic_write(out_dir / name, write)
+        ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
+        if not ok:
+            raise OutputError(f"OpenCV could not encode {name}")
+        atomic_write_bytes(out_dir / name, encoded.tobytes())
         files.append(name)
-    entry = {"layout": "HWC", "dtype": "uint8", "color": "RGB" if pixels.shape[-1] == 3 else "GRAY",
-             "value_space": "pixels", "value_range": [0, 255], "clipped_fraction": clipped,
-             "mean": list(dataset.mean), "std": list(dataset.std), "pixel_scale": dataset.pixel_scale}
+    entry = {
+        "layout": "HWC",
+        "dtype": "uint8",
+        "color": "RGB" if pixels.shape[-1] == 3 else "GRAY",
+        "value_space": "pixels",
+        "value_range": [0, 255],
+        "clipped_fraction": clipped,
+        "mean": list(dataset.mean),
+        "std": list(dataset.std),
+        "pixel_scale": dataset.pixel_scale,
+    }
     return ExportResult(files, entry)
 
 

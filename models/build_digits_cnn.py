@@ -69,7 +69,7 @@ def main() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     x, y = to_input(train_x), torch.tensor(train_y)
     generator = torch.Generator().manual_seed(SEED)
-    for epoch in range(EPOCHS):
+    for _epoch in range(EPOCHS):
         model.train()
         for idx in torch.randperm(len(x), generator=generator).split(64):
             optimizer.zero_grad()
@@ -81,11 +81,23 @@ def main() -> None:
     print(f"held-out top-1: {accuracy * 100:.2f}% on {len(test_y)} images")
 
     onnx_path = HERE / "digits_cnn.onnx"
-    torch.onnx.export(model, (to_input(test_x[:2]),), str(onnx_path), dynamo=False, do_constant_folding=False,
-                      opset_version=17, input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}})
-    np.savez_compressed(HERE / "digits_test.npz", images=test_x, labels=test_y.astype(np.int64),
-                        class_names=np.array([str(i) for i in range(10)]))
+    torch.onnx.export(
+        model,
+        (to_input(test_x[:2]),),
+        str(onnx_path),
+        dynamo=False,
+        do_constant_folding=False,
+        opset_version=17,
+        input_names=["image"],
+        output_names=["logits"],
+        dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}},
+    )
+    np.savez_compressed(
+        HERE / "digits_test.npz",
+        images=test_x,
+        labels=test_y.astype(np.int64),
+        class_names=np.array([str(i) for i in range(10)]),
+    )
     print(f"{onnx_path.name} sha256 {hashlib.sha256(onnx_path.read_bytes()).hexdigest()}")
 
 

@@ -110,7 +110,9 @@ class Normalization:
     @classmethod
     def preset(cls, name: str, pixel_scale: float = 1.0) -> Normalization:
         if name not in NORMALIZATIONS:
-            raise ConfigError(f"unknown normalization {name!r}; choose one of {', '.join(NORMALIZATIONS)} or give --mean/--std")
+            raise ConfigError(
+                f"unknown normalization {name!r}; choose one of {', '.join(NORMALIZATIONS)} or give --mean/--std"
+            )
         mean, std = NORMALIZATIONS[name]
         return cls(tuple(m * pixel_scale for m in mean), tuple(s * pixel_scale for s in std), pixel_scale, name)
 
@@ -157,8 +159,9 @@ class GenerationConfig:
     lr: float = knob(16.0, "initial learning rate")
     scheduler: Scheduler = knob(Scheduler.REDUCE_ON_PLATEAU_WITH_RESET, "learning-rate schedule")
     scheduler_factor: float = knob(0.5, "reduce-on-plateau: multiply the lr by this on a plateau")
-    scheduler_patience: int | None = knob(None, "reduce-on-plateau: steps without improvement before a cut "
-                                                "(default: max(1, n_iter // 50))")
+    scheduler_patience: int | None = knob(
+        None, "reduce-on-plateau: steps without improvement before a cut (default: max(1, n_iter // 50))"
+    )
     step_gamma: float = knob(0.1, "step: multiply the lr by this every n_iter // 3 iterations")
     min_lr: float = knob(1e-4, "lowest learning rate of reduce-on-plateau and cosine")
     bn_loss: BnLoss = knob(BnLoss.L2_SQUARE, "distance between synthetic and running BN statistics")
@@ -170,13 +173,16 @@ class GenerationConfig:
     input_term: bool = knob(True, "also align the input image with mean 0 / std 1 per channel (normalised space)")
     granularity: Granularity = knob(Granularity.ALL_IMAGES, "images over which statistics are computed")
     pipeline: ImagePipeline = knob(ImagePipeline.SMOOTHING_AND_AUGMENTATION, "image views fed to the model")
-    extra_pixels: int | None = knob(None, "canvas margin for the random crop, in pixels (default: the image "
-                                          "side / 7, rounded; 32 at 224x224 as MCT)")
+    extra_pixels: int | None = knob(
+        None,
+        "canvas margin for the random crop, in pixels (default: the image side / 7, rounded; 32 at 224x224 as MCT)",
+    )
     smoothing_sigma: float = knob(1.25, "sigma of the 3x3 Gaussian smoothing")
     flip_probability: float = knob(0.5, "probability of a horizontal flip per step")
     clipping: Clipping = knob(Clipping.CLAMP, "keep images inside the valid pixel range")
-    normalization: Normalization = field(default_factory=Normalization,
-                                         metadata={"help": "the model's input normalisation"})
+    normalization: Normalization = field(
+        default_factory=Normalization, metadata={"help": "the model's input normalisation"}
+    )
     stats_eps: float = knob(1e-6, "added to the synthetic variance before the square root")
     seed: int = knob(0, "random seed; batch k's randomness derives from (seed, k)")
     device: Device = knob(Device.CPU, "where to optimise")
@@ -230,8 +236,12 @@ class GenerationConfig:
             if isinstance(value, Enum):
                 value = value.value
             elif isinstance(value, Normalization):
-                value = {"name": value.name, "mean": list(value.mean), "std": list(value.std),
-                         "pixel_scale": value.pixel_scale}
+                value = {
+                    "name": value.name,
+                    "mean": list(value.mean),
+                    "std": list(value.std),
+                    "pixel_scale": value.pixel_scale,
+                }
             out[f.name] = value
         return out
 

@@ -76,8 +76,9 @@ class Dataset:
         elif files.get("png"):
             from onnx_datagen.exporters.png import read_pngs
 
-            images = cls.from_pixels(read_pngs([directory / f for f in files["png"]]), norm["mean"], norm["std"],
-                                     norm["pixel_scale"])
+            images = cls.from_pixels(
+                read_pngs([directory / f for f in files["png"]]), norm["mean"], norm["std"], norm["pixel_scale"]
+            )
         else:
             raise UserError(f"{manifest_path} lists no npy or png files")
         return cls(images, tuple(norm["mean"]), tuple(norm["std"]), float(norm["pixel_scale"]), manifest)

@@ -23,4 +23,6 @@ def require(module: str) -> ModuleType:
     except ImportError as err:
         dist, extra = _SOURCES.get(module.split(".")[0], (module, None))
         fix = f'pip install "onnx-datagen[{extra}]"' if extra else f"pip install {dist}"
-        raise DependencyError(f"{module} is required for this but cannot be imported ({err}); install it: {fix}") from err
+        raise DependencyError(
+            f"{module} is required for this but cannot be imported ({err}); install it: {fix}"
+        ) from err

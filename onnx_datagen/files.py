@@ -26,6 +26,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
 def atomic_write_json(path: Path, data: dict) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8"))
 
@@ -40,22 +44,32 @@ def prepare_output_dir(out_dir: str | Path, overwrite: bool) -> Path:
         raise OutputError(f"output {out} exists and is not a directory; choose another -o/--output")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
-            raise OutputError(f"output directory {out} is not empty; choose an empty or new directory, "
-                              "or pass --overwrite to replace its dataset")
+            raise OutputError(
+                f"output directory {out} is not empty; choose an empty or new directory, "
+                "or pass --overwrite to replace its dataset"
+            )
         manifest = out / MANIFEST
         if not manifest.is_file():
-            raise OutputError(f"output directory {out} is not empty and holds no datagen dataset ({MANIFEST}); "
-                              "refusing to delete files datagen did not write: choose another directory")
+            raise OutputError(
+                f"output directory {out} is not empty and holds no datagen dataset ({MANIFEST}); "
+                "refusing to delete files datagen did not write: choose another directory"
+            )
         try:
             previous = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
         except ValueError:
             previous = {}
         manifest.unlink()
+        root = out.resolve()
         for names in previous.values():
             for name in names:
                 target = (out / name).resolve()
-                if out.resolve() in target.parents:
+                if root in target.parents:
                     target.unlink(missing_ok=True)
+                    # drop folders the dataset emptied (png/), so the directory ends up empty
+                    for folder in target.parents:
+                        if folder == root or any(folder.iterdir()):
+                            break
+                        folder.rmdir()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:

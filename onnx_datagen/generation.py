@@ -16,9 +16,15 @@ from onnx_datagen.dataset import Dataset
 from onnx_datagen.errors import ConfigError
 
 
-def generate(model: str | Path | onnx.ModelProto, n_images: int = 1024, config: GenerationConfig | None = None, *,
-             input_name: str | None = None, size: tuple[int, int] | None = None,
-             progress: ProgressSink | None = None) -> Dataset:
+def generate(
+    model: str | Path | onnx.ModelProto,
+    n_images: int = 1024,
+    config: GenerationConfig | None = None,
+    *,
+    input_name: str | None = None,
+    size: tuple[int, int] | None = None,
+    progress: ProgressSink | None = None,
+) -> Dataset:
     """Optimise `n_images` images until the model's BatchNorm input statistics match its running statistics.
 
     Args:
@@ -50,30 +56,48 @@ def generate(model: str | Path | onnx.ModelProto, n_images: int = 1024, config: 
     started = time.perf_counter()
     initial, images = backend.optimize(n_images, progress)
     seconds = time.perf_counter() - started
-    statistics = statistics_report(prepared.bn_sites, backend.weights, backend.layer_statistics(initial),
-                                   backend.layer_statistics(images))
+    statistics = statistics_report(
+        prepared.bn_sites, backend.weights, backend.layer_statistics(initial), backend.layer_statistics(images)
+    )
     dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
     _, clipped = dataset.to_pixels()
     dataset.manifest = {
         "tool": "onnx-datagen",
         "version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "model": {"path": prepared.label, "sha256": prepared.sha256, "input": prepared.image.name,
-                  "input_layout": prepared.image.layout, "bn_layers": len(prepared.bn_sites)},
+        "model": {
+            "path": prepared.label,
+            "sha256": prepared.sha256,
+            "input": prepared.image.name,
+            "input_layout": prepared.image.layout,
+            "bn_layers": len(prepared.bn_sites),
+        },
         "n_images": n_images,
         "shape": list(images.shape),
         "dtype": "float32",
         "value_space": "model-input",
-        "normalization": {"name": config.normalization.name, "mean": list(mean), "std": list(std),
-                          "pixel_scale": config.normalization.pixel_scale},
+        "normalization": {
+            "name": config.normalization.name,
+            "mean": list(mean),
+            "std": list(std),
+            "pixel_scale": config.normalization.pixel_scale,
+        },
         "seed": config.seed,
         "config": config.to_dict(),
-        "backend": {"name": "torch", "device": config.device.value, "precision": config.precision.value,
-                    "micro_batch": backend.model.micro_batch, "torch": backend_version(), "python": platform.python_version()},
+        "backend": {
+            "name": "torch",
+            "device": config.device.value,
+            "precision": config.precision.value,
+            "micro_batch": backend.model.micro_batch,
+            "torch": backend_version(),
+            "python": platform.python_version(),
+        },
         "statistics": statistics,
         "clipped_fraction_8bit": clipped,
-        "timing": {"optimize_seconds": round(seconds, 3),
-                   "images_x_iterations_per_second": round(n_images * config.n_iter / seconds, 2) if seconds else None},
+        "timing": {
+            "optimize_seconds": round(seconds, 3),
+            "images_x_iterations_per_second": round(n_images * config.n_iter / seconds, 2) if seconds else None,
+        },
     }
     return dataset
 

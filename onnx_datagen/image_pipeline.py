@@ -15,6 +15,7 @@ from onnx_datagen.config import Clipping, GenerationConfig, ImagePipeline
 
 SMOOTHING_SIZE = 3  # Gaussian kernel size of the smoothing step
 
+
 def gaussian_kernel(channels: int, sigma: float, size: int = SMOOTHING_SIZE) -> torch.Tensor:
     """A normalised depthwise size x size Gaussian kernel, shape (C, 1, size, size)."""
     grid = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
@@ -22,6 +23,7 @@ def gaussian_kernel(channels: int, sigma: float, size: int = SMOOTHING_SIZE) -> 
     kernel = torch.outer(g, g)
     kernel = kernel / kernel.sum()
     return kernel.expand(channels, 1, size, size).contiguous()
+
 
 def clip(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor, mode: Clipping) -> torch.Tensor:
     """Clamp a view to [low, high] per channel; the gradient passes straight through (identity)."""
@@ -36,11 +38,13 @@ def reflect_(canvas: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> Non
         clamped = torch.maximum(torch.minimum(canvas, high), low)
         canvas.copy_(torch.maximum(torch.minimum(2 * clamped - canvas, high), low))
 
+
 class CanvasPipeline:
     """Maps a canvas batch (B, C, H + extra, W + extra) to model-input views (B, C, H, W)."""
 
-    def __init__(self, config: GenerationConfig, height: int, width: int, low: np.ndarray, high: np.ndarray,
-                 device: torch.device) -> None:
+    def __init__(
+        self, config: GenerationConfig, height: int, width: int, low: np.ndarray, high: np.ndarray, device: torch.device
+    ) -> None:
         self.augment = config.pipeline is ImagePipeline.SMOOTHING_AND_AUGMENTATION
         self.extra = config.margin(height, width) if self.augment else 0
         self.height, self.width = height, width
@@ -70,7 +74,7 @@ class CanvasPipeline:
                 x = torch.flip(x, dims=(3,))
             x = self.smooth(x)
             top, left = (int(v) for v in rng.integers(0, self.extra + 1, size=2))
-            x = x[:, :, top:top + self.height, left:left + self.width]
+            x = x[:, :, top : top + self.height, left : left + self.width]
         return clip(x, self.low, self.high, self.clipping)
 
     def final_view(self, canvas: torch.Tensor) -> torch.Tensor:
@@ -79,11 +83,11 @@ class CanvasPipeline:
         if self.augment:
             x = self.smooth(x)
             top = left = self.extra // 2
-            x = x[:, :, top:top + self.height, left:left + self.width]
+            x = x[:, :, top : top + self.height, left : left + self.width]
         return clip(x, self.low, self.high, self.clipping)
+
 
 def valid_range(mean: tuple[float, ...], std: tuple[float, ...], pixel_scale: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel [low, high] of the model input for pixels in [0, pixel_scale]."""
     mean_a, std_a = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     return ((0.0 - mean_a) / std_a).astype(np.float32), ((pixel_scale - mean_a) / std_a).astype(np.float32)
-

@@ -65,12 +65,19 @@ def inspect(path: str | Path) -> ModelReport:
         if verdict == "ready":
             verdict, problem = "unsupported", str(err)
     return ModelReport(
-        path=str(path), opset=opset_version(raw), ir_version=raw.ir_version,
+        path=str(path),
+        opset=opset_version(raw),
+        ir_version=raw.ir_version,
         producer=f"{raw.producer_name} {raw.producer_version}".strip(),
-        inputs=[_tensor_info(v) for v in graph_inputs(raw)], outputs=[_tensor_info(v) for v in raw.graph.output],
-        image_input=image_name, image_shape=image_shape, layout=layout,
+        inputs=[_tensor_info(v) for v in graph_inputs(raw)],
+        outputs=[_tensor_info(v) for v in raw.graph.output],
+        image_input=image_name,
+        image_shape=image_shape,
+        layout=layout,
         bn_layers=[BnLayerInfo(s.name, s.channels, s.producer) for s in sites],
-        verdict=verdict, problem=problem, normalized=normalized,
+        verdict=verdict,
+        problem=problem,
+        normalized=normalized,
     )
 
 

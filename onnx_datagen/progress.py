@@ -34,9 +34,11 @@ class ProgressPrinter:
         return f"{int(remaining // 60)}:{int(remaining % 60):02d}"
 
     def _text(self, report: StepReport) -> str:
-        return (f"iter {report.iteration + 1}/{report.n_iter}  batch {report.position + 1}/{report.n_batches}  "
-                f"loss {report.loss:.4g} (bn {report.bn_loss:.4g}, output {report.output_loss:.3g})  "
-                f"lr {report.lr:.3g}  ETA {self._eta(report)}")
+        return (
+            f"iter {report.iteration + 1}/{report.n_iter}  batch {report.position + 1}/{report.n_batches}  "
+            f"loss {report.loss:.4g} (bn {report.bn_loss:.4g}, output {report.output_loss:.3g})  "
+            f"lr {report.lr:.3g}  ETA {self._eta(report)}"
+        )
 
     def __call__(self, report: StepReport) -> None:
         if self.mode == "quiet":

@@ -63,8 +63,9 @@ class Constant:
 
 SCHEDULES = {
     Scheduler.REDUCE_ON_PLATEAU: lambda c: ReduceOnPlateau(c.lr, c.scheduler_factor, c.patience, c.min_lr, False),
-    Scheduler.REDUCE_ON_PLATEAU_WITH_RESET: lambda c: ReduceOnPlateau(c.lr, c.scheduler_factor, c.patience,
-                                                                      c.min_lr, True),
+    Scheduler.REDUCE_ON_PLATEAU_WITH_RESET: lambda c: ReduceOnPlateau(
+        c.lr, c.scheduler_factor, c.patience, c.min_lr, True
+    ),
     Scheduler.STEP: lambda c: StepDecay(c.lr, max(1, c.n_iter // 3), c.step_gamma),
     Scheduler.COSINE: lambda c: Cosine(c.lr, c.n_iter, c.min_lr),
     Scheduler.CONSTANT: lambda c: Constant(c.lr),

@@ -39,8 +39,11 @@ def bn_model(
         values = [rng.uniform(0.5, 1.5, c), rng.normal(0, 0.1, c), rng.normal(0, 0.5, c), rng.uniform(0.5, 2.0, c)]
         if stats_as_constants:
             for name, value in zip(names[2:], values[2:]):
-                nodes.append(helper.make_node("Constant", [], [name], value=numpy_helper.from_array(
-                    np.asarray(value, dtype=np.float32), name)))
+                nodes.append(
+                    helper.make_node(
+                        "Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, dtype=np.float32), name)
+                    )
+                )
             init(names[0], values[0]), init(names[1], values[1])
         else:
             for name, value in zip(names, values):
@@ -54,10 +57,12 @@ def bn_model(
     if folded:
         init("b1", rng.normal(0, 0.1, 8))
         init("b2", rng.normal(0, 0.1, 16))
-        nodes += [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
-                  helper.make_node("Relu", ["c1"], ["r1"]),
-                  helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2]),
-                  helper.make_node("Relu", ["c2"], ["r2"])]
+        nodes += [
+            helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", ["c1"], ["r1"]),
+            helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2]),
+            helper.make_node("Relu", ["c2"], ["r2"]),
+        ]
     else:
         nodes.append(helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"))
         bn("bn1", "c1", 8, "b1out")
@@ -65,16 +70,19 @@ def bn_model(
         nodes.append(helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2], name="conv2"))
         bn("bn2", "c2", 16, "b2out")
         nodes.append(helper.make_node("Relu", ["b2out"], ["r2"]))
-    nodes += [helper.make_node("GlobalAveragePool", ["r2"], ["gap"]),
-              helper.make_node("Flatten", ["gap"], ["flat"]),
-              helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["logits"], transB=1)]
+    nodes += [
+        helper.make_node("GlobalAveragePool", ["r2"], ["gap"]),
+        helper.make_node("Flatten", ["gap"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["logits"], transB=1),
+    ]
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, channels, size, size])]
     if extra_input:
         inputs.append(helper.make_tensor_value_info("x2", TensorProto.FLOAT, [batch, channels, size, size]))
         nodes.insert(0, helper.make_node("Add", ["x_raw", "x2"], ["x"]))
         inputs[0] = helper.make_tensor_value_info("x_raw", TensorProto.FLOAT, [batch, channels, size, size])
-    graph = helper.make_graph(nodes, "tiny", inputs, [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
-                                                                                     [batch, 10])], inits)
+    graph = helper.make_graph(
+        nodes, "tiny", inputs, [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [batch, 10])], inits
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -129,12 +137,28 @@ def torch_exports(tmp_path_factory) -> dict[str, Path]:
     paths = {k: root / f"{k}.onnx" for k in ("legacy", "dynamo", "dynamo_fixed", "dynamo_folded")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (x,), str(paths["legacy"]), dynamo=False, do_constant_folding=False,
-                          input_names=["input"], dynamic_axes={"input": {0: "N"}})
-        torch.onnx.export(net, (x,), str(paths["dynamo"]), dynamo=True, optimize=False, external_data=False,
-                          dynamic_shapes={"x": {0: Dim("N")}}, verbose=False)
-        torch.onnx.export(net, (x,), str(paths["dynamo_fixed"]), dynamo=True, optimize=False, external_data=False,
-                          verbose=False)
+        torch.onnx.export(
+            net,
+            (x,),
+            str(paths["legacy"]),
+            dynamo=False,
+            do_constant_folding=False,
+            input_names=["input"],
+            dynamic_axes={"input": {0: "N"}},
+        )
+        torch.onnx.export(
+            net,
+            (x,),
+            str(paths["dynamo"]),
+            dynamo=True,
+            optimize=False,
+            external_data=False,
+            dynamic_shapes={"x": {0: Dim("N")}},
+            verbose=False,
+        )
+        torch.onnx.export(
+            net, (x,), str(paths["dynamo_fixed"]), dynamo=True, optimize=False, external_data=False, verbose=False
+        )
         torch.onnx.export(net, (x,), str(paths["dynamo_folded"]), dynamo=True, external_data=False, verbose=False)
     return paths
 

@@ -2,16 +2,17 @@ import dataclasses
 import json
 
 import pytest
-
 from onnx_datagen.cli.generate import generate_command
 from onnx_datagen.cli.options import CUSTOM_FIELDS
+
 from onnx_datagen.config import GenerationConfig, Granularity, Normalization, Optimizer, load_config_file
 from onnx_datagen.errors import ConfigError
 
 
 def test_round_trip_through_json():
-    config = GenerationConfig(optimizer="adam", granularity="per-image", lr=0.5,
-                              normalization=Normalization.preset("cifar10", 255.0))
+    config = GenerationConfig(
+        optimizer="adam", granularity="per-image", lr=0.5, normalization=Normalization.preset("cifar10", 255.0)
+    )
     assert config.optimizer is Optimizer.ADAM and config.granularity is Granularity.PER_IMAGE
     again = GenerationConfig.from_dict(json.loads(json.dumps(config.to_dict())))
     assert again == config
@@ -28,14 +29,17 @@ def test_files_yaml_and_json(tmp_path):
         load_config_file(tmp_path / "bad.yaml")
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"n_iter": 0}, "--n-iter must be a positive integer"),
-    ({"batch_size": -1}, "--batch-size must be a positive integer"),
-    ({"optimizer": "lbfgs"}, "not one of radam, adam, sgd"),
-    ({"lr": 0}, "--lr must be > 0"),
-    ({"extra_pixels": -2}, "--extra-pixels"),
-    ({"typo_key": 1}, "unknown configuration key"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"n_iter": 0}, "--n-iter must be a positive integer"),
+        ({"batch_size": -1}, "--batch-size must be a positive integer"),
+        ({"optimizer": "lbfgs"}, "not one of radam, adam, sgd"),
+        ({"lr": 0}, "--lr must be > 0"),
+        ({"extra_pixels": -2}, "--extra-pixels"),
+        ({"typo_key": 1}, "unknown configuration key"),
+    ],
+)
 def test_invalid_values_name_the_option(changes, message):
     with pytest.raises(ConfigError, match=message):
         GenerationConfig.from_dict(changes)

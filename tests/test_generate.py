@@ -74,13 +74,28 @@ def test_saved_dataset_png_round_trip_and_manifest(generated, tmp_path):
     assert not list(out.rglob("*.tmp*"))  # no temp files left behind
 
 
-@pytest.mark.parametrize("changes", [
-    {"granularity": "per-image", "optimizer": "adam", "lr": 0.1, "scheduler": "cosine"},
-    {"init": "diverse", "layer_weighting": "first-layer-multiplier", "output_loss": "regularized-min-max",
-     "output_loss_multiplier": 1e-3, "clipping": "reflect", "scheduler": "step"},
-    {"pipeline": "identity", "output_loss": "inverse-min-max", "optimizer": "sgd", "lr": 100.0,
-     "scheduler": "reduce-on-plateau", "precision": "fast"},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"granularity": "per-image", "optimizer": "adam", "lr": 0.1, "scheduler": "cosine"},
+        {
+            "init": "diverse",
+            "layer_weighting": "first-layer-multiplier",
+            "output_loss": "regularized-min-max",
+            "output_loss_multiplier": 1e-3,
+            "clipping": "reflect",
+            "scheduler": "step",
+        },
+        {
+            "pipeline": "identity",
+            "output_loss": "inverse-min-max",
+            "optimizer": "sgd",
+            "lr": 100.0,
+            "scheduler": "reduce-on-plateau",
+            "precision": "fast",
+        },
+    ],
+)
 def test_option_combinations_reduce_the_bn_loss(changes):
     config = QUICK.replace(n_iter=25, **changes)
     stats = onnx_datagen.generate(str(DIGITS_MODEL), n_images=16, config=config).manifest["statistics"]

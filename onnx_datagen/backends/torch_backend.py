@@ -81,8 +81,9 @@ class TorchModel:
             self.module = self.module.to(memory_format=torch.channels_last)
         self.nhwc = prepared.image.layout == "NHWC"
         names = [o.name for o in prepared.model.graph.output[: prepared.n_outputs]]
-        self.head_weights = [torch.tensor(h.weight_rows, dtype=torch.float32, device=self.device)
-                             for h in prepared.heads]
+        self.head_weights = [
+            torch.tensor(h.weight_rows, dtype=torch.float32, device=self.device) for h in prepared.heads
+        ]
         self.head_outputs = [names.index(h.output) for h in prepared.heads]
         self.micro_batch = self._micro_batch_size()
 
@@ -117,7 +118,7 @@ class TorchModel:
             n, step = x.shape[0], self.micro_batch
             chunks = []
             for start in range(0, n, step):
-                part = x[start:start + step]
+                part = x[start : start + step]
                 pad = step - part.shape[0]
                 if pad:
                     part = torch.cat([part, part.new_zeros((pad, *part.shape[1:]))])
@@ -126,8 +127,10 @@ class TorchModel:
         p = self.prepared
         outputs = [t.float() for t in raw[: p.n_outputs] if t.is_floating_point()]
         bn_inputs = [raw[i].float() for i in p.bn_output_index]
-        heads = [HeadActivation(raw[o].float(), raw[i].float(), w)
-                 for o, i, w in zip(self.head_outputs, p.head_output_index, self.head_weights)]
+        heads = [
+            HeadActivation(raw[o].float(), raw[i].float(), w)
+            for o, i, w in zip(self.head_outputs, p.head_output_index, self.head_weights)
+        ]
         return Forward(outputs, bn_inputs, heads)
 
 
@@ -143,11 +146,19 @@ class _Batch:
 class TorchBackend(Backend):
     def __init__(self, prepared: PreparedModel, config: GenerationConfig) -> None:
         if config.device is Device.CUDA and not torch.cuda.is_available():
-            raise ConfigError("--device cuda was asked for but torch sees no CUDA device; use --device cpu "
-                              "or install a CUDA build of torch")
-        if config.output_loss is OutputLoss.REGULARIZED_MIN_MAX and config.output_loss_multiplier and not prepared.heads:
-            raise ConfigError("--output-loss regularized-min-max needs a final Gemm/MatMul/Conv layer with constant "
-                              "weights before the model output, and this model has none; choose another output loss")
+            raise ConfigError(
+                "--device cuda was asked for but torch sees no CUDA device; use --device cpu "
+                "or install a CUDA build of torch"
+            )
+        if (
+            config.output_loss is OutputLoss.REGULARIZED_MIN_MAX
+            and config.output_loss_multiplier
+            and not prepared.heads
+        ):
+            raise ConfigError(
+                "--output-loss regularized-min-max needs a final Gemm/MatMul/Conv layer with constant "
+                "weights before the model output, and this model has none; choose another output loss"
+            )
         torch.manual_seed(config.seed)
         self.config = config
         self.prepared = prepared
@@ -160,11 +171,16 @@ class TorchBackend(Backend):
         # Targets: the input pseudo-layer assumes normalised input (mean 0, std 1), then the BN running stats.
         # The std target is sqrt(running_var) without BN's epsilon: the population std itself (MCT, quirk Q6).
         self.targets = [(torch.zeros(channels, device=self.device), torch.ones(channels, device=self.device))]
-        self.targets += [(torch.tensor(s.running_mean, dtype=torch.float32, device=self.device),
-                          torch.tensor(np.sqrt(np.maximum(s.running_var, 0)), dtype=torch.float32, device=self.device))
-                         for s in prepared.bn_sites]
-        self.weights = LAYER_WEIGHTINGS[config.layer_weighting](len(prepared.bn_sites), config.input_term,
-                                                                config.first_layer_multiplier)
+        self.targets += [
+            (
+                torch.tensor(s.running_mean, dtype=torch.float32, device=self.device),
+                torch.tensor(np.sqrt(np.maximum(s.running_var, 0)), dtype=torch.float32, device=self.device),
+            )
+            for s in prepared.bn_sites
+        ]
+        self.weights = LAYER_WEIGHTINGS[config.layer_weighting](
+            len(prepared.bn_sites), config.input_term, config.first_layer_multiplier
+        )
         self.bn_loss = BN_LOSSES[config.bn_loss]
         self.output_loss = OUTPUT_LOSSES[config.output_loss]
 
@@ -175,8 +191,13 @@ class TorchBackend(Backend):
         rng = np.random.default_rng([c.seed, index, INIT_STREAM])
         canvas_np = INITS[c.init](rng, (size, self.prepared.image.channels, *self.pipeline.canvas_size))
         canvas = torch.tensor(canvas_np, device=self.device).requires_grad_(True)
-        return _Batch(index, canvas, OPTIMIZERS[c.optimizer]([canvas], c.lr), make_schedule(c),
-                      np.random.default_rng([c.seed, index, AUGMENT_STREAM]))
+        return _Batch(
+            index,
+            canvas,
+            OPTIMIZERS[c.optimizer]([canvas], c.lr),
+            make_schedule(c),
+            np.random.default_rng([c.seed, index, AUGMENT_STREAM]),
+        )
 
     def _layer_moments(self, x, forward: Forward, granularity: Granularity) -> list:
         return [moments(x, granularity)] + [moments(t, granularity) for t in forward.bn_inputs]
@@ -213,15 +234,19 @@ class TorchBackend(Backend):
                 layer_moments = self._layer_moments(x, forward, granularity)
                 stats = cache.combined(batch.index, layer_moments) if cache is not None else layer_moments
                 bn_loss = self._losses(stats)
-                output_loss = (self.output_loss(forward.outputs, forward.heads) * c.output_loss_multiplier
-                               if c.output_loss_multiplier else torch.zeros((), device=self.device))
+                output_loss = (
+                    self.output_loss(forward.outputs, forward.heads) * c.output_loss_multiplier
+                    if c.output_loss_multiplier
+                    else torch.zeros((), device=self.device)
+                )
                 loss = bn_loss + output_loss
                 loss_value = float(loss.detach())
                 if not np.isfinite(loss_value):
                     raise OptimizationError(
                         f"the loss became {loss_value} at iteration {iteration + 1}, batch {batch.index} "
                         f"(images {batch.index * c.batch_size}..{batch.index * c.batch_size + sizes[k] - 1}); "
-                        "lower --lr, or use --optimizer adam or --precision fp32")
+                        "lower --lr, or use --optimizer adam or --precision fp32"
+                    )
                 loss.backward()
                 batch.optimizer.step()
                 self.pipeline.after_step(batch.canvas)
@@ -231,8 +256,19 @@ class TorchBackend(Backend):
                 if cache is not None:  # one step stale, from the augmented view: no extra forward (as MCT)
                     cache.store(batch.index, layer_moments)
                 if progress is not None:
-                    progress(StepReport(iteration, c.n_iter, position, len(batches), batch.index, loss_value,
-                                        float(bn_loss.detach()), float(output_loss.detach()), lr))
+                    progress(
+                        StepReport(
+                            iteration,
+                            c.n_iter,
+                            position,
+                            len(batches),
+                            batch.index,
+                            loss_value,
+                            float(bn_loss.detach()),
+                            float(output_loss.detach()),
+                            lr,
+                        )
+                    )
         return initial, self._final_images(batches)
 
     def _final_images(self, batches: list[_Batch]) -> np.ndarray:
@@ -246,7 +282,7 @@ class TorchBackend(Backend):
         count = [0] * (len(self.prepared.bn_sites) + 1)
         with torch.no_grad():
             for start in range(0, len(images), self.config.batch_size):
-                x = torch.tensor(images[start:start + self.config.batch_size], device=self.device)
+                x = torch.tensor(images[start : start + self.config.batch_size], device=self.device)
                 tensors = [x] + self.model(x).bn_inputs
                 if not sums:
                     sums = [[0.0, 0.0] for _ in tensors]

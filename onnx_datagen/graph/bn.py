@@ -42,14 +42,18 @@ def find_bn_sites(model: onnx.ModelProto) -> list[BnSite]:
         for position, what in ((3, "running mean"), (4, "running variance")):
             tensor = node.input[position] if len(node.input) > position else ""
             if tensor not in constants:
-                raise ModelError(f"BatchNormalization {name!r}: its {what} ({tensor!r}) is not a constant in the graph; "
-                                 "export the model in eval mode so the running statistics are stored")
+                raise ModelError(
+                    f"BatchNormalization {name!r}: its {what} ({tensor!r}) is not a constant in the graph; "
+                    "export the model in eval mode so the running statistics are stored"
+                )
             stats.append(np.asarray(constants[tensor], dtype=np.float64).reshape(-1))
         mean, var = stats
         if mean.shape != var.shape:
             raise ModelError(f"BatchNormalization {name!r}: running mean and variance have different sizes")
         epsilon = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
-        sites.append(BnSite(name, node.input[0], producers.get(node.input[0], "graph input"), mean, var, float(epsilon)))
+        sites.append(
+            BnSite(name, node.input[0], producers.get(node.input[0], "graph input"), mean, var, float(epsilon))
+        )
     return sites
 
 
@@ -62,11 +66,15 @@ def bn_verdict(model: onnx.ModelProto, sites: list[BnSite]) -> str:
     return "no-bn"
 
 
-FOLDED_HELP = ("its BatchNorm statistics were folded into the convolutions at export, so they cannot be recovered; "
-               "re-export from PyTorch with BatchNorm kept: torch.onnx.export(model.eval(), x, path, dynamo=False, "
-               "do_constant_folding=False) or torch.onnx.export(..., dynamo=True, optimize=False)")
-NO_BN_HELP = ("it has no BatchNormalization layers, and datagen inverts BatchNorm statistics; "
-              "models without BN (e.g. LayerNorm transformers) are not supported")
+FOLDED_HELP = (
+    "its BatchNorm statistics were folded into the convolutions at export, so they cannot be recovered; "
+    "re-export from PyTorch with BatchNorm kept: torch.onnx.export(model.eval(), x, path, dynamo=False, "
+    "do_constant_folding=False) or torch.onnx.export(..., dynamo=True, optimize=False)"
+)
+NO_BN_HELP = (
+    "it has no BatchNormalization layers, and datagen inverts BatchNorm statistics; "
+    "models without BN (e.g. LayerNorm transformers) are not supported"
+)
 
 
 def require_bn_sites(model: onnx.ModelProto, label: str) -> list[BnSite]:

@@ -45,8 +45,9 @@ def describe_dims(dims: list[Dim] | None) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
 
 
-def find_image_input(model: onnx.ModelProto, name: str | None = None, size: tuple[int, int] | None = None,
-                     resolve_size: bool = True) -> ImageInput:
+def find_image_input(
+    model: onnx.ModelProto, name: str | None = None, size: tuple[int, int] | None = None, resolve_size: bool = True
+) -> ImageInput:
     """The single 4-D float input (or the one called `name`), with H and W from the graph or `size`.
 
     With resolve_size=False a dynamic height/width is reported as 0 instead of raising.
@@ -62,37 +63,49 @@ def find_image_input(model: onnx.ModelProto, name: str | None = None, size: tupl
     else:
         candidates = [i for i in inputs if _is_4d_float(i)]
         if not candidates:
-            raise ModelError(f"the model has no 4-D float image input (inputs: {_describe_all(inputs)}); "
-                             "datagen needs an image classifier-style N x C x H x W float input")
+            raise ModelError(
+                f"the model has no 4-D float image input (inputs: {_describe_all(inputs)}); "
+                "datagen needs an image classifier-style N x C x H x W float input"
+            )
         if len(candidates) > 1:
-            raise ModelError(f"the model has several image-like inputs ({_names(candidates)}); choose one with --input NAME")
+            raise ModelError(
+                f"the model has several image-like inputs ({_names(candidates)}); choose one with --input NAME"
+            )
         value = candidates[0]
     others = [i for i in inputs if i.name != value.name]
     if others:
-        raise ModelError(f"the model has inputs besides the image ({_names(others)}); datagen can feed only one "
-                         "image input: export the model with the other inputs folded to constants")
+        raise ModelError(
+            f"the model has inputs besides the image ({_names(others)}); datagen can feed only one "
+            "image input: export the model with the other inputs folded to constants"
+        )
 
     dims = tensor_dims(value)
     layout = _layout(dims)
     c_dim, h_dim, w_dim = (dims[1], dims[2], dims[3]) if layout == "NCHW" else (dims[3], dims[1], dims[2])
     if not isinstance(c_dim, int) or c_dim <= 0:
-        raise ModelError(f"input {value.name!r} has a dynamic channel dimension ({describe_dims(dims)}); "
-                         "export the model with a fixed number of channels")
+        raise ModelError(
+            f"input {value.name!r} has a dynamic channel dimension ({describe_dims(dims)}); "
+            "export the model with a fixed number of channels"
+        )
     if size is not None:
         height, width = size
         if height <= 0 or width <= 0:
             raise ModelError(f"--size must be two positive integers, got {height} {width}")
         for got, want, axis in ((h_dim, height, "height"), (w_dim, width, "width")):
             if isinstance(got, int) and got > 0 and got != want:
-                raise ModelError(f"--size asks for {axis} {want} but the model's input {axis} is fixed at {got}; "
-                                 "drop --size or give the model's size")
+                raise ModelError(
+                    f"--size asks for {axis} {want} but the model's input {axis} is fixed at {got}; "
+                    "drop --size or give the model's size"
+                )
     elif all(isinstance(d, int) and d > 0 for d in (h_dim, w_dim)):
         height, width = h_dim, w_dim
     elif not resolve_size:
         height = width = 0
     else:
-        raise ModelError(f"input {value.name!r} has a dynamic height/width ({describe_dims(dims)}); "
-                         "give the image size with --size H W")
+        raise ModelError(
+            f"input {value.name!r} has a dynamic height/width ({describe_dims(dims)}); "
+            "give the image size with --size H W"
+        )
     batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else None
     return ImageInput(value.name, c_dim, int(height), int(width), batch, layout)
 
@@ -107,8 +120,7 @@ def _layout(dims: list[Dim]) -> str:
 
 def _is_4d_float(value: onnx.ValueInfoProto) -> bool:
     dims = tensor_dims(value)
-    return (dims is not None and len(dims) == 4
-            and value.type.tensor_type.elem_type == onnx.TensorProto.FLOAT)
+    return dims is not None and len(dims) == 4 and value.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
 
 
 def _describe(value: onnx.ValueInfoProto) -> str:

@@ -20,8 +20,9 @@ def load_model(path: str | Path) -> onnx.ModelProto:
     try:
         model = onnx.load(str(path))
     except FileNotFoundError as err:  # a missing external-data file
-        raise ModelError(f"{path}: external data file {Path(err.filename or '?').name} is missing; "
-                         f"keep it next to the model") from err
+        raise ModelError(
+            f"{path}: external data file {Path(err.filename or '?').name} is missing; keep it next to the model"
+        ) from err
     except Exception as err:  # protobuf DecodeError and friends: the bytes are not an ONNX model
         raise ModelError(f"{path} is not an ONNX model (cannot parse it: {_first_line(err)})") from err
     if not model.graph.node and not model.graph.output:

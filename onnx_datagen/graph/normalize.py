@@ -37,9 +37,11 @@ def normalize_graph(model: onnx.ModelProto) -> onnx.ModelProto:
         try:
             folded = onnx.version_converter.convert_version(folded, TARGET_OPSET)
         except Exception as err:
-            raise ModelError(f"cannot convert the model from opset {opset_version(folded)} to {TARGET_OPSET} "
-                             f"for conversion ({str(err).strip().splitlines()[0][:200]}); export with "
-                             f"opset_version={TARGET_OPSET}") from err
+            raise ModelError(
+                f"cannot convert the model from opset {opset_version(folded)} to {TARGET_OPSET} "
+                f"for conversion ({str(err).strip().splitlines()[0][:200]}); export with "
+                f"opset_version={TARGET_OPSET}"
+            ) from err
     constants = constant_tensors(folded)
     for node in folded.graph.node:
         if node.op_type != "Reshape":
@@ -49,7 +51,9 @@ def normalize_graph(model: onnx.ModelProto) -> onnx.ModelProto:
             if attr.name == "allowzero" and attr.i == 1:
                 # A runtime-computed target comes from tensor sizes, which are 0 only for empty batches.
                 if shape is not None and np.any(np.asarray(shape) == 0):
-                    raise ModelError(f"Reshape {node.name!r} uses allowzero=1 with a literal 0 in its target shape, "
-                                     "which the torch backend cannot convert")
+                    raise ModelError(
+                        f"Reshape {node.name!r} uses allowzero=1 with a literal 0 in its target shape, "
+                        "which the torch backend cannot convert"
+                    )
                 node.attribute.remove(attr)
     return folded

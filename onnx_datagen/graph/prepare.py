@@ -35,8 +35,9 @@ class PreparedModel:
     head_output_index: list[int]
 
 
-def prepare_model(model: str | Path | onnx.ModelProto, input_name: str | None = None,
-                  size: tuple[int, int] | None = None) -> PreparedModel:
+def prepare_model(
+    model: str | Path | onnx.ModelProto, input_name: str | None = None, size: tuple[int, int] | None = None
+) -> PreparedModel:
     if isinstance(model, onnx.ModelProto):
         label, proto = "model", model
         sha256 = hashlib.sha256(model.SerializeToString()).hexdigest()
@@ -52,5 +53,6 @@ def prepare_model(model: str | Path | onnx.ModelProto, input_name: str | None = 
     heads = find_output_heads(proto)
     n_outputs = len(proto.graph.output)
     rewritten, indices = expose_tensors(proto, [s.input for s in bn_sites] + [h.input for h in heads])
-    return PreparedModel(label, sha256, rewritten, image, n_outputs, bn_sites, indices[:len(bn_sites)], heads,
-                         indices[len(bn_sites):])
+    return PreparedModel(
+        label, sha256, rewritten, image, n_outputs, bn_sites, indices[: len(bn_sites)], heads, indices[len(bn_sites) :]
+    )

@@ -7,7 +7,9 @@ import torch
 from onnx_datagen.config import BnLoss
 
 
-def l2_square(mean: torch.Tensor, std: torch.Tensor, target_mean: torch.Tensor, target_std: torch.Tensor) -> torch.Tensor:
+def l2_square(
+    mean: torch.Tensor, std: torch.Tensor, target_mean: torch.Tensor, target_std: torch.Tensor
+) -> torch.Tensor:
     """||mean - mu||^2 / C + ||std - sigma||^2 / C.
 
     Per-image statistics have shape (B, C): the norm runs over all B x C entries, i.e. images add up.

@@ -53,8 +53,9 @@ def regularized_min_max(outputs: list[torch.Tensor], heads: list[HeadActivation]
         rows = torch.arange(z.shape[0], device=z.device)
         z_top, z_bottom = z[rows, top], z[rows, bottom]
         bound_top, bound_bottom = 0.5 * a_norm * w_norm[top], 0.5 * a_norm * w_norm[bottom]
-        per_sample = ((z_top.abs() - bound_top).abs() + (z_bottom.abs() - bound_bottom).abs()
-                      + 1.0 / (z_top - z_bottom + EPS))
+        per_sample = (
+            (z_top.abs() - bound_top).abs() + (z_bottom.abs() - bound_bottom).abs() + 1.0 / (z_top - z_bottom + EPS)
+        )
         total = total + per_sample.mean()
     return total
 

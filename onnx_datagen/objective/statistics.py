@@ -49,7 +49,9 @@ class MomentCache:
         ]
         self.slots[batch] = fresh
 
-    def combined(self, batch: int, layer_moments: list[tuple[torch.Tensor, torch.Tensor]]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def combined(
+        self, batch: int, layer_moments: list[tuple[torch.Tensor, torch.Tensor]]
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Global moments where batch `batch`'s slot is replaced by `layer_moments` (which carry grad)."""
         assert self.sums is not None and self.slots[batch] is not None, "store every batch before combining"
         old = self.slots[batch]

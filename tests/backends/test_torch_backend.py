@@ -23,7 +23,8 @@ def _compare_with_ort(prepared, batch: int, atol: float) -> TorchModel:
 @pytest.mark.parametrize("source", ["tiny", "digits", "legacy", "dynamo"])
 def test_converted_module_matches_onnxruntime(source, torch_exports):
     model = {"tiny": lambda: bn_model(seed=2), "digits": lambda: str(DIGITS_MODEL)}.get(
-        source, lambda: str(torch_exports[source]))()
+        source, lambda: str(torch_exports[source])
+    )()
     converted = _compare_with_ort(prepare_model(model), batch=5, atol=1e-5)
     assert not converted.module.training
     assert all(not p.requires_grad for p in converted.module.parameters())
@@ -39,7 +40,7 @@ def test_fixed_batch_graph_runs_in_micro_batches(torch_exports):
     assert model.micro_batch == 2
     x = torch.randn(5, 3, 8, 8)
     full = model(x)
-    pairs = [model(x[i:i + 2]).outputs[0] for i in (0, 2)]
+    pairs = [model(x[i : i + 2]).outputs[0] for i in (0, 2)]
     np.testing.assert_allclose(full.outputs[0][:4].numpy(), torch.cat(pairs).numpy(), atol=1e-6)
     assert full.bn_inputs[0].shape[0] == 5
 

@@ -8,8 +8,10 @@ from tests.conftest import bn_model
 def test_sites_read_running_stats_from_initializers():
     model = bn_model()
     sites = find_bn_sites(model)
-    assert [(s.name, s.input, s.producer, s.channels) for s in sites] == [("bn1", "c1", "Conv", 8),
-                                                                           ("bn2", "c2", "Conv", 16)]
+    assert [(s.name, s.input, s.producer, s.channels) for s in sites] == [
+        ("bn1", "c1", "Conv", 8),
+        ("bn2", "c2", "Conv", 16),
+    ]
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     np.testing.assert_array_equal(sites[0].running_mean, inits["bn1_mean"])
     np.testing.assert_array_equal(sites[1].running_var, inits["bn2_var"])
@@ -17,7 +19,10 @@ def test_sites_read_running_stats_from_initializers():
 
 
 def test_stats_from_constant_nodes_equal_initializer_stats():
-    from_inits, from_constants = find_bn_sites(bn_model(seed=3)), find_bn_sites(bn_model(seed=3, stats_as_constants=True))
+    from_inits, from_constants = (
+        find_bn_sites(bn_model(seed=3)),
+        find_bn_sites(bn_model(seed=3, stats_as_constants=True)),
+    )
     for a, b in zip(from_inits, from_constants):
         np.testing.assert_array_equal(a.running_mean, b.running_mean)
         np.testing.assert_array_equal(a.running_var, b.running_var)

@@ -38,16 +38,22 @@ def test_several_inputs_need_input_flag_and_extra_inputs_are_refused():
 
 
 def test_no_4d_float_input():
-    graph = helper.make_graph([helper.make_node("Identity", ["ids"], ["y"])], "g",
-                              [helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 16])],
-                              [helper.make_tensor_value_info("y", TensorProto.INT64, ["N", 16])])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["ids"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 16])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, ["N", 16])],
+    )
     with pytest.raises(ModelError, match="no 4-D float image input"):
         find_image_input(helper.make_model(graph))
 
 
 def test_nhwc_input_is_detected():
-    graph = helper.make_graph([helper.make_node("Transpose", ["x"], ["y"], perm=[0, 3, 1, 2])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 32, 32, 3])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 32, 32])])
+    graph = helper.make_graph(
+        [helper.make_node("Transpose", ["x"], ["y"], perm=[0, 3, 1, 2])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 32, 32, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 32, 32])],
+    )
     image = find_image_input(helper.make_model(graph))
     assert (image.layout, image.chw) == ("NHWC", (3, 32, 32))

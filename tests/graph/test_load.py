@@ -30,8 +30,14 @@ def test_external_data_is_loaded_and_missing_data_reported(tmp_path, tiny_model)
     import onnx
 
     path = tmp_path / "ext.onnx"
-    onnx.save(tiny_model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location="ext.data",
-              size_threshold=0)
+    onnx.save(
+        tiny_model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="ext.data",
+        size_threshold=0,
+    )
     assert load_model(path).graph.initializer[0].raw_data  # weights came back from the side file
     (tmp_path / "ext.data").unlink()
     with pytest.raises(ModelError, match="ext.data"):

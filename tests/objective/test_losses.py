@@ -31,11 +31,14 @@ def test_l2_square_per_image_sums_over_images():
 Z = T([[1.0, 4.0, -2.0], [0.0, 0.5, 0.5]])  # ranges 6 and 0.5, mean 3.25
 
 
-@pytest.mark.parametrize("kind, expected", [
-    (OutputLoss.NONE, 0.0),
-    (OutputLoss.NEGATIVE_MIN_MAX, -3.25),
-    (OutputLoss.INVERSE_MIN_MAX, 1 / (3.25 + EPS)),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        (OutputLoss.NONE, 0.0),
+        (OutputLoss.NEGATIVE_MIN_MAX, -3.25),
+        (OutputLoss.INVERSE_MIN_MAX, 1 / (3.25 + EPS)),
+    ],
+)
 def test_output_losses_by_hand(kind, expected):
     assert float(OUTPUT_LOSSES[kind]([Z], [])) == pytest.approx(expected, rel=1e-6)
 

@@ -41,7 +41,7 @@ def test_cache_combines_to_global_statistics_with_gradient_only_through_current_
     for k, b in enumerate(batches):
         cache.store(k, [moments(b, Granularity.PER_BATCH)])
     live = batches[1].clone().requires_grad_(True)
-    (m, q), = cache.combined(1, [moments(live, Granularity.PER_BATCH)])
+    ((m, q),) = cache.combined(1, [moments(live, Granularity.PER_BATCH)])
     everything = torch.cat(batches).numpy().astype(np.float64)  # equal batch sizes: average of slots = global
     np.testing.assert_allclose(m.detach().numpy(), everything.mean(axis=(0, 2, 3)), rtol=1e-5)
     np.testing.assert_allclose(q.detach().numpy(), (everything**2).mean(axis=(0, 2, 3)), rtol=1e-5)
@@ -50,5 +50,5 @@ def test_cache_combines_to_global_statistics_with_gradient_only_through_current_
     np.testing.assert_allclose(live.grad.numpy(), 1.0 / (3 * 3 * 16), rtol=1e-6)
     # Refreshing a slot replaces its contribution instead of adding to it.
     cache.store(1, [moments(batches[1] + 10, Granularity.PER_BATCH)])
-    (m2, _), = cache.combined(0, [moments(batches[0], Granularity.PER_BATCH)])
+    ((m2, _),) = cache.combined(0, [moments(batches[0], Granularity.PER_BATCH)])
     np.testing.assert_allclose(m2.numpy(), everything.mean(axis=(0, 2, 3)) + 10 / 3, rtol=1e-5)

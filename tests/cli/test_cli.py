@@ -1,0 +1,218 @@
+"""The CLI in-process: happy paths, and a one-line error with exit 1 for every user mistake."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from onnx_datagen.cli.main import main
+
+from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, bn_model, save
+
+QUICK = ["--n-iter", "3", "-n", "8", "--batch-size", "4", "-q"]
+
+
+def run(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_inspect_text_and_json(capsys):
+    code, out, _ = run(["inspect", DIGITS_MODEL], capsys)
+    assert code == 0 and "verdict   ready" in out and "image: float [N, 1, 16, 16]" in out
+    code, out, _ = run(["inspect", DIGITS_MODEL, "--json"], capsys)
+    report = json.loads(out)
+    assert report["verdict"] == "ready" and len(report["bn_layers"]) == 4
+    assert report["bn_layers"][0]["channels"] == 16 and report["bn_layers"][0]["producer"] == "Conv"
+    assert report["opset"] == 17 and report["image_input"] == "image"
+
+
+def test_inspect_reports_folded_model(tmp_path, capsys):
+    code, out, _ = run(["inspect", save(bn_model(folded=True), tmp_path / "f.onnx")], capsys)
+    assert code == 0 and "verdict   bn-folded" in out and "do_constant_folding=False" in out
+
+
+def test_generate_writes_dataset_and_summary(tmp_path, capsys):
+    out_dir = tmp_path / "calib"
+    code, out, err = run(
+        [
+            "generate",
+            DIGITS_MODEL,
+            *DIGITS_ARGS,
+            "--n-iter",
+            "3",
+            "-n",
+            "8",
+            "--batch-size",
+            "4",
+            "-o",
+            out_dir,
+            "--format",
+            "png,npy",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "wrote 8 images (1x16x16)" in out and "BN loss" in out
+    assert "iter 3/3" in err  # plain progress lines when not on a terminal
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["normalization"]["mean"] == [0.3] and manifest["config"]["n_iter"] == 3
+    assert np.load(out_dir / "images.npy").shape == (8, 1, 16, 16)
+    assert len(list((out_dir / "png").glob("*.png"))) == 8
+    # --overwrite replaces the dataset; --quiet prints nothing
+    code, out, err = run(
+        [
+            "generate",
+            DIGITS_MODEL,
+            *DIGITS_ARGS,
+            *QUICK,
+            "-o",
+            out_dir,
+            "--format",
+            "npy",
+            "--overwrite",
+            "--seed",
+            "3",
+        ],
+        capsys,
+    )
+    assert code == 0 and out == "" and err == ""
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and not (out_dir / "png").exists()
+
+
+def test_config_file_and_cli_precedence(tmp_path, capsys):
+    (tmp_path / "c.yaml").write_text("n_iter: 2\noptimizer: adam\nlr: 0.05\n")
+    out_dir = tmp_path / "o"
+    code, _, err = run(
+        [
+            "generate",
+            DIGITS_MODEL,
+            *DIGITS_ARGS,
+            "-n",
+            "4",
+            "-q",
+            "--config",
+            tmp_path / "c.yaml",
+            "--lr",
+            "0.1",
+            "-o",
+            out_dir,
+            "--format",
+            "npy",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    config = json.loads((out_dir / "manifest.json").read_text())["config"]
+    assert (config["n_iter"], config["optimizer"], config["lr"]) == (2, "adam", 0.1)
+
+
+def _bad_inputs(tmp_path):
+    text = tmp_path / "notes.onnx"
+    text.write_text("this is not a model\n")
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("x")
+    no_image = tmp_path / "no_image.onnx"
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["ids"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, ["N", 4])],
+    )
+    save(helper.make_model(graph), no_image)
+    return {
+        "missing": ([tmp_path / "nope.onnx"], "no such file"),
+        "not onnx": ([text], "not an ONNX model"),
+        "bn folded": ([save(bn_model(folded=True), tmp_path / "folded.onnx")], "folded into the convolutions"),
+        "no 4-d float input": ([no_image], "no 4-D float image input"),
+        "several inputs": ([save(bn_model(extra_input=True), tmp_path / "two.onnx")], "--input NAME"),
+        "dynamic h/w": ([save(bn_model(size="S"), tmp_path / "dyn.onnx")], "--size H W"),
+        "n-images 0": ([DIGITS_MODEL, "-n", "0"], "--n-images must be a positive integer"),
+        "batch-size 0": ([DIGITS_MODEL, "--batch-size", "0"], "--batch-size must be a positive integer"),
+        "output not empty": ([DIGITS_MODEL, "-o", full], "not empty"),
+        "bad mean/std": ([DIGITS_MODEL, "--mean", "0.5"], "--mean and --std go together"),
+        "wrong channel count": ([DIGITS_MODEL, "--normalization", "imagenet"], "3 values but the model input has 1"),
+        "bad config file": ([DIGITS_MODEL, "--config", tmp_path / "missing.yaml"], "does not exist"),
+    }
+
+
+CASES = [
+    "missing",
+    "not onnx",
+    "bn folded",
+    "no 4-d float input",
+    "several inputs",
+    "dynamic h/w",
+    "n-images 0",
+    "batch-size 0",
+    "output not empty",
+    "bad mean/std",
+    "wrong channel count",
+    "bad config file",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_gives_one_line_error_and_writes_nothing(case, tmp_path, capsys):
+    args, message = _bad_inputs(tmp_path)[case]
+    out_dir = tmp_path / "out"
+    if "-o" not in args:
+        args = [*args, "-o", out_dir]
+    code, out, err = run(["generate", *args, "--n-iter", "2", "-q"], capsys)
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("datagen: error: ") and message in lines[0], err
+    assert "Traceback" not in err
+    assert not (out_dir / "manifest.json").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown when CUDA is absent")
+def test_cuda_without_cuda(tmp_path, capsys):
+    code, _, err = run(
+        ["generate", DIGITS_MODEL, *DIGITS_ARGS, *QUICK, "--device", "cuda", "-o", tmp_path / "o"], capsys
+    )
+    assert code == 1 and "--device cuda" in err and "no CUDA device" in err
+    assert not (tmp_path / "o" / "manifest.json").exists()
+
+
+def test_diverging_loss_stops_and_names_the_batch(tmp_path, capsys):
+    code, _, err = run(
+        [
+            "generate",
+            DIGITS_MODEL,
+            *DIGITS_ARGS,
+            *QUICK,
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1e38",
+            "--clipping",
+            "none",
+            "-o",
+            tmp_path / "o",
+        ],
+        capsys,
+    )
+    assert code == 1 and "the loss became" in err and "batch" in err and "lower --lr" in err
+    assert not (tmp_path / "o" / "manifest.json").exists()
+
+
+def test_usage_errors_exit_2(capsys):
+    code, _, err = run(["generate", DIGITS_MODEL, "--optimizer", "lbfgs"], capsys)
+    assert code == 2 and "lbfgs" in err
+
+
+def test_debug_shows_traceback(tmp_path, capsys):
+    code, _, err = run(["--debug", "generate", tmp_path / "nope.onnx"], capsys)
+    assert code == 1 and "Traceback" in err
+
+
+@pytest.mark.parametrize("command", [[], ["generate"], ["inspect"]])
+def test_help_shows_an_example(command, capsys):
+    code, out, _ = run([*command, "--help"], capsys)
+    assert code == 0 and "Example:" in out

@@ -42,15 +42,19 @@ def child(model: str, precision: str, n_images: int, n_iter: int, threads: int, 
     started = time.perf_counter()
     dataset = onnx_datagen.generate(str(path), n_images=n_images, config=config)
     wall = time.perf_counter() - started
-    out.write_text(json.dumps({
-        "wall_seconds": wall,
-        "optimize_seconds": dataset.manifest["timing"]["optimize_seconds"],
-        "images_x_iterations_per_second": dataset.manifest["timing"]["images_x_iterations_per_second"],
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_before_generation_mib": rss_before,
-        "bn_loss_initial": dataset.manifest["statistics"]["bn_loss_initial"],
-        "bn_loss_final": dataset.manifest["statistics"]["bn_loss_final"],
-    }))
+    out.write_text(
+        json.dumps(
+            {
+                "wall_seconds": wall,
+                "optimize_seconds": dataset.manifest["timing"]["optimize_seconds"],
+                "images_x_iterations_per_second": dataset.manifest["timing"]["images_x_iterations_per_second"],
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_before_generation_mib": rss_before,
+                "bn_loss_initial": dataset.manifest["statistics"]["bn_loss_initial"],
+                "bn_loss_final": dataset.manifest["statistics"]["bn_loss_final"],
+            }
+        )
+    )
 
 
 def cpu_model() -> str:
@@ -85,17 +89,33 @@ def main() -> None:
     import cifar_resnet
 
     work = Path(tempfile.mkdtemp(prefix="datagen-speed-"))
-    resnet20 = cifar_resnet.export(cifar_resnet.load(args.shared_data / cifar_resnet.DEPTHS[20], 20),
-                                   work / "resnet20.onnx")
+    resnet20 = cifar_resnet.export(
+        cifar_resnet.load(args.shared_data / cifar_resnet.DEPTHS[20], 20), work / "resnet20.onnx"
+    )
     models = {"digits CNN (1x16x16, 4 BN)": "digits", "CIFAR-10 ResNet-20 (3x32x32, 19 BN)": str(resnet20)}
     runs: dict[tuple[str, str], list[dict]] = {}
     for repeat in range(args.repeats):
         for label, model in models.items():
             for precision in ("fp32", "fast"):
                 out = work / f"{repeat}-{precision}-{Path(model).stem}.json"
-                subprocess.run([sys.executable, __file__, "--n-images", str(args.n_images), "--n-iter",
-                                str(args.n_iter), "--threads", str(args.threads), "--child", model, precision,
-                                str(out)], check=True, env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
+                subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--n-images",
+                        str(args.n_images),
+                        "--n-iter",
+                        str(args.n_iter),
+                        "--threads",
+                        str(args.threads),
+                        "--child",
+                        model,
+                        precision,
+                        str(out),
+                    ],
+                    check=True,
+                    env={**os.environ, "OMP_NUM_THREADS": str(args.threads)},
+                )
                 runs.setdefault((label, precision), []).append(json.loads(out.read_text()))
                 print(label, precision, runs[(label, precision)][-1], flush=True)
 
@@ -104,10 +124,12 @@ def main() -> None:
         med = {k: statistics.median(r[k] for r in results) for k in results[0]}
         spread = [r["images_x_iterations_per_second"] for r in results]
         summary[f"{label} / {precision}"] = {"median": med, "runs": results}
-        rows.append(f"| {label} | {precision} | {med['images_x_iterations_per_second']:.0f} "
-                    f"({min(spread):.0f}-{max(spread):.0f}) | {med['optimize_seconds']:.1f} | "
-                    f"{med['peak_rss_mib']:.0f} | {med['rss_before_generation_mib']:.0f} | "
-                    f"{med['bn_loss_initial']:.4g} -> {med['bn_loss_final']:.4g} |")
+        rows.append(
+            f"| {label} | {precision} | {med['images_x_iterations_per_second']:.0f} "
+            f"({min(spread):.0f}-{max(spread):.0f}) | {med['optimize_seconds']:.1f} | "
+            f"{med['peak_rss_mib']:.0f} | {med['rss_before_generation_mib']:.0f} | "
+            f"{med['bn_loss_initial']:.4g} -> {med['bn_loss_final']:.4g} |"
+        )
     ratios = []
     for label in models:
         fp32 = summary[f"{label} / fp32"]["median"]["images_x_iterations_per_second"]
@@ -115,8 +137,14 @@ def main() -> None:
         ratios.append(f"- {label}: fast / fp32 = **{fast / fp32:.2f}x**")
     load = os.getloadavg()
     command = "python benchmarks/speed.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in (("n_images", args.n_images), ("n_iter", args.n_iter),
-                                                    ("threads", args.threads), ("repeats", args.repeats)))
+        f"--{k.replace('_', '-')} {v}"
+        for k, v in (
+            ("n_images", args.n_images),
+            ("n_iter", args.n_iter),
+            ("threads", args.threads),
+            ("repeats", args.repeats),
+        )
+    )
     text = f"""# Generation speed and memory
 
 Measured by `{command}` (generated file; rerun to refresh).

@@ -84,6 +84,7 @@ def generate(
         },
         "seed": config.seed,
         "config": config.to_dict(),
+        "canvas_margin": backend.pipeline.extra,  # the resolved extra_pixels
         "backend": {
             "name": "torch",
             "device": config.device.value,

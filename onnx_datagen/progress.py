@@ -22,15 +22,19 @@ class ProgressPrinter:
             interactive = self.stream.isatty() and not os.environ.get("CI")
             mode = "bar" if interactive else "lines"
         self.mode = mode
-        self.start = time.monotonic()
+        self.start: float | None = None  # set at the first step, so setup time does not skew the ETA
+        self.first_step = 0
         self.last_draw = 0.0
         self.drawn = False
 
     def _eta(self, report: StepReport) -> str:
         done = report.iteration * report.n_batches + report.position + 1
         total = report.n_iter * report.n_batches
-        elapsed = time.monotonic() - self.start
-        remaining = elapsed / done * (total - done)
+        if self.start is None:
+            self.start, self.first_step = time.monotonic(), done
+        if done == self.first_step:
+            return "?"
+        remaining = (time.monotonic() - self.start) / (done - self.first_step) * (total - done)
         return f"{int(remaining // 60)}:{int(remaining % 60):02d}"
 
     def _text(self, report: StepReport) -> str:

@@ -57,7 +57,11 @@ def generate(
     initial, images = backend.optimize(n_images, progress)
     seconds = time.perf_counter() - started
     statistics = statistics_report(
-        prepared.bn_sites, backend.weights, backend.layer_statistics(initial), backend.layer_statistics(images)
+        prepared.bn_sites,
+        backend.weights,
+        backend.bn_loss,
+        backend.layer_statistics(initial),
+        backend.layer_statistics(images),
     )
     dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
     _, clipped = dataset.to_pixels()

@@ -1,4 +1,4 @@
-"""How well an image set matches a model's BatchNorm statistics (numpy only)."""
+"""How well an image set matches a model's BatchNorm statistics (numpy arrays, the objective's own formulas)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,20 @@ import numpy as np
 
 from onnx_datagen.backends.base import LayerStatistics
 from onnx_datagen.graph.bn import BnSite
+from onnx_datagen.objective.bn_alignment import alignment_targets, l2_square
 
 
-def layer_losses(stats: LayerStatistics, sites: list[BnSite]) -> list[float]:
-    """L2-square alignment loss per layer (input pseudo-layer first): ||m - mu||^2 / C + ||s - sigma||^2 / C."""
-    channels = len(stats.means[0])
-    targets = [(np.zeros(channels), np.ones(channels))]
-    targets += [(s.running_mean, np.sqrt(np.maximum(s.running_var, 0))) for s in sites]
-    return [
-        float((np.sum((m - tm) ** 2) + np.sum((s - ts) ** 2)) / len(tm))
-        for m, s, (tm, ts) in zip(stats.means, stats.stds, targets)
-    ]
+def layer_losses(stats: LayerStatistics, sites: list[BnSite], bn_loss=l2_square) -> list[float]:
+    """The BN alignment loss per layer (input pseudo-layer first), over the whole image set."""
+    targets = alignment_targets(sites, len(stats.means[0]))
+    return [float(bn_loss(m, s, tm, ts)) for m, s, (tm, ts) in zip(stats.means, stats.stds, targets)]
 
 
 def relative_gaps(stats: LayerStatistics, sites: list[BnSite]) -> list[float]:
     """(||m - mu|| + ||s - sigma||) / ||sigma|| per BN layer: a scale-free distance, 0 is a perfect match."""
     gaps = []
     for site, m, s in zip(sites, stats.means[1:], stats.stds[1:]):
-        sigma = np.sqrt(np.maximum(site.running_var, 0))
+        sigma = site.running_std
         gaps.append(
             float(
                 (np.linalg.norm(m - site.running_mean) + np.linalg.norm(s - sigma)) / max(np.linalg.norm(sigma), 1e-12)
@@ -33,10 +29,10 @@ def relative_gaps(stats: LayerStatistics, sites: list[BnSite]) -> list[float]:
 
 
 def statistics_report(
-    sites: list[BnSite], weights: list[float], initial: LayerStatistics, final: LayerStatistics
+    sites: list[BnSite], weights: list[float], bn_loss, initial: LayerStatistics, final: LayerStatistics
 ) -> dict:
     """The manifest's `statistics` entry: total and per-layer losses over the whole set, before and after."""
-    loss_initial, loss_final = layer_losses(initial, sites), layer_losses(final, sites)
+    loss_initial, loss_final = layer_losses(initial, sites, bn_loss), layer_losses(final, sites, bn_loss)
     gap_initial, gap_final = relative_gaps(initial, sites), relative_gaps(final, sites)
     names = ["<input>"] + [s.name for s in sites]
     channels = [len(initial.means[0])] + [s.channels for s in sites]

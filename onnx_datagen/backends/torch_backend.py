@@ -15,7 +15,7 @@ from onnx_datagen.errors import ConfigError, ModelError, OptimizationError
 from onnx_datagen.graph.prepare import PreparedModel
 from onnx_datagen.image_init import INITS
 from onnx_datagen.image_pipeline import CanvasPipeline, valid_range
-from onnx_datagen.objective.bn_alignment import BN_LOSSES
+from onnx_datagen.objective.bn_alignment import BN_LOSSES, alignment_targets
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES, HeadActivation
 from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
@@ -167,16 +167,9 @@ class TorchBackend(Backend):
         mean, std = config.normalization.per_channel(prepared.image.channels)
         low, high = valid_range(mean, std, config.normalization.pixel_scale)
         self.pipeline = CanvasPipeline(config, prepared.image.height, prepared.image.width, low, high, self.device)
-        channels = prepared.image.channels
-        # Targets: the input pseudo-layer assumes normalised input (mean 0, std 1), then the BN running stats.
-        # The std target is sqrt(running_var) without BN's epsilon: the population std itself (MCT, quirk Q6).
-        self.targets = [(torch.zeros(channels, device=self.device), torch.ones(channels, device=self.device))]
-        self.targets += [
-            (
-                torch.tensor(s.running_mean, dtype=torch.float32, device=self.device),
-                torch.tensor(np.sqrt(np.maximum(s.running_var, 0)), dtype=torch.float32, device=self.device),
-            )
-            for s in prepared.bn_sites
+        self.targets = [
+            tuple(torch.tensor(t, dtype=torch.float32, device=self.device) for t in pair)
+            for pair in alignment_targets(prepared.bn_sites, prepared.image.channels)
         ]
         self.weights = LAYER_WEIGHTINGS[config.layer_weighting](
             len(prepared.bn_sites), config.input_term, config.first_layer_multiplier

@@ -29,6 +29,10 @@ class BnSite:
     def channels(self) -> int:
         return int(self.running_mean.shape[0])
 
+    @property
+    def running_std(self) -> np.ndarray:
+        return np.sqrt(np.maximum(self.running_var, 0.0))
+
 
 def find_bn_sites(model: onnx.ModelProto) -> list[BnSite]:
     """All BatchNormalization nodes in graph order, with their statistics read from constants."""

@@ -1,20 +1,32 @@
-"""How far synthetic statistics are from a BN layer's running statistics."""
+"""How far synthetic statistics are from a BN layer's running statistics.
+
+The loss functions are plain arithmetic, so the same code scores torch tensors during optimisation
+and numpy arrays in the manifest's report.
+"""
 
 from __future__ import annotations
 
-import torch
+import numpy as np
 
 from onnx_datagen.config import BnLoss
+from onnx_datagen.graph.bn import BnSite
 
 
-def l2_square(
-    mean: torch.Tensor, std: torch.Tensor, target_mean: torch.Tensor, target_std: torch.Tensor
-) -> torch.Tensor:
+def alignment_targets(sites: list[BnSite], channels: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(mean, std) targets: the input pseudo-layer first, then each BN layer in graph order.
+
+    The input term assumes normalised input (mean 0, std 1 per channel). A BN layer's std target is
+    sqrt(running_var) without BN's epsilon: the population std itself (MCT, quirk Q6).
+    """
+    return [(np.zeros(channels), np.ones(channels))] + [(s.running_mean, s.running_std) for s in sites]
+
+
+def l2_square(mean, std, target_mean, target_std):
     """||mean - mu||^2 / C + ||std - sigma||^2 / C.
 
     Per-image statistics have shape (B, C): the norm runs over all B x C entries, i.e. images add up.
     """
-    channels = target_mean.numel()
+    channels = target_mean.shape[-1]
     return ((mean - target_mean) ** 2).sum() / channels + ((std - target_std) ** 2).sum() / channels
 
 

@@ -48,8 +48,7 @@ def generate_command(
 
     from onnx_datagen.files import prepare_output_dir
     from onnx_datagen.generation import generate
-    from onnx_datagen.graph.image_input import find_image_input
-    from onnx_datagen.graph.load import load_model
+    from onnx_datagen.graph.prepare import prepare_model
     from onnx_datagen.progress import ProgressPrinter
 
     config = build_config(options)
@@ -57,9 +56,9 @@ def generate_command(
     if n_images <= 0:
         raise ConfigError(f"--n-images must be a positive integer, got {n_images}")
     # Fail on the model, formats and output directory before minutes of optimisation, not after.
-    image = find_image_input(load_model(model), input_name, tuple(size) if size else None, resolve_size=False)
-    config.normalization.per_channel(image.channels)
-    check_formats(format_names, image.channels)
+    prepared = prepare_model(model, input_name, tuple(size) if size else None)
+    config.normalization.per_channel(prepared.image.channels)
+    check_formats(format_names, prepared.image.channels)
     prepare_output_dir(output, overwrite)
     if threads is not None:
         import torch
@@ -69,9 +68,7 @@ def generate_command(
     progress = ProgressPrinter("quiet" if quiet else "auto")
     started = time.perf_counter()
     try:
-        dataset = generate(
-            model, n_images, config, input_name=input_name, size=tuple(size) if size else None, progress=progress
-        )
+        dataset = generate(prepared, n_images, config, progress=progress)
     finally:
         progress.close()
     out = dataset.save(output, format_names, overwrite=True)

@@ -14,10 +14,11 @@ from onnx_datagen.backends.base import ProgressSink
 from onnx_datagen.config import GenerationConfig
 from onnx_datagen.dataset import Dataset
 from onnx_datagen.errors import ConfigError
+from onnx_datagen.graph.prepare import PreparedModel, prepare_model
 
 
 def generate(
-    model: str | Path | onnx.ModelProto,
+    model: str | Path | onnx.ModelProto | PreparedModel,
     n_images: int = 1024,
     config: GenerationConfig | None = None,
     *,
@@ -28,7 +29,8 @@ def generate(
     """Optimise `n_images` images until the model's BatchNorm input statistics match its running statistics.
 
     Args:
-        model: path of an .onnx file (external data next to it is loaded) or an onnx.ModelProto.
+        model: path of an .onnx file (external data next to it is loaded), an onnx.ModelProto, or a model
+            already checked with onnx_datagen.graph.prepare.prepare_model (input_name and size then unused).
         n_images: how many images to generate.
         config: every optimisation setting; GenerationConfig() gives the defaults.
         input_name: the image input, when the model has several 4-D float inputs.
@@ -43,13 +45,12 @@ def generate(
         >>> ds.save("calib/", formats=["npy", "png"])
     """
     from onnx_datagen.backends.torch_backend import TorchBackend
-    from onnx_datagen.graph.prepare import prepare_model
     from onnx_datagen.report import statistics_report
 
     config = config or GenerationConfig()
     if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images <= 0:
         raise ConfigError(f"--n-images must be a positive integer, got {n_images!r}")
-    prepared = prepare_model(model, input_name, size)
+    prepared = model if isinstance(model, PreparedModel) else prepare_model(model, input_name, size)
     mean, std = config.normalization.per_channel(prepared.image.channels)
     backend = TorchBackend(prepared, config)
 

@@ -45,8 +45,8 @@ def prepare_model(
         label, proto = str(model), load_model(model)
         sha256 = file_sha256(model)
     proto = normalize_graph(proto)
-    bn_sites = require_bn_sites(proto, label)
     image = find_image_input(proto, input_name, size)
+    bn_sites = require_bn_sites(proto, label)
     if image.batch is not None:
         # Optimisation batches rarely match an exported batch size; backends check the relaxed graph runs.
         proto = with_dynamic_batch(proto, image.name)

@@ -6,8 +6,10 @@ import sys
 import traceback
 
 import click
+from onnx_datagen.cli.evaluate import evaluate_command
 from onnx_datagen.cli.generate import generate_command
 from onnx_datagen.cli.inspect import inspect_command
+from onnx_datagen.cli.quantize import quantize_command
 
 from onnx_datagen._version import __version__
 from onnx_datagen.errors import UserError
@@ -26,11 +28,15 @@ def cli(debug: bool) -> None:
     Example:
       datagen inspect model.onnx
       datagen generate model.onnx --n-images 1024 -o calib/
+      datagen quantize model.onnx --calib calib/ -o model.int8.onnx
+      datagen evaluate model.onnx --quantized model.int8.onnx --data test.npz
     """
 
 
 cli.add_command(inspect_command)
 cli.add_command(generate_command)
+cli.add_command(quantize_command)
+cli.add_command(evaluate_command)
 
 
 def main(argv: list[str] | None = None) -> int:

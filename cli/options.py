@@ -41,6 +41,18 @@ def config_options(command: typing.Callable) -> typing.Callable:
     for f in reversed(dataclasses.fields(GenerationConfig)):
         if f.name not in CUSTOM_FIELDS:
             command = _config_option(f, hints[f.name])(command)
+    command = normalization_options(command)
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="YAML or JSON file with config values; options given here override it",
+    )(command)
+
+
+def normalization_options(command: typing.Callable) -> typing.Callable:
+    """--normalization / --mean / --std / --pixel-scale: how raw pixels become model input."""
     for option in reversed(
         [
             click.option(
@@ -57,17 +69,15 @@ def config_options(command: typing.Callable) -> typing.Callable:
                 default=None,
                 help="pixel range the mean/std refer to: 0-1 or 0-255 [default: 1]",
             ),
-            click.option(
-                "--config",
-                "config_file",
-                type=click.Path(dir_okay=False),
-                default=None,
-                help="YAML or JSON file with config values; options given here override it",
-            ),
         ]
     ):
         command = option(command)
     return command
+
+
+def build_normalization(values: dict) -> Normalization:
+    """The Normalization the normalisation options describe (ImageNet when none is given)."""
+    return _normalization(values, None) or Normalization()
 
 
 def build_config(values: dict) -> GenerationConfig:

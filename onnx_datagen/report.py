@@ -55,3 +55,17 @@ def statistics_report(
             )
         ],
     }
+
+
+def bn_match(model, images: np.ndarray, config=None) -> float:
+    """Mean relative gap (see relative_gaps) of an image set in model-input space: 0 is a perfect match.
+
+    Scores any set (real, random, another generator's) against `model`'s running statistics.
+    """
+    from onnx_datagen.backends.torch_backend import TorchBackend
+    from onnx_datagen.config import GenerationConfig
+    from onnx_datagen.graph.prepare import PreparedModel, prepare_model
+
+    prepared = model if isinstance(model, PreparedModel) else prepare_model(model)
+    backend = TorchBackend(prepared, config or GenerationConfig())
+    return float(np.mean(relative_gaps(backend.layer_statistics(images), prepared.bn_sites)))

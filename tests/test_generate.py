@@ -7,9 +7,8 @@ import pytest
 
 import onnx_datagen
 from onnx_datagen import Dataset, GenerationConfig, Normalization
-from onnx_datagen.backends.torch_backend import TorchBackend
 from onnx_datagen.graph.prepare import prepare_model
-from onnx_datagen.report import relative_gaps
+from onnx_datagen.report import bn_match
 from tests.conftest import DIGITS_MODEL, DIGITS_TEST
 
 DIGITS = Normalization((0.3,), (0.32,), 1.0, "digits")
@@ -29,10 +28,9 @@ def test_final_bn_loss_is_at_most_10_percent_of_initial(generated):
 
 def test_generated_statistics_beat_gaussian_noise_and_approach_real_data(generated):
     prepared = prepare_model(str(DIGITS_MODEL))
-    backend = TorchBackend(prepared, QUICK)
 
     def match(images):
-        return float(np.mean(relative_gaps(backend.layer_statistics(images), prepared.bn_sites)))
+        return bn_match(prepared, images, QUICK)
 
     noise = np.random.default_rng(0).standard_normal((64, 1, 16, 16)).astype(np.float32)
     real = np.load(DIGITS_TEST)["images"][:64]

@@ -7,7 +7,7 @@ import pytest
 import torch
 from onnx_datagen.cli.main import main
 
-from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, bn_model, save
+from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, DIGITS_TEST, bn_model, save
 
 QUICK = ["--n-iter", "3", "-n", "8", "--batch-size", "4", "-q"]
 
@@ -212,7 +212,44 @@ def test_debug_shows_traceback(tmp_path, capsys):
     assert code == 1 and "Traceback" in err
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["inspect"]])
+@pytest.mark.parametrize("command", [[], ["generate"], ["inspect"], ["quantize"], ["evaluate"]])
 def test_help_shows_an_example(command, capsys):
     code, out, _ = run([*command, "--help"], capsys)
     assert code == 0 and "Example:" in out
+
+
+def test_quantize_then_evaluate(tmp_path, capsys):
+    calib = tmp_path / "calib"
+    assert run(["generate", DIGITS_MODEL, *DIGITS_ARGS, *QUICK, "--format", "png", "-o", calib], capsys)[0] == 0
+    q = tmp_path / "q.onnx"
+    code, out, err = run(["quantize", DIGITS_MODEL, "--calib", calib, "--activation-type", "uint4", "-o", q], capsys)
+    assert code == 0, err
+    assert "W8A4 minmax; calibrated on datagen dataset" in out and "8 images" in out and "ORT_ENABLE_BASIC" in out
+    code, out, err = run(["evaluate", DIGITS_MODEL, "--quantized", q, "--data", DIGITS_TEST, *DIGITS_ARGS,
+                          "--range", "0:100", "--json"], capsys)  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["n_images"] == 100 and report["float_top1"] > 95 and 0 < report["top1_agreement"] <= 100
+    code, out, _ = run(["evaluate", DIGITS_MODEL, "--data", DIGITS_TEST, *DIGITS_ARGS], capsys)
+    assert code == 0 and "float top-1      98.22 %" in out and "agreement" not in out
+    code, out, _ = run(["quantize", DIGITS_MODEL, "--calib", "gaussian", "-n", "16", "-o", q, "--overwrite"], capsys)
+    assert code == 0 and "gaussian random images (seed 0), 16 images" in out
+
+
+def test_quantize_and_evaluate_user_errors(tmp_path, capsys):
+    existing = tmp_path / "q.onnx"
+    existing.write_bytes(b"keep")
+    cases = [
+        (["quantize", DIGITS_MODEL, "--calib", "gaussian", "-o", existing], "exists; choose another"),
+        (["quantize", DIGITS_MODEL, "--calib", tmp_path / "none", "-o", tmp_path / "a.onnx"], "does not exist"),
+        (["quantize", DIGITS_MODEL, "--calib", DIGITS_TEST, "-o", tmp_path / "a.onnx"], "3 values but the model"),
+        (["quantize", DIGITS_MODEL, "--calib", tmp_path, "-o", tmp_path / "a.onnx"], "no class subfolders"),
+        (["evaluate", DIGITS_MODEL, "--data", DIGITS_TEST, "--range", "5"], "--range takes START:END"),
+        (["evaluate", DIGITS_MODEL, "--data", tmp_path / "x.npz", *DIGITS_ARGS], "neither an .npz file nor"),
+        (["evaluate", DIGITS_MODEL, "--quantized", existing, "--data", DIGITS_TEST, *DIGITS_ARGS], "not an ONNX"),
+    ]
+    for args, message in cases:
+        code, _, err = run(args, capsys)
+        lines = err.strip().splitlines()
+        assert code == 1 and len(lines) == 1 and message in lines[0], (args, err)
+    assert existing.read_bytes() == b"keep" and not (tmp_path / "a.onnx").exists()

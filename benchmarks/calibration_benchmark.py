@@ -1,0 +1,223 @@
+"""The calibration benchmark of ../shared/docs/benchmark.md: real / gauss / uniform / datagen / MCT data,
+ORT and NNCF quantizers, E1/E2/E3, and datagen vs MCT generation speed measured in the same run.
+
+    .bench/bin/python benchmarks/calibration_benchmark.py --depth 20 --work bench-work/  # one model
+    .bench/bin/python benchmarks/calibration_benchmark.py --render bench-work/            # RESULTS.md + JSON
+
+Every step is cached in --work (generated sets as .npy, one JSON line per result in results.jsonl), so
+an interrupted run continues where it stopped and two models can run side by side, one per core.
+The environment: python3 -m venv .bench && .bench/bin/pip install -c constraints-cpu.txt -e ".[test]" \
+    -r benchmarks/requirements.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+# id -> (onnx_datagen QuantSettings kwargs, or "nncf")
+QUANTIZERS = {
+    "W8A4 Pct": {"activation_type": "uint4", "method": "percentile", "percentile": 99.999},
+    "W8A4 MinMax": {"activation_type": "uint4", "method": "minmax"},
+    "W8A8 MinMax": {"method": "minmax"},
+    "W8A8 Pct": {"method": "percentile", "percentile": 99.999},
+    "W4A8 MinMax": {"weight_type": "int4", "method": "minmax"},
+    "NNCF INT8": "nncf",
+}
+REAL_CALIB = slice(9488, 10000)
+E2_RANGE = (1017, 9488)
+
+
+def log(*parts) -> None:
+    print(time.strftime("%H:%M:%S"), *parts, flush=True)
+
+
+class Results:
+    """results.jsonl: one JSON object per line, keyed by its `key`; the file is the cache."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    self.rows[row["key"]] = row
+
+    def get(self, key: str) -> dict | None:
+        return self.rows.get(key)
+
+    def add(self, row: dict) -> None:
+        self.rows[row["key"]] = row
+        with self.path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+def generated_set(args, work: Path, onnx_path: Path, generator: str, seed: int, results: Results) -> np.ndarray:
+    stem = f"R{args.depth}_{generator}_s{seed}_n{args.n_images}_it{args.n_iter}"
+    out, report = work / f"{stem}.npy", work / f"{stem}.json"
+    if not out.exists():
+        log(f"generating {stem} ...")
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "generate_worker.py"),
+                generator,
+                "--depth", str(args.depth),
+                "--onnx", str(onnx_path),
+                "--shared-data", args.shared_data,
+                "--seed", str(seed),
+                "--n-images", str(args.n_images),
+                "--n-iter", str(args.n_iter),
+                "--batch-size", str(args.batch_size),
+                "--threads", str(args.threads),
+                "--out", str(out),
+                "--report", str(report),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        timing = json.loads(report.read_text())
+        results.add({"key": f"time|R{args.depth}|{generator}|{seed}", "kind": "timing", **timing})
+        speed = timing["images_x_iterations_per_second"]
+        log(f"  {generator}: {timing['generate_seconds']:.0f} s, {speed:.1f} images x iterations / s")
+    return np.load(out)
+
+
+def quantize_set(name: str, spec, images: np.ndarray, onnx_path: Path, work: Path) -> Path:
+    out = work / "quantized" / f"{onnx_path.stem}_{name}_{spec_id(spec)}.onnx".replace(" ", "_")
+    out.parent.mkdir(exist_ok=True)
+    if spec == "nncf":
+        import nncf
+        import onnx
+
+        model = onnx.load(str(onnx_path))
+        dataset = nncf.Dataset(list(images[:, None]), lambda x: {"input": x})
+        onnx.save(nncf.quantize(model, dataset), str(out))  # defaults: INT8, subset_size 300
+        return out
+    from onnx_datagen.quantization import QuantSettings, quantize
+
+    quantize(onnx_path, out, images, QuantSettings(**spec))
+    return out
+
+
+def spec_id(spec) -> str:
+    return "nncf" if spec == "nncf" else "_".join(str(v) for v in spec.values())
+
+
+def main_run(args) -> None:
+    import cifar_resnet
+    import onnx
+
+    from onnx_datagen.config import Normalization
+    from onnx_datagen.evaluation import compare
+    from onnx_datagen.image_sets import load_labelled
+    from onnx_datagen.report import bn_match
+    from onnx_datagen.runtime import inference_session, run_batched
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    results = Results(work / "results.jsonl")
+    onnx_path = work / f"resnet{args.depth}.onnx"
+    if not onnx_path.exists():
+        model = cifar_resnet.load(Path(args.shared_data) / cifar_resnet.DEPTHS[args.depth], args.depth)
+        cifar_resnet.export(model, onnx_path)  # asserts |onnx - torch| < 1e-4
+
+    norm = Normalization.preset("imagenet")
+    data = Path(args.shared_data)
+    e1 = load_labelled(data / "cifar10_test_lossless_first1017.npz")
+    e2 = load_labelled(data / "cifar10_test.npz").subset(*E2_RANGE)
+    if args.e2_limit:
+        e2 = e2.subset(0, args.e2_limit)
+    eval_sets = {"E1": (e1.model_input(norm), e1.labels), "E2": (e2.model_input(norm), e2.labels)}
+    float_session = inference_session(onnx.load(str(onnx_path)), args.threads)
+    reference = {k: run_batched(float_session, x) for k, (x, _) in eval_sets.items()}
+    results.add(
+        {
+            "key": f"float|R{args.depth}",
+            "kind": "float",
+            "depth": args.depth,
+            "E1": compare(reference["E1"], None, e1.labels).float_top1,
+            "E2": compare(reference["E2"], None, e2.labels).float_top1,
+            "n_E2": len(e2),
+        }
+    )
+
+    sets = {}
+    for name, images in calibration_sets_lazy(args, work, onnx_path, results):
+        sets[name] = images
+        bn_key = f"bn|R{args.depth}|{name}|{args.n_iter}"
+        if results.get(bn_key) is None:
+            results.add({"key": bn_key, "kind": "bn_match", "depth": args.depth, "set": name,
+                         "bn_match": bn_match(str(onnx_path), images)})  # fmt: skip
+        for qname, spec in QUANTIZERS.items():
+            key = f"q|R{args.depth}|{name}|{qname}|{args.n_iter}"
+            if results.get(key) is not None:
+                continue
+            started = time.perf_counter()
+            qpath = quantize_set(name, spec, images, onnx_path, work)
+            session = inference_session(onnx.load(str(qpath)), args.threads)
+            row = {"key": key, "kind": "quant", "depth": args.depth, "set": name, "quantizer": qname,
+                   "n_calib": len(images), "n_iter": args.n_iter}  # fmt: skip
+            for metric, (x, labels) in eval_sets.items():
+                report = compare(reference[metric], run_batched(session, x), labels)
+                row[metric] = report.quantized_top1
+                if metric == "E2":
+                    row["E3"] = report.top1_agreement
+                    row["sqnr_db"] = report.sqnr_db
+            results.add(row)
+            qpath.unlink()
+            log(f"R{args.depth} {name:10s} {qname:12s} E1 {row['E1']:.2f} E2 {row['E2']:.2f} E3 {row['E3']:.2f} "
+                f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
+
+
+def calibration_sets_lazy(args, work, onnx_path, results):
+    """Baselines first (seconds), then each generated set as soon as it exists, so results arrive early."""
+    from onnx_datagen.config import Normalization
+    from onnx_datagen.image_sets import load_labelled, random_images
+
+    norm = Normalization.preset("imagenet")
+    real = load_labelled(Path(args.shared_data) / "cifar10_test.npz").subset(REAL_CALIB.start, REAL_CALIB.stop)
+    yield "real", real.model_input(norm)[: args.n_images]
+    yield "gauss", random_images("gaussian", args.n_images, (3, 32, 32), norm, seed=0)
+    yield "uniform", random_images("uniform", args.n_images, (3, 32, 32), norm, seed=0)
+    for seed in args.seeds:
+        for generator in args.generators:
+            yield f"{generator} s{seed}", generated_set(args, work, onnx_path, generator, seed, results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--depth", type=int, choices=[20, 32, 44, 56], default=20)
+    parser.add_argument("--work", default="bench-work")
+    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1])
+    parser.add_argument("--generators", type=lambda s: s.split(","), default=["datagen", "mct"])
+    parser.add_argument("--n-images", type=int, default=512)
+    parser.add_argument("--n-iter", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="per process; 1 lets two models run side by side")
+    parser.add_argument("--e2-limit", type=int, default=None, help="evaluate E2 on its first N images only")
+    parser.add_argument("--render", metavar="WORK", help="write RESULTS.md and results.json from WORK's results")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    if args.render:
+        from render_results import render
+
+        render(Path(args.render), HERE)
+    else:
+        main_run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""One generation run in its own process, so wall time and peak memory belong to that generator alone.
+
+    python benchmarks/generate_worker.py datagen --depth 20 --onnx R20.onnx --seed 0 --n-images 512 \
+        --n-iter 200 --batch-size 32 --threads 1 --out calib.npy --report run.json
+    python benchmarks/generate_worker.py mct ...     (same options; needs benchmarks/requirements.txt)
+
+Writes the N x 3 x 32 x 32 float32 images (ImageNet-normalised model input) and a JSON report with
+generation wall time (the generator call only), images x iterations per second, and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def import_torchvision_for_mct() -> None:
+    """MCT needs torchvision; PyPI's 0.28 does not load its C++ ops against CPU torch and then fails on
+    `register_fake("torchvision::nms")`. Declaring the two op schemas lets the pure-Python part import
+    (MCT data generation uses only its transforms). Our own code never imports torchvision."""
+    import torch
+
+    try:
+        import torchvision  # noqa: F401
+    except RuntimeError as err:
+        if "torchvision::nms" not in str(err):
+            raise
+        for name in [n for n in sys.modules if n.startswith("torchvision")]:
+            del sys.modules[name]
+        library = torch.library.Library("torchvision", "DEF")  # noqa: F841 - kept alive for the session
+        library.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        library.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        import_torchvision_for_mct.library = library
+        import torchvision  # noqa: F401
+
+
+def run_datagen(args) -> tuple[np.ndarray, dict]:
+    import onnx_datagen
+    from onnx_datagen import GenerationConfig
+
+    config = GenerationConfig(n_iter=args.n_iter, batch_size=args.batch_size, seed=args.seed)
+    started = time.perf_counter()
+    dataset = onnx_datagen.generate(args.onnx, n_images=args.n_images, config=config)
+    wall = time.perf_counter() - started
+    stats = dataset.manifest["statistics"]
+    return dataset.images, {"generate_seconds": wall, "bn_loss_final": stats["bn_loss_final"]}
+
+
+def run_mct(args) -> tuple[np.ndarray, dict]:
+    import torch
+
+    import_torchvision_for_mct()
+    import cifar_resnet
+    import model_compression_toolkit as mct
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)  # MCT draws its batch order from np.random
+    torch.manual_seed(args.seed)
+    model = cifar_resnet.load(Path(args.shared_data) / cifar_resnet.DEPTHS[args.depth], args.depth)
+    config = mct.data_generation.get_pytorch_data_generation_config(
+        n_iter=args.n_iter, data_gen_batch_size=args.batch_size
+    )
+    started = time.perf_counter()
+    images = mct.data_generation.pytorch_data_generation_experimental(
+        model=model, n_images=args.n_images, output_image_size=32, data_generation_config=config
+    )
+    wall = time.perf_counter() - started
+    return torch.cat(images, 0).numpy().astype(np.float32), {"generate_seconds": wall, "mct": mct.__version__}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("generator", choices=["datagen", "mct"])
+    parser.add_argument("--depth", type=int, required=True)
+    parser.add_argument("--onnx", required=True, help="the BN-kept export (datagen's input)")
+    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-images", type=int, default=512)
+    parser.add_argument("--n-iter", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--report", required=True)
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    images, report = (run_mct if args.generator == "mct" else run_datagen)(args)
+    np.save(args.out, images)
+    report.update(
+        generator=args.generator,
+        depth=args.depth,
+        seed=args.seed,
+        n_images=len(images),
+        n_iter=args.n_iter,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        images_x_iterations_per_second=len(images) * args.n_iter / report["generate_seconds"],
+        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
+    Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

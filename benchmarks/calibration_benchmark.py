@@ -1,8 +1,8 @@
 """The calibration benchmark of ../shared/docs/benchmark.md: real / gauss / uniform / datagen / MCT data,
 ORT and NNCF quantizers, E1/E2/E3, and datagen vs MCT generation speed measured in the same run.
 
-    .bench/bin/python benchmarks/calibration_benchmark.py --depth 20 --work bench-work/  # one model
-    .bench/bin/python benchmarks/calibration_benchmark.py --render bench-work/            # RESULTS.md + JSON
+    .bench/bin/python benchmarks/calibration_benchmark.py --depth 20 --work bench-work/R20   # one model
+    .bench/bin/python benchmarks/render_results.py bench-work/R20 bench-work/R56          # RESULTS.md + JSON
 
 Every step is cached in --work (generated sets as .npy, one JSON line per result in results.jsonl), so
 an interrupted run continues where it stopped and two models can run side by side, one per core.
@@ -208,15 +208,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="per process; 1 lets two models run side by side")
     parser.add_argument("--e2-limit", type=int, default=None, help="evaluate E2 on its first N images only")
-    parser.add_argument("--render", metavar="WORK", help="write RESULTS.md and results.json from WORK's results")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    if args.render:
-        from render_results import render
-
-        render(Path(args.render), HERE)
-    else:
-        main_run(args)
+    main_run(args)
 
 
 if __name__ == "__main__":

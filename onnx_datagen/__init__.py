@@ -14,6 +14,9 @@ from onnx_datagen._version import __version__
 _LAZY = {
     "generate": "onnx_datagen.generation",
     "inspect": "onnx_datagen.inspection",
+    "quantize": "onnx_datagen.quantization",
+    "QuantSettings": "onnx_datagen.quantization",
+    "evaluate": "onnx_datagen.evaluation",
     "Dataset": "onnx_datagen.dataset",
     "GenerationConfig": "onnx_datagen.config",
     "Normalization": "onnx_datagen.config",

@@ -1,0 +1,177 @@
+"""Turn the benchmark's results.jsonl files into benchmarks/RESULTS.md and benchmarks/results.json.
+
+    .bench/bin/python benchmarks/render_results.py bench-work/R20 bench-work/R56
+
+Tables only come from measured rows; the hand-written findings in benchmarks/results_notes.md are
+appended under their own heading.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from calibration_benchmark import QUANTIZERS  # noqa: E402
+
+BASELINES = ["real", "gauss", "uniform"]
+GENERATORS = ["datagen", "mct"]
+METRICS = ["E1", "E2", "E3"]
+
+
+def load_rows(work_dirs: list[Path]) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for work in work_dirs:
+        for line in (work / "results.jsonl").read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[row["key"]] = row
+    return list(rows.values())
+
+
+def machine() -> dict:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    versions = {}
+    for dist in ["onnx-datagen", "torch", "onnxruntime", "onnx", "model-compression-toolkit", "nncf", "openvino"]:
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE)
+    return {
+        "cpu": cpu,
+        "cores": len([line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("processor")]),
+        "python": platform.python_version(),
+        "versions": versions,
+        "commit": commit.stdout.strip() or "unknown",
+    }
+
+
+def mean_spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{statistics.mean(values):.1f} ±{(max(values) - min(values)) / 2:.1f}"
+
+
+def model_table(rows: list[dict], depth: int) -> list[str]:
+    quant = [r for r in rows if r["kind"] == "quant" and r["depth"] == depth]
+    if not quant:
+        return []
+    floats = next(r for r in rows if r["kind"] == "float" and r["depth"] == depth)
+    bn = {r["set"]: r["bn_match"] for r in rows if r["kind"] == "bn_match" and r["depth"] == depth}
+    sets = [s for s in BASELINES if any(r["set"] == s for r in quant)]
+    generated = sorted({r["set"] for r in quant} - set(BASELINES), key=lambda s: (GENERATORS.index(s.split()[0]), s))
+    n_calib = {r["set"]: r["n_calib"] for r in quant}
+    n_iter = next(r["n_iter"] for r in quant)
+    out = [
+        f"### ResNet-{depth}",
+        "",
+        f"Float: E1 {floats['E1']:.2f}, E2 {floats['E2']:.2f} (on {floats['n_E2']} images). "
+        f"Calibration sets of {n_calib['real']} images; generated sets: {n_iter} iterations. "
+        "Cells: E1 / E2 / E3 (%).",
+        "",
+        "| calibration set | " + " | ".join(QUANTIZERS) + " | BN match |",
+        "|---|" + "---|" * (len(QUANTIZERS) + 1),
+    ]
+
+    def cell(names: list[str], quantizer: str) -> str:
+        found = [r for r in quant if r["set"] in names and r["quantizer"] == quantizer]
+        if len(found) < len(names):
+            return "–"
+        return " / ".join(mean_spread([r[m] for r in found]) for m in METRICS)
+
+    def bn_cell(names: list[str]) -> str:
+        values = [bn[n] for n in names if n in bn]
+        if len(values) < len(names):
+            return "–"
+        spread = f" ±{(max(values) - min(values)) / 2:.3f}" if len(values) > 1 else ""
+        return f"{statistics.mean(values):.3f}{spread}"
+
+    for name in sets + generated:
+        out.append(f"| {name} | " + " | ".join(cell([name], q) for q in QUANTIZERS) + f" | {bn_cell([name])} |")
+    for generator in GENERATORS:
+        seeds = [s for s in generated if s.split()[0] == generator]
+        if len(seeds) > 1:
+            label = f"**{generator} mean ±half-range ({len(seeds)} seeds)**"
+            out.append(f"| {label} | " + " | ".join(cell(seeds, q) for q in QUANTIZERS) + f" | {bn_cell(seeds)} |")
+    return out + [""]
+
+
+def timing_table(rows: list[dict]) -> list[str]:
+    timing = [r for r in rows if r["kind"] == "timing"]
+    if not timing:
+        return []
+    out = [
+        "| model | seed | images x iterations | threads | datagen s | MCT s | datagen img·it/s | MCT img·it/s | "
+        "speed ratio | datagen peak RSS MiB | MCT peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for depth in sorted({r["depth"] for r in timing}):
+        for seed in sorted({r["seed"] for r in timing if r["depth"] == depth}):
+            pair = {r["generator"]: r for r in timing if r["depth"] == depth and r["seed"] == seed}
+            if set(pair) != set(GENERATORS):
+                continue
+            d, m = pair["datagen"], pair["mct"]
+            ratio = d["images_x_iterations_per_second"] / m["images_x_iterations_per_second"]
+            out.append(
+                f"| ResNet-{depth} | {seed} | {d['n_images']} x {d['n_iter']} | {d['threads']} | "
+                f"{d['generate_seconds']:.0f} | {m['generate_seconds']:.0f} | "
+                f"{d['images_x_iterations_per_second']:.1f} | {m['images_x_iterations_per_second']:.1f} | "
+                f"**{ratio:.2f}x** | {d['peak_rss_mib']:.0f} | {m['peak_rss_mib']:.0f} |"
+            )
+    return out + [""]
+
+
+def render(work_dirs: list[Path], out_dir: Path) -> None:
+    rows = load_rows(work_dirs)
+    info = machine()
+    depths = sorted({r["depth"] for r in rows if r["kind"] == "quant"})
+    notes = (HERE / "results_notes.md").read_text() if (HERE / "results_notes.md").exists() else ""
+    lines = [
+        "# Calibration benchmark: datagen vs real data, noise and Sony MCT",
+        "",
+        "Generated by `benchmarks/render_results.py` from the runs' `results.jsonl`; do not edit the tables by "
+        "hand (findings live in `benchmarks/results_notes.md` and are appended at the end).",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, CPU only, Python {info['python']}. "
+        + ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+        + f". Code: commit {info['commit']}.",
+        "",
+        "Protocol: ../shared/docs/benchmark.md. E1 = top-1 on the lossless first 1017 CIFAR-10 test images, "
+        "E2 = top-1 on JPEG test images from 1017 on, E3 = top-1 agreement of quantized with float on E2's "
+        "images. ORT `quantize_static`, QDQ, per-channel symmetric int8/int4 weights, asymmetric uint8/uint4 "
+        "activations; Pct = Percentile 99.999; A4 runs as fake quant at ORT_ENABLE_BASIC. NNCF INT8 = "
+        "`nncf.quantize` defaults on the ONNX model. BN match: mean over BN layers of "
+        "(‖m−μ‖+‖s−σ‖)/‖σ‖ of the set's statistics (0 = exact). **W8A4 columns decide**: W8A8 and W4A8 do not "
+        "separate good from bad data on these models (noise passes them).",
+        "",
+        "## Quality",
+        "",
+    ]
+    for depth in depths:
+        lines += model_table(rows, depth)
+    lines += [
+        "## Generation speed and memory (datagen and MCT in the same run, one after the other)",
+        "",
+        "Wall time of the generator call alone; peak RSS of the whole process (each run in its own process).",
+        "",
+        *timing_table(rows),
+        notes,
+    ]
+    (out_dir / "RESULTS.md").write_text("\n".join(lines).rstrip() + "\n")
+    (out_dir / "results.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    render([Path(p) for p in sys.argv[1:]], HERE)

@@ -56,7 +56,7 @@ class QuantSettings:
     percentile: float = 99.999
     per_channel: bool = True
     n_samples: int | None = None  # None: every image of the calibration set
-    batch_size: int = 32
+    batch_size: int = 32  # models with a fixed batch dimension use theirs
     chunk_batches: int | None = None  # calibrate this many batches at a time (memory); None: all at once
 
     def __post_init__(self) -> None:
@@ -190,13 +190,19 @@ def quantize(
         images, what = calibration[: settings.n_samples], "in-memory array"
     else:
         images, what = calibration_images(calibration, image, normalization, settings.n_samples, seed)
-    reader = ImageBatchReader(image.name, to_model_layout(images, image), settings.batch_size)
+    batch_size = settings.batch_size
+    if image.batch:  # a fixed batch dimension takes exactly that many images per run
+        batch_size = image.batch
+        if len(images) < batch_size:
+            raise UserError(f"the model's batch is fixed at {batch_size}; give at least {batch_size} images")
+        images = images[: len(images) - len(images) % batch_size]
+    reader = ImageBatchReader(image.name, to_model_layout(images, image), batch_size)
 
     extra = {"WeightSymmetric": True, "ActivationSymmetric": False}
     if settings.method is CalibMethod.PERCENTILE:
         extra["CalibPercentile"] = settings.percentile
     chunk = settings.chunk_batches
-    if len(images) % settings.batch_size and settings.method is not CalibMethod.MINMAX:
+    if len(images) % batch_size and settings.method is not CalibMethod.MINMAX:
         # ORT's histogram collectors stack each tensor over one chunk's batches and fail when the last
         # batch is shorter: collect batch by batch instead (the histograms merge across chunks).
         chunk = 1

@@ -14,7 +14,7 @@ from onnx_datagen.graph.load import load_model
 from onnx_datagen.image_sets import load_labelled, random_images
 from onnx_datagen.quantization import ImageBatchReader, QuantSettings, calibration_images, quantize
 from onnx_datagen.runtime import has_4bit_activations, inference_session
-from tests.conftest import DIGITS_MODEL, DIGITS_TEST
+from tests.conftest import DIGITS_MODEL, DIGITS_TEST, bn_model, save
 
 DIGITS = Normalization((0.3,), (0.32,), 1.0, "digits")
 HELD_OUT = (128, None)  # real calibration uses images [0:128]; everything is scored on the rest
@@ -166,3 +166,13 @@ def test_generated_calibration_matches_real_and_beats_noise_at_4bit_activations(
     assert gen.quantized_top1 >= real.quantized_top1 - 1.0, reports
     assert gen.top1_agreement >= noise_agreement + 1.5, reports  # clearly above noise (measured +3.1)
     assert gen.sqnr_db >= noise_sqnr + 1.0, reports  # measured +1.8 dB
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_fixed_batch_models_calibrate_with_their_batch(batch, tmp_path):
+    model = save(bn_model(batch=batch), tmp_path / "fixed.onnx")
+    images = random_images("gaussian", 10, (3, 8, 8), Normalization(), seed=0)
+    result = quantize(model, tmp_path / "q.onnx", images, QuantSettings(method="percentile"))
+    assert result.n_calibration_images == (10 if batch == 1 else 8)  # whole batches only
+    out = inference_session(onnx.load(str(tmp_path / "q.onnx"))).run(None, {"x": images[:batch]})[0]
+    assert out.shape == (batch, 10)

@@ -64,7 +64,8 @@ class Results:
 
 
 def generated_set(args, work: Path, onnx_path: Path, generator: str, seed: int, results: Results) -> np.ndarray:
-    stem = f"R{args.depth}_{generator}_s{seed}_n{args.n_images}_it{args.n_iter}"
+    variant = f"-{args.granularity}" if args.granularity and generator == "datagen" else ""
+    stem = f"R{args.depth}_{generator}{variant}_s{seed}_n{args.n_images}_it{args.n_iter}"
     out, report = work / f"{stem}.npy", work / f"{stem}.json"
     if not out.exists():
         log(f"generating {stem} ...")
@@ -83,12 +84,13 @@ def generated_set(args, work: Path, onnx_path: Path, generator: str, seed: int, 
                 "--threads", str(args.threads),
                 "--out", str(out),
                 "--report", str(report),
+                *(["--granularity", args.granularity] if args.granularity and generator == "datagen" else []),
             ],
             check=True,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         timing = json.loads(report.read_text())
-        results.add({"key": f"time|R{args.depth}|{generator}|{seed}", "kind": "timing", **timing})
+        results.add({"key": f"time|R{args.depth}|{generator}{variant}|{seed}", "kind": "timing", **timing})
         speed = timing["images_x_iterations_per_second"]
         log(f"  {generator}: {timing['generate_seconds']:.0f} s, {speed:.1f} images x iterations / s")
     return np.load(out)
@@ -188,12 +190,14 @@ def calibration_sets_lazy(args, work, onnx_path, results):
 
     norm = Normalization.preset("imagenet")
     real = load_labelled(Path(args.shared_data) / "cifar10_test.npz").subset(REAL_CALIB.start, REAL_CALIB.stop)
-    yield "real", real.model_input(norm)[: args.n_images]
-    yield "gauss", random_images("gaussian", args.n_images, (3, 32, 32), norm, seed=0)
-    yield "uniform", random_images("uniform", args.n_images, (3, 32, 32), norm, seed=0)
+    if args.baselines:
+        yield "real", real.model_input(norm)[: args.n_images]
+        yield "gauss", random_images("gaussian", args.n_images, (3, 32, 32), norm, seed=0)
+        yield "uniform", random_images("uniform", args.n_images, (3, 32, 32), norm, seed=0)
     for seed in args.seeds:
         for generator in args.generators:
-            yield f"{generator} s{seed}", generated_set(args, work, onnx_path, generator, seed, results)
+            label = f"{generator} {args.granularity}" if args.granularity and generator == "datagen" else generator
+            yield f"{label} s{seed}", generated_set(args, work, onnx_path, generator, seed, results)
 
 
 def main() -> None:
@@ -207,6 +211,8 @@ def main() -> None:
     parser.add_argument("--n-iter", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="per process; 1 lets two models run side by side")
+    parser.add_argument("--granularity", help="datagen sets with this granularity instead of the default")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="generated sets only")
     parser.add_argument("--e2-limit", type=int, default=None, help="evaluate E2 on its first N images only")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))

@@ -49,6 +49,8 @@ def run_datagen(args) -> tuple[np.ndarray, dict]:
     from onnx_datagen import GenerationConfig
 
     config = GenerationConfig(n_iter=args.n_iter, batch_size=args.batch_size, seed=args.seed)
+    if args.granularity:
+        config = config.replace(granularity=args.granularity)
     started = time.perf_counter()
     dataset = onnx_datagen.generate(args.onnx, n_images=args.n_images, config=config)
     wall = time.perf_counter() - started
@@ -81,6 +83,7 @@ def run_mct(args) -> tuple[np.ndarray, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("generator", choices=["datagen", "mct"])
+    parser.add_argument("--granularity", help="datagen: override the default statistics granularity")
     parser.add_argument("--depth", type=int, required=True)
     parser.add_argument("--onnx", required=True, help="the BN-kept export (datagen's input)")
     parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
@@ -99,7 +102,7 @@ def main() -> None:
     images, report = (run_mct if args.generator == "mct" else run_datagen)(args)
     np.save(args.out, images)
     report.update(
-        generator=args.generator,
+        generator=f"{args.generator} {args.granularity}" if args.granularity else args.generator,
         depth=args.depth,
         seed=args.seed,
         n_images=len(images),

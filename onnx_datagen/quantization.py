@@ -152,16 +152,20 @@ def calibration_images(
     else:
         images = load_labelled(path, (image.height, image.width), image.channels).model_input(normalization)
         what = f"images {path} ({normalization.name} normalisation)"
-    if images.ndim != 4 or tuple(images.shape[1:]) != image.chw:
-        raise UserError(
-            f"calibration set {path} holds {tuple(images.shape)} images but the model input is N x "
-            f"{image.channels} x {image.height} x {image.width}; use a set made for this model"
-        )
+    _check_shape(images, image, str(path))
     if n_samples is not None:
         if n_samples > len(images):
             raise UserError(f"--n-samples {n_samples} exceeds the {len(images)} images in {path}")
         images = images[:n_samples]
     return images, what
+
+
+def _check_shape(images: np.ndarray, image: ImageInput, what: str) -> None:
+    if images.ndim != 4 or tuple(images.shape[1:]) != image.chw:
+        raise UserError(
+            f"calibration set {what} holds {tuple(images.shape)} images but the model input is N x "
+            f"{image.channels} x {image.height} x {image.width}; use a set made for this model"
+        )
 
 
 def to_model_layout(images: np.ndarray, image: ImageInput) -> np.ndarray:
@@ -187,6 +191,7 @@ def quantize(
     proto = load_model(model)
     image = find_image_input(proto, size=size)
     if isinstance(calibration, np.ndarray):
+        _check_shape(calibration, image, "(array)")
         images, what = calibration[: settings.n_samples], "in-memory array"
     else:
         images, what = calibration_images(calibration, image, normalization, settings.n_samples, seed)

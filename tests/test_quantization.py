@@ -176,3 +176,9 @@ def test_fixed_batch_models_calibrate_with_their_batch(batch, tmp_path):
     assert result.n_calibration_images == (10 if batch == 1 else 8)  # whole batches only
     out = inference_session(onnx.load(str(tmp_path / "q.onnx"))).run(None, {"x": images[:batch]})[0]
     assert out.shape == (batch, 10)
+
+
+def test_calibration_set_of_the_wrong_shape_is_refused(tmp_path):
+    with pytest.raises(UserError, match=r"holds \(4, 3, 16, 16\) images but the model input is N x 1 x 16 x 16"):
+        quantize(DIGITS_MODEL, tmp_path / "q.onnx", np.zeros((4, 3, 16, 16), np.float32))
+    assert not (tmp_path / "q.onnx").exists()

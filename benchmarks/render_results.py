@@ -100,10 +100,10 @@ def model_table(rows: list[dict], depth: int) -> list[str]:
 
     for name in sets + generated:
         out.append(f"| {name} | " + " | ".join(cell([name], q) for q in QUANTIZERS) + f" | {bn_cell([name])} |")
-    for generator in GENERATORS:
-        seeds = [s for s in generated if s.split()[0] == generator]
+    for variant in dict.fromkeys(s.rsplit(" ", 1)[0] for s in generated):  # "datagen", "datagen per-image", "mct"
+        seeds = [s for s in generated if s.rsplit(" ", 1)[0] == variant]
         if len(seeds) > 1:
-            label = f"**{generator} mean ±half-range ({len(seeds)} seeds)**"
+            label = f"**{variant} mean ±half-range ({len(seeds)} seeds)**"
             out.append(f"| {label} | " + " | ".join(cell(seeds, q) for q in QUANTIZERS) + f" | {bn_cell(seeds)} |")
     return out + [""]
 

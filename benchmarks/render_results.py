@@ -71,7 +71,9 @@ def model_table(rows: list[dict], depth: int) -> list[str]:
     floats = next(r for r in rows if r["kind"] == "float" and r["depth"] == depth)
     bn = {r["set"]: r["bn_match"] for r in rows if r["kind"] == "bn_match" and r["depth"] == depth}
     sets = [s for s in BASELINES if any(r["set"] == s for r in quant)]
-    generated = sorted({r["set"] for r in quant} - set(BASELINES), key=lambda s: (GENERATORS.index(s.split()[0]), s))
+    generated = sorted(  # datagen (defaults), datagen variants, mct; seeds in order
+        {r["set"] for r in quant} - set(BASELINES), key=lambda s: (GENERATORS.index(s.split()[0]), len(s.split()), s)
+    )
     n_calib = {r["set"]: r["n_calib"] for r in quant}
     n_iter = next(r["n_iter"] for r in quant)
     out = [

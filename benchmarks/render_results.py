@@ -9,6 +9,7 @@ appended under their own heading.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -20,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from calibration_benchmark import QUANTIZERS  # noqa: E402
+from speed import cpu_model  # noqa: E402
 
 BASELINES = ["real", "gauss", "uniform"]
 GENERATORS = ["datagen", "mct"]
@@ -37,11 +39,6 @@ def load_rows(work_dirs: list[Path]) -> list[dict]:
 
 
 def machine() -> dict:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    )  # fmt: skip
     versions = {}
     for dist in ["onnx-datagen", "torch", "onnxruntime", "onnx", "model-compression-toolkit", "nncf", "openvino"]:
         try:
@@ -50,8 +47,8 @@ def machine() -> dict:
             versions[dist] = "not installed"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE)
     return {
-        "cpu": cpu,
-        "cores": len([line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("processor")]),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
         "python": platform.python_version(),
         "versions": versions,
         "commit": commit.stdout.strip() or "unknown",

@@ -244,9 +244,8 @@ def quantize(
             onnx.save(quantized, str(tmp))
 
         atomic_write(output, write)
-    from onnx_datagen.runtime import has_4bit_activations
-
-    return QuantizationResult(output, settings, len(images), what, has_4bit_activations(onnx.load(str(output))))
+    four_bit = settings.activation_type in ("uint4", "int4")
+    return QuantizationResult(output, settings, len(images), what, needs_basic_optimization=four_bit)
 
 
 def _ort_method(q, method: CalibMethod):
@@ -261,7 +260,7 @@ def _prepare_for_quantization(model: onnx.ModelProto, work: Path, min_opset: int
     """Shape inference + ORT basic optimisation (folds BatchNorm), then the opset the Q/DQ types need."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from onnx_datagen.graph.load import opset_version
+    from onnx_datagen.graph.load import convert_opset, opset_version
 
     path = work / "prepared.onnx"
     try:
@@ -273,12 +272,8 @@ def _prepare_for_quantization(model: onnx.ModelProto, work: Path, min_opset: int
             raise ModelError(f"ONNX Runtime cannot prepare this model for quantization: {err}") from err
     prepared = onnx.load(str(path))
     if opset_version(prepared) < min_opset:
-        try:
-            prepared = onnx.version_converter.convert_version(prepared, min_opset)
-        except Exception as err:
-            raise ModelError(
-                f"the model's opset {opset_version(prepared)} cannot be converted to {min_opset}, which these "
-                f"quantization types need ({err}); use 8-bit types or re-export with opset {min_opset}"
-            ) from err
+        prepared = convert_opset(
+            prepared, min_opset, "for these quantization types", f"use 8-bit types or re-export with opset {min_opset}"
+        )
         onnx.save(prepared, str(path))
     return path

@@ -50,6 +50,16 @@ def opset_version(model: onnx.ModelProto) -> int:
     return 0
 
 
+def convert_opset(model: onnx.ModelProto, target: int, why: str, fix: str) -> onnx.ModelProto:
+    """The model at opset `target` (needed for `why`), or a ModelError that ends with `fix`."""
+    try:
+        return onnx.version_converter.convert_version(model, target)
+    except Exception as err:
+        raise ModelError(
+            f"cannot convert the model from opset {opset_version(model)} to {target} {why} ({_first_line(err)}); {fix}"
+        ) from err
+
+
 def _first_line(err: BaseException) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0][:300]

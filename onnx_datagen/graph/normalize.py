@@ -13,7 +13,7 @@ import onnx
 from onnx_datagen.deps import require
 from onnx_datagen.errors import ModelError
 from onnx_datagen.graph.constants import constant_tensors
-from onnx_datagen.graph.load import opset_version
+from onnx_datagen.graph.load import convert_opset, opset_version
 
 TARGET_OPSET = 17
 _NOISE_OPS = {"CastLike", "Shape", "Expand", "ConstantOfShape"}
@@ -34,14 +34,7 @@ def normalize_graph(model: onnx.ModelProto) -> onnx.ModelProto:
     optimizer.remove_unused_nodes(ir_model)
     folded = onnx_ir.to_proto(ir_model)
     if opset_version(folded) > TARGET_OPSET:
-        try:
-            folded = onnx.version_converter.convert_version(folded, TARGET_OPSET)
-        except Exception as err:
-            raise ModelError(
-                f"cannot convert the model from opset {opset_version(folded)} to {TARGET_OPSET} "
-                f"for conversion ({str(err).strip().splitlines()[0][:200]}); export with "
-                f"opset_version={TARGET_OPSET}"
-            ) from err
+        folded = convert_opset(folded, TARGET_OPSET, "for conversion", f"export with opset_version={TARGET_OPSET}")
     constants = constant_tensors(folded)
     for node in folded.graph.node:
         if node.op_type != "Reshape":

@@ -113,8 +113,8 @@ def main() -> None:
     text = f"""# Generation speed: datagen vs Sony MCT (same machine, same run)
 
 Measured by `.bench/bin/python {command}` (generated file; rerun to refresh).
-{info['cpu']}, {info['cores']} cores, load average at the end {os.getloadavg()[0]:.1f};
-{', '.join(f'{k} {v}' for k, v in info['versions'].items())}.
+{info["cpu"]}, {info["cores"]} cores, load average at the end {os.getloadavg()[0]:.1f};
+{", ".join(f"{k} {v}" for k, v in info["versions"].items())}.
 Each number is the median of {args.repeats} interleaved runs, each in a fresh process: {args.n_images} images x
 {args.n_iter} iterations, batch 32, defaults otherwise (datagen: `GenerationConfig()`; MCT: its PyTorch
 data-generation defaults with `output_image_size=32`). Images x iterations per second of the generator

@@ -39,9 +39,7 @@ class LabelledImages:
         return Dataset.from_pixels(self.pixels, mean, std, normalization.pixel_scale)
 
 
-def load_labelled(
-    path: str | Path, size: tuple[int, int] | None = None, channels: int | None = None
-) -> LabelledImages:
+def load_labelled(path: str | Path, size: tuple[int, int] | None = None, channels: int | None = None) -> LabelledImages:
     """An .npz with uint8 NHWC `images` (+ optional `labels`), or a folder with one subfolder per class.
 
     Folder images are read as RGB (grayscale for 1-channel models) and resized to `size` (H, W) when

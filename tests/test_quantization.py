@@ -146,9 +146,7 @@ def test_generated_calibration_matches_real_and_beats_noise_at_4bit_activations(
     with float: real 99.5 / 100 (two draws), generated 100, Gaussian 96.9 (three seeds); SQNR real 16.8 dB,
     generated 15.1, Gaussian 13.0-13.5. At W8A8 every set, noise included, agrees on 99.5 %.
     """
-    generated = onnx_datagen.generate(
-        str(DIGITS_MODEL), 128, GenerationConfig(normalization=DIGITS, n_iter=100)
-    ).images
+    generated = onnx_datagen.generate(str(DIGITS_MODEL), 128, GenerationConfig(normalization=DIGITS, n_iter=100)).images
     sets = {
         "real": real_images(),
         "generated": generated,

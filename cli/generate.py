@@ -14,7 +14,14 @@ from onnx_datagen.errors import ConfigError
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("-n", "--n-images", type=int, default=1024, show_default=True, help="number of images")
 @click.option("-o", "--output", default="calib", show_default=True, help="output directory (must be empty)")
-@click.option("--format", "formats", default="npy,png", show_default=True, help="comma-separated: npy, png")
+@click.option(
+    "--format",
+    "formats",
+    default="npy,png",
+    show_default=True,
+    help="comma-separated formats/toolchains: npy, png, openvino, onnxruntime, ... (datagen export --list)",
+)
+@click.option("--layout", default=None, help="tensor layout for the formats that take one (qnn: nhwc|nchw)")
 @click.option("--overwrite", is_flag=True, help="replace the dataset already in the output directory")
 @click.option("--input", "input_name", default=None, help="image input name, when the model has several")
 @click.option("--size", nargs=2, type=int, default=None, metavar="H W", help="image size, for dynamic H/W inputs")
@@ -26,6 +33,7 @@ def generate_command(
     n_images: int,
     output: str,
     formats: str,
+    layout: str | None,
     overwrite: bool,
     input_name: str | None,
     size: tuple[int, int] | None,
@@ -44,7 +52,7 @@ def generate_command(
       datagen generate model.onnx --normalization cifar10 --n-iter 200 --precision fast -o calib/
       datagen generate model.onnx --size 224 224 --config my_config.yaml --format npy -o calib/
     """
-    from onnx_datagen.exporters import check_formats, parse_formats
+    from onnx_datagen.exporters import USAGE, check_formats, parse_formats, spec
 
     from onnx_datagen.files import prepare_output_dir
     from onnx_datagen.generation import generate
@@ -58,7 +66,7 @@ def generate_command(
     # Fail on the model, formats and output directory before minutes of optimisation, not after.
     prepared = prepare_model(model, input_name, tuple(size) if size else None)
     config.normalization.per_channel(prepared.image.channels)
-    check_formats(format_names, prepared.image.channels)
+    check_formats(format_names, prepared.image.channels, layout)
     prepare_output_dir(output, overwrite)
     if threads is not None:
         import torch
@@ -71,7 +79,7 @@ def generate_command(
         dataset = generate(prepared, n_images, config, progress=progress)
     finally:
         progress.close()
-    out = dataset.save(output, format_names, overwrite=True)
+    out = dataset.save(output, format_names, layout=layout, overwrite=True)
     if quiet:
         return
     stats = dataset.manifest["statistics"]
@@ -89,3 +97,7 @@ def generate_command(
         f"  clipped when written as 8-bit pixels: {dataset.manifest['clipped_fraction_8bit']:.2%}; "
         f"details in {out / 'manifest.json'}"
     )
+    for name in format_names:  # how to feed each toolchain export (its USAGE.md)
+        usage = out / spec(name).folder / USAGE
+        if spec(name).folder and usage.is_file():
+            click.echo("\n" + usage.read_text(encoding="utf-8"))

@@ -7,6 +7,7 @@ import traceback
 
 import click
 from onnx_datagen.cli.evaluate import evaluate_command
+from onnx_datagen.cli.export import export_command
 from onnx_datagen.cli.generate import generate_command
 from onnx_datagen.cli.inspect import inspect_command
 from onnx_datagen.cli.quantize import quantize_command
@@ -28,6 +29,7 @@ def cli(debug: bool) -> None:
     Example:
       datagen inspect model.onnx
       datagen generate model.onnx --n-images 1024 -o calib/
+      datagen export calib/ --to openvino
       datagen quantize model.onnx --calib calib/ -o model.int8.onnx
       datagen evaluate model.onnx --quantized model.int8.onnx --data test.npz
     """
@@ -35,6 +37,7 @@ def cli(debug: bool) -> None:
 
 cli.add_command(inspect_command)
 cli.add_command(generate_command)
+cli.add_command(export_command)
 cli.add_command(quantize_command)
 cli.add_command(evaluate_command)
 

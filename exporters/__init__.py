@@ -1,65 +1,181 @@
-"""Dataset writers, one module per format, found through one table (imported only when used)."""
+"""Calibration-data exporters: one module per format or toolchain, found by scanning this package.
+
+A module `exporters/<name>.py` defines `SPEC` (an ExporterSpec) and
+`export(dataset, folder, **options) -> Written`; adding a toolchain is adding one such module.
+Modules whose name starts with "_" are shared helpers. Modules are imported on first use and import
+their heavy dependencies (OpenCV) inside `export`, so listing them stays cheap.
+"""
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import json
+import pkgutil
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
-from onnx_datagen.errors import ConfigError
+from onnx_datagen.errors import ConfigError, OutputError
+from onnx_datagen.files import atomic_write_json
 
 if TYPE_CHECKING:
     from onnx_datagen.dataset import Dataset
+
+RECORD = "export.json"  # written in each export folder, so the folder can be shipped on its own
+USAGE = "USAGE.md"
 
 
 @dataclass(frozen=True)
 class ExporterSpec:
     name: str
-    target: str  # "module:function", imported on first use
-    description: str
+    description: str  # one line, for `datagen export --list`
+    folder: str  # where its files go, relative to the output root ("" = the root itself)
+    layouts: tuple[str, ...] = ()  # accepted --layout values, default first; () = the format has no layout option
+    pixels: bool = False  # writes 8-bit images, which need 1 or 3 channels
 
 
-@dataclass(frozen=True)
+@dataclass
+class Written:
+    """What an exporter module returns."""
+
+    files: list[str]  # relative to its folder
+    entry: dict  # manifest entry: layout, dtype, shape, value space and range, ...
+    usage: str = ""  # how to feed the files to the toolchain (saved as USAGE.md, printed by the CLI)
+
+
+@dataclass
 class ExportResult:
-    files: list[str]  # paths relative to the dataset directory
-    entry: dict  # the manifest entry: layout, dtype, value range and space
+    name: str
+    folder: Path
+    files: list[str]  # relative to the output root
+    entry: dict = field(default_factory=dict)
+    usage: str = ""
 
 
-EXPORTERS = {
-    spec.name: spec
-    for spec in (
-        ExporterSpec(
-            "npy",
-            "onnx_datagen.exporters.npy:export",
-            "images.npy: one stacked float32 N x C x H x W array in model-input space",
-        ),
-        ExporterSpec(
-            "png", "onnx_datagen.exporters.png:export", "png/NNNNNN.png: de-normalised 8-bit RGB (or grayscale) images"
-        ),
-    )
-}
+@cache
+def exporters() -> dict[str, ModuleType]:
+    """Every exporter module of this package, by name, in alphabetical order."""
+    found = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            found[module.SPEC.name] = module
+    return found
 
 
-def parse_formats(text: str | list[str]) -> list[str]:
-    """'png,npy' -> ['png', 'npy'], checked against the table."""
+def spec(name: str) -> ExporterSpec:
+    return exporters()[name].SPEC
+
+
+def parse_formats(text: str | list[str], option: str = "--format") -> list[str]:
+    """'png,npy' -> ['png', 'npy'], checked against the registry."""
     names = [n.strip().lower() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
+    valid = ", ".join(exporters())
     if not names:
-        raise ConfigError(f"--format needs at least one of: {', '.join(EXPORTERS)}")
-    unknown = [n for n in names if n not in EXPORTERS]
+        raise ConfigError(f"{option} needs at least one of: {valid}")
+    unknown = [n for n in names if n not in exporters()]
     if unknown:
-        raise ConfigError(f"unknown format {unknown[0]!r}; choose from {', '.join(EXPORTERS)}")
+        raise ConfigError(f"unknown format {unknown[0]!r}; choose from {valid} (datagen export --list describes them)")
     return list(dict.fromkeys(names))
 
 
-def check_formats(names: list[str], channels: int) -> None:
-    """Fail before a long run if a format cannot hold images with this many channels."""
-    if "png" in names and channels not in (1, 3):
-        raise ConfigError(
-            f"--format png writes 1- or 3-channel images but the model input has {channels} channels; use --format npy"
+def check_formats(names: list[str], channels: int, layout: str | None = None) -> None:
+    """Fail before a long run if a format cannot hold these images or does not take the layout option."""
+    for name in names:
+        if spec(name).pixels and channels not in (1, 3):
+            raise ConfigError(
+                f"format {name} writes 1- or 3-channel 8-bit images but the model input has {channels} channels; "
+                "choose a float format such as npy or onnxruntime"
+            )
+    if layout is None:
+        return
+    takers = [n for n in names if spec(n).layouts]
+    if not takers:
+        with_layout = ", ".join(n for n, m in exporters().items() if m.SPEC.layouts)
+        raise ConfigError(f"--layout applies only to {with_layout}; {', '.join(names)} write a fixed layout: drop it")
+    for name in takers:
+        if layout.lower() not in spec(name).layouts:
+            raise ConfigError(f"--layout for {name} must be one of {', '.join(spec(name).layouts)}, got {layout!r}")
+
+
+def run_exporter(
+    name: str,
+    dataset: Dataset,
+    root: Path,
+    layout: str | None = None,
+    overwrite: bool = False,
+    dataset_root: bool = False,
+) -> ExportResult:
+    """Write one export under `root` (the dataset's folder when dataset_root) and its export.json."""
+    spec_ = spec(name)
+    folder = root / spec_.folder if spec_.folder else root
+    previous = dataset.manifest.get("files", {}).get(name) if dataset_root else None
+    _clear_previous(spec_, root, folder, previous, overwrite)
+    options = {"layout": (layout or spec_.layouts[0]).lower()} if spec_.layouts else {}
+    written = exporters()[name].export(dataset, folder, **options)
+    files = list(written.files)
+    if written.usage:
+        (folder / USAGE).parent.mkdir(parents=True, exist_ok=True)
+        (folder / USAGE).write_text(written.usage, encoding="utf-8")
+        files.append(USAGE)
+    entry = {"folder": spec_.folder or ".", **written.entry}
+    if written.usage or not dataset_root:  # toolchain folders describe themselves, to be shipped alone
+        files.append(RECORD)
+        record = {"format": name, "source": _source(dataset), **entry, "files": files}
+        atomic_write_json(folder / RECORD, record)
+    relative = [str(Path(spec_.folder) / f) if spec_.folder else f for f in files]
+    return ExportResult(name, folder, relative, entry, written.usage)
+
+
+def _source(dataset: Dataset) -> dict:
+    model = dataset.manifest.get("model", {})
+    return {
+        "dataset": str(dataset.directory) if dataset.directory else None,
+        "model_sha256": model.get("sha256"),
+        "input": dataset.input_name,
+        "seed": dataset.manifest.get("seed"),
+        "n_images": len(dataset),
+    }
+
+
+def _clear_previous(spec_: ExporterSpec, root: Path, folder: Path, previous: list[str] | None, overwrite: bool) -> None:
+    """Refuse to write over an earlier export unless --overwrite; then delete only files datagen wrote."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} exists and is not a folder; move it or choose another -o/--output")
+    if spec_.folder:
+        occupied = folder.is_dir() and any(folder.iterdir())
+    else:  # a root format (npy) shares the folder with others: only files count
+        occupied = previous is not None or (folder.is_dir() and any(p.is_file() for p in folder.iterdir()))
+    if not occupied:
+        return
+    if not overwrite:
+        raise OutputError(
+            f"{folder} already holds a {spec_.name} export; pass --overwrite to replace it, "
+            "or choose another -o/--output"
         )
-
-
-def run_exporter(name: str, dataset: Dataset, out_dir: Path) -> ExportResult:
-    module_name, function = EXPORTERS[name].target.split(":")
-    return getattr(importlib.import_module(module_name), function)(dataset, out_dir)
+    if previous is not None:
+        listed = [root / f for f in previous]
+    elif (folder / RECORD).is_file():
+        listed = [folder / f for f in json.loads((folder / RECORD).read_text(encoding="utf-8")).get("files", [])]
+    else:
+        raise OutputError(
+            f"{folder} is not empty and holds no datagen {RECORD}; refusing to write over files datagen did not "
+            "write: choose another -o/--output"
+        )
+    if not spec_.folder:
+        return  # its files are replaced atomically
+    top = folder.resolve()
+    for path in listed:
+        target = path.resolve()
+        if top in target.parents:
+            target.unlink(missing_ok=True)
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(sub.iterdir()):
+            sub.rmdir()
+    if any(folder.iterdir()):
+        raise OutputError(
+            f"{folder} still holds files datagen did not write after removing the old {spec_.name} export; "
+            "choose another -o/--output"
+        )

@@ -1,30 +1,19 @@
-"""images.npy: the exact optimised values, stacked, in model-input space."""
+"""images.npy: the exact optimised values, stacked N x C x H x W, in model-input space (the dataset itself)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from onnx_datagen.exporters import ExportResult
+from onnx_datagen.exporters import ExporterSpec, Written
+from onnx_datagen.exporters._common import model_input_entry, save_npy
 
-from onnx_datagen.files import atomic_write
-
+SPEC = ExporterSpec("npy", "images.npy: all images stacked, float32 N x C x H x W, model-input space (lossless)", "")
 FILE = "images.npy"
 
 
-def export(dataset, out_dir: Path) -> ExportResult:
+def export(dataset, folder: Path) -> Written:
     images = np.ascontiguousarray(dataset.images, dtype=np.float32)
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            np.save(f, images)
-
-    atomic_write(out_dir / FILE, write)
-    entry = {
-        "layout": "NCHW",
-        "dtype": "float32",
-        "shape": list(images.shape),
-        "value_space": "model-input",
-        "value_range": [float(images.min()), float(images.max())] if images.size else None,
-    }
-    return ExportResult([FILE], entry)
+    save_npy(folder / FILE, images)
+    entry = model_input_entry(dataset, [images], layout="NCHW")
+    return Written([FILE], entry)

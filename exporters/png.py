@@ -5,43 +5,44 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from onnx_datagen.exporters import ExportResult
+from onnx_datagen.exporters import ExporterSpec, Written
+from onnx_datagen.exporters._common import pixel_entry
 
 from onnx_datagen.deps import require
 from onnx_datagen.errors import OutputError
 from onnx_datagen.files import atomic_write_bytes
 
-FOLDER = "png"
+SPEC = ExporterSpec(
+    "png",
+    "png/NNNNNN.png: de-normalised 8-bit RGB (or grayscale) images, for people and image tools",
+    "png",
+    pixels=True,
+)
 
 
-def export(dataset, out_dir: Path) -> ExportResult:
+def export(dataset, folder: Path) -> Written:
+    files = write_pngs(folder, dataset.eight_bit.pixels)
+    _, h, w, c = dataset.eight_bit.pixels.shape
+    return Written(files, pixel_entry(dataset, [h, w, c], "HWC", "uint8"))
+
+
+def write_pngs(folder: Path, pixels: np.ndarray, sub: str = "") -> list[str]:
+    """N x H x W x C uint8 RGB (or 1-channel) pixels as NNNNNN.png files; returns their relative names."""
     cv2 = require("cv2")
-    pixels, clipped = dataset.to_pixels()
     files = []
     for i, image in enumerate(pixels):
-        name = f"{FOLDER}/{i:06d}.png"
+        name = f"{sub}/{i:06d}.png" if sub else f"{i:06d}.png"
         bgr = image[:, :, ::-1] if image.shape[2] == 3 else image[:, :, 0]  # OpenCV stores BGR
         ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
         if not ok:
             raise OutputError(f"OpenCV could not encode {name}")
-        atomic_write_bytes(out_dir / name, encoded.tobytes())
+        atomic_write_bytes(folder / name, encoded.tobytes())
         files.append(name)
-    entry = {
-        "layout": "HWC",
-        "dtype": "uint8",
-        "color": "RGB" if pixels.shape[-1] == 3 else "GRAY",
-        "value_space": "pixels",
-        "value_range": [0, 255],
-        "clipped_fraction": clipped,
-        "mean": list(dataset.mean),
-        "std": list(dataset.std),
-        "pixel_scale": dataset.pixel_scale,
-    }
-    return ExportResult(files, entry)
+    return files
 
 
 def read_pngs(paths: list[Path]) -> np.ndarray:
-    """N x H x W x C uint8 RGB (or 1-channel) pixels, as written by export()."""
+    """N x H x W x C uint8 RGB (or 1-channel) pixels, as written by write_pngs()."""
     cv2 = require("cv2")
     images = []
     for path in paths:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,29 @@ from onnx_datagen.errors import UserError
 from onnx_datagen.files import MANIFEST, atomic_write_json, prepare_output_dir
 
 
+@dataclass(frozen=True)
+class EightBitPixels:
+    """The dataset as 8-bit pixels, and what the conversion lost (in model-input units)."""
+
+    pixels: np.ndarray  # N x H x W x C uint8, RGB (or 1 channel)
+    clipped_fraction: float  # values outside 0..255 before clipping
+    round_trip_max_abs: float  # max |x - normalise(pixels)|: clipping and 8-bit rounding together
+    round_trip_rms: float
+
+    def summary(self) -> dict:
+        return {
+            "clipped_fraction": self.clipped_fraction,
+            "round_trip_max_abs_error": self.round_trip_max_abs,
+            "round_trip_rms_error": self.round_trip_rms,
+        }
+
+
 @dataclass
 class Dataset:
     """N x C x H x W float32 images in model-input space, and the manifest describing them.
 
     `mean`/`std` are per channel on the 0..pixel_scale pixel scale: pixel = x * std + mean.
+    Images are NCHW whatever the model's layout; `model_input()` gives them the way the model takes them.
     """
 
     images: np.ndarray
@@ -24,42 +43,97 @@ class Dataset:
     std: tuple[float, ...]
     pixel_scale: float
     manifest: dict = field(default_factory=dict)
+    directory: Path | None = None  # where the dataset is saved, once it is
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def to_pixels(self) -> tuple[np.ndarray, float]:
-        """8-bit N x H x W x C pixels, and the fraction of values that fell outside 0..255 and were clipped."""
+    @property
+    def input_name(self) -> str:
+        return self.manifest.get("model", {}).get("input", "input")
+
+    @property
+    def input_layout(self) -> str:
+        return self.manifest.get("model", {}).get("input_layout", "NCHW")
+
+    @property
+    def input_batch(self) -> int | None:
+        """The model's fixed batch size, or None when its batch dimension is dynamic."""
+        return self.manifest.get("model", {}).get("input_batch")
+
+    def model_input(self) -> np.ndarray:
+        """The images in the model's own layout (NHWC for TensorFlow exports), float32."""
+        images = np.ascontiguousarray(self.images, dtype=np.float32)
+        return np.ascontiguousarray(images.transpose(0, 2, 3, 1)) if self.input_layout == "NHWC" else images
+
+    def feed_batches(self) -> list[np.ndarray]:
+        """The model input cut into runs the model accepts: its fixed batch size, else one image each.
+
+        With a fixed batch B, images beyond the last multiple of B cannot be fed and are left out.
+        """
+        size = self.input_batch or 1
+        if len(self) < size:
+            raise UserError(
+                f"the model's batch is fixed at {size} but the dataset has {len(self)} images; generate at least {size}"
+            )
+        images = self.model_input()
+        return [images[i : i + size] for i in range(0, len(images) - size + 1, size)]
+
+    @cached_property
+    def eight_bit(self) -> EightBitPixels:
+        """De-normalised, rounded and clipped to 8 bits (computed once; the images must not change after)."""
         mean = np.asarray(self.mean, dtype=np.float64).reshape(1, -1, 1, 1)
         std = np.asarray(self.std, dtype=np.float64).reshape(1, -1, 1, 1)
-        pixels = (self.images.astype(np.float64) * std + mean) * (255.0 / self.pixel_scale)
-        rounded = np.rint(pixels)
-        clipped = float(np.mean((rounded < 0) | (rounded > 255))) if pixels.size else 0.0
-        return np.clip(rounded, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1), clipped
+        rounded = np.rint((self.images.astype(np.float64) * std + mean) * (255.0 / self.pixel_scale))
+        clipped = float(np.mean((rounded < 0) | (rounded > 255))) if rounded.size else 0.0
+        pixels = np.clip(rounded, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+        error = self.from_pixels(pixels, self.mean, self.std, self.pixel_scale) - self.images
+        max_abs = float(np.abs(error).max()) if error.size else 0.0
+        rms = float(np.sqrt(np.mean(np.square(error, dtype=np.float64)))) if error.size else 0.0
+        return EightBitPixels(pixels, clipped, max_abs, rms)
 
     @staticmethod
     def from_pixels(pixels: np.ndarray, mean, std, pixel_scale: float) -> np.ndarray:
-        """Inverse of to_pixels: N x H x W x C uint8 -> N x C x H x W float32 model input."""
+        """Inverse of eight_bit: N x H x W x C pixels -> N x C x H x W float32 model input."""
         mean = np.asarray(mean, dtype=np.float64).reshape(1, -1, 1, 1)
         std = np.asarray(std, dtype=np.float64).reshape(1, -1, 1, 1)
         x = pixels.transpose(0, 3, 1, 2).astype(np.float64) * (pixel_scale / 255.0)
         return ((x - mean) / std).astype(np.float32)
 
-    def save(self, out_dir: str | Path, formats: list[str], overwrite: bool = False) -> Path:
+    def save(self, out_dir: str | Path, formats: list[str], layout: str | None = None, overwrite: bool = False) -> Path:
         """Write the dataset in each format, then manifest.json (last: its presence means complete)."""
         from onnx_datagen.exporters import run_exporter
 
         out = prepare_output_dir(out_dir, overwrite)
-        files: dict[str, list[str]] = {}
-        entries: dict[str, dict] = {}
+        self.manifest["files"], self.manifest["formats"] = {}, {}
         for name in formats:
-            result = run_exporter(name, self, out)
-            files[name] = result.files
-            entries[name] = result.entry
-        self.manifest["files"] = files
-        self.manifest["formats"] = entries
+            self._record(run_exporter(name, self, out, layout=layout, dataset_root=True))
         atomic_write_json(out / MANIFEST, self.manifest)
+        self.directory = out
         return out
+
+    def export(
+        self, names: list[str], output: str | Path | None = None, layout: str | None = None, overwrite: bool = False
+    ) -> list:
+        """Write more formats of a saved dataset: into its own folder (recorded in its manifest) or under `output`."""
+        from onnx_datagen.exporters import run_exporter
+
+        if output is None and self.directory is None:
+            raise UserError("this dataset is not saved yet; give an output folder for the export")
+        root = Path(output) if output is not None else self.directory
+        inside = self.directory is not None and root.resolve() == self.directory.resolve()
+        results = [
+            run_exporter(name, self, root, layout=layout, overwrite=overwrite, dataset_root=inside) for name in names
+        ]
+        if inside:
+            for result in results:
+                self._record(result)
+            atomic_write_json(self.directory / MANIFEST, self.manifest)
+        return results
+
+    def _record(self, result) -> None:
+        self.manifest.setdefault("files", {})[result.name] = result.files
+        self.manifest.setdefault("formats", {})[result.name] = result.entry
 
     @classmethod
     def load(cls, directory: str | Path) -> Dataset:
@@ -67,18 +141,26 @@ class Dataset:
         directory = Path(directory)
         manifest_path = directory / MANIFEST
         if not manifest_path.is_file():
-            raise UserError(f"{directory} holds no {MANIFEST}; it is not a complete datagen dataset")
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        norm = manifest["normalization"]
+            raise UserError(
+                f"{directory} holds no {MANIFEST}, so it is not a complete datagen dataset; "
+                "give the folder `datagen generate -o` wrote"
+            )
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            norm = manifest["normalization"]
+        except (ValueError, KeyError) as err:
+            raise UserError(f"{manifest_path} is not a datagen manifest ({err}); regenerate the dataset") from err
         files = manifest.get("files", {})
         if files.get("npy"):
             images = np.load(directory / files["npy"][0])
         elif files.get("png"):
             from onnx_datagen.exporters.png import read_pngs
 
-            images = cls.from_pixels(
-                read_pngs([directory / f for f in files["png"]]), norm["mean"], norm["std"], norm["pixel_scale"]
-            )
+            pngs = [directory / f for f in files["png"] if f.endswith(".png")]
+            images = cls.from_pixels(read_pngs(pngs), norm["mean"], norm["std"], norm["pixel_scale"])
         else:
-            raise UserError(f"{manifest_path} lists no npy or png files")
-        return cls(images, tuple(norm["mean"]), tuple(norm["std"]), float(norm["pixel_scale"]), manifest)
+            raise UserError(
+                f"{manifest_path} lists no npy or png files, the only formats datagen reads back; "
+                "regenerate with --format npy"
+            )
+        return cls(images, tuple(norm["mean"]), tuple(norm["std"]), float(norm["pixel_scale"]), manifest, directory)

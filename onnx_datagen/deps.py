@@ -8,6 +8,8 @@ from onnx_datagen.errors import DependencyError
 # module -> (pip distribution, extra of onnx-datagen that brings it, or None for a core dependency)
 _SOURCES = {
     "onnxruntime": ("onnxruntime", "onnxruntime"),
+    "nncf": ("nncf", "openvino"),
+    "openvino": ("openvino", "openvino"),
     "torch": ("torch", None),
     "onnx2torch": ("onnx2torch", None),
     "onnxscript": ("onnxscript", None),

@@ -65,7 +65,6 @@ def generate(
         backend.layer_statistics(images),
     )
     dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
-    _, clipped = dataset.to_pixels()
     dataset.manifest = {
         "tool": "onnx-datagen",
         "version": __version__,
@@ -75,6 +74,7 @@ def generate(
             "sha256": prepared.sha256,
             "input": prepared.image.name,
             "input_layout": prepared.image.layout,
+            "input_batch": prepared.image.batch,  # fixed batch size, or null when dynamic
             "bn_layers": len(prepared.bn_sites),
         },
         "n_images": n_images,
@@ -99,7 +99,7 @@ def generate(
             "python": platform.python_version(),
         },
         "statistics": statistics,
-        "clipped_fraction_8bit": clipped,
+        "clipped_fraction_8bit": dataset.eight_bit.clipped_fraction,
         "timing": {
             "optimize_seconds": round(seconds, 3),
             "images_x_iterations_per_second": round(n_images * config.n_iter / seconds, 2) if seconds else None,

@@ -1,0 +1,34 @@
+"""TensorRT Model Optimizer (ModelOpt) ONNX PTQ: one stacked calib.npy for --calibration_data_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from onnx_datagen.exporters import ExporterSpec, Written
+from onnx_datagen.exporters._common import model_input_entry, save_npy, stacked_model_input
+
+SPEC = ExporterSpec(
+    "modelopt", "TensorRT ModelOpt: calib.npy, all images stacked N x C x H x W for --calibration_data_path", "modelopt"
+)
+FILE = "calib.npy"
+
+
+def export(dataset, folder: Path) -> Written:
+    stacked = stacked_model_input(dataset)
+    save_npy(folder / FILE, stacked)
+    path = folder.resolve() / FILE
+    usage = f"""# TensorRT Model Optimizer (ONNX PTQ)
+
+`{FILE}` stacks {len(stacked)} model inputs ({dataset.input_layout}, float32, normalised). ModelOpt splits
+it into runs of the model's batch size; without calibration data it would calibrate on random data.
+
+```bash
+python -m modelopt.onnx.quantization --onnx_path model.onnx --quantize_mode int8 \\
+    --calibration_data_path {path} --calibration_eps cpu --output_path model.quant.onnx
+```
+
+The result is a Q/DQ ONNX model for TensorRT's explicit quantization (the only INT8 path in TensorRT 11).
+A multi-input model would need an .npz keyed by input name; datagen datasets have one input,
+`{dataset.input_name}`.
+"""
+    return Written([FILE], model_input_entry(dataset, [stacked]), usage)

@@ -1,0 +1,30 @@
+"""AMD Quark ONNX: a folder of per-sample .npy files, as its calibration_data_path reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from onnx_datagen.exporters import ExporterSpec, Written
+from onnx_datagen.exporters._common import model_input_entry, write_npy_samples
+
+SPEC = ExporterSpec("quark", "AMD Quark: NNNNNN.npy per model run, the folder its calibration_data_path takes", "quark")
+
+
+def export(dataset, folder: Path) -> Written:
+    batches = dataset.feed_batches()
+    files = write_npy_samples(folder, batches, sub="")
+    usage = f"""# AMD Quark (ONNX)
+
+This folder holds {len(files)} model inputs as .npy files ({dataset.input_layout}, float32, normalised,
+batch dimension included), the layout Quark's `calibration_data_path` reads for a single-input model
+(no preprocessing is applied after loading).
+
+```python
+from quark.onnx import ModelQuantizer
+from quark.onnx.quantization.config import Config, get_default_config
+
+quantizer = ModelQuantizer(Config(global_quant_config=get_default_config("XINT8")))
+quantizer.quantize_model("model.onnx", "model_quantized.onnx", calibration_data_path="{folder.resolve()}")
+```
+"""
+    return Written(files, model_input_entry(dataset, batches), usage)

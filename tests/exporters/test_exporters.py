@@ -12,10 +12,10 @@ import re
 
 import numpy as np
 import pytest
+from onnx_datagen.exporters import RECORD, USAGE, exporters
 
 import onnx_datagen
 from onnx_datagen import Dataset, GenerationConfig, Normalization
-from onnx_datagen.exporters import RECORD, USAGE, exporters
 from tests.conftest import bn_model, ort_run, save
 
 TOOLCHAINS = [n for n in exporters() if n not in ("npy", "png")]

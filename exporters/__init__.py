@@ -94,7 +94,7 @@ def check_formats(names: list[str], channels: int, layout: str | None = None) ->
     takers = [n for n in names if spec(n).layouts]
     if not takers:
         with_layout = ", ".join(n for n, m in exporters().items() if m.SPEC.layouts)
-        raise ConfigError(f"--layout applies only to {with_layout}; {', '.join(names)} write a fixed layout: drop it")
+        raise ConfigError(f"--layout applies only to {with_layout}, not to {', '.join(names)}: drop it")
     for name in takers:
         if layout.lower() not in spec(name).layouts:
             raise ConfigError(f"--layout for {name} must be one of {', '.join(spec(name).layouts)}, got {layout!r}")

@@ -27,8 +27,10 @@ python -m modelopt.onnx.quantization --onnx_path model.onnx --quantize_mode int8
     --calibration_data_path {path} --calibration_eps cpu --output_path model.quant.onnx
 ```
 
-The result is a Q/DQ ONNX model for TensorRT's explicit quantization (the only INT8 path in TensorRT 11).
-A multi-input model would need an .npz keyed by input name; datagen datasets have one input,
-`{dataset.input_name}`.
+ModelOpt rewrites the ONNX file it is given (shape inference in place): pass a copy. Its output is
+a Q/DQ model for TensorRT's explicit quantization (the only INT8 path in TensorRT 11), fp16 outside
+the Q/DQ pairs unless `--high_precision_dtype fp32`. The number of images is a multiple of the
+model's batch, as ModelOpt's even split needs. A multi-input model would need an .npz keyed by input
+name; datagen datasets have one input, `{dataset.input_name}`.
 """
     return Written([FILE], model_input_entry(dataset, [stacked]), usage)

@@ -20,11 +20,15 @@ batch dimension included), the layout Quark's `calibration_data_path` reads for 
 (no preprocessing is applied after loading).
 
 ```python
-from quark.onnx import ModelQuantizer
-from quark.onnx.quantization.config import Config, get_default_config
+import copy
 
-quantizer = ModelQuantizer(Config(global_quant_config=get_default_config("XINT8")))
+from quark.onnx import A8W8_QCONFIG, ModelQuantizer
+
+quantizer = ModelQuantizer(copy.deepcopy(A8W8_QCONFIG))  # XINT8_QCONFIG for Ryzen AI NPUs
 quantizer.quantize_model("model.onnx", "model_quantized.onnx", calibration_data_path="{folder.resolve()}")
 ```
+
+Quark reads every .npy here (in no particular order: calibration does not depend on it) and casts
+to the model's input type. The same data through a reader: `datagen export --to onnxruntime`.
 """
     return Written(files, model_input_entry(dataset, batches), usage)

@@ -212,7 +212,7 @@ def test_debug_shows_traceback(tmp_path, capsys):
     assert code == 1 and "Traceback" in err
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["inspect"], ["quantize"], ["evaluate"]])
+@pytest.mark.parametrize("command", [[], ["generate"], ["inspect"], ["quantize"], ["evaluate"], ["export"]])
 def test_help_shows_an_example(command, capsys):
     code, out, _ = run([*command, "--help"], capsys)
     assert code == 0 and "Example:" in out
@@ -253,3 +253,89 @@ def test_quantize_and_evaluate_user_errors(tmp_path, capsys):
         lines = err.strip().splitlines()
         assert code == 1 and len(lines) == 1 and message in lines[0], (args, err)
     assert existing.read_bytes() == b"keep" and not (tmp_path / "a.onnx").exists()
+
+
+@pytest.fixture
+def small_dataset(tmp_path, capsys):
+    calib = tmp_path / "calib"
+    assert run(["generate", DIGITS_MODEL, *DIGITS_ARGS, *QUICK, "--format", "npy", "-o", calib], capsys)[0] == 0
+    return calib
+
+
+def test_export_list_names_every_toolchain_once(capsys):
+    from onnx_datagen.exporters import exporters
+
+    code, out, _ = run(["export", "--list"], capsys)
+    lines = out.strip().splitlines()
+    assert code == 0 and [line.split()[0] for line in lines] == list(exporters())
+    assert {"openvino", "onnxruntime", "modelopt", "polygraphy", "qnn", "hailo", "rknn", "quark", "tflite", "mct"} <= {
+        line.split()[0] for line in lines
+    }
+
+
+def test_export_prints_usage_and_records_in_the_manifest(small_dataset, tmp_path, capsys):
+    code, out, err = run(["export", small_dataset, "--to", "openvino,qnn", "--layout", "nchw"], capsys)
+    assert code == 0, err
+    assert "nncf.quantize(model, dataset, subset_size=len(samples))" in out and "qairt-converter" in out
+    assert f"wrote qnn: 11 files in {small_dataset}/qnn/" in out  # 8 raw + input_list + USAGE.md + export.json
+    manifest = json.loads((small_dataset / "manifest.json").read_text())
+    assert manifest["formats"]["qnn"]["layout"] == "NCHW" and len(manifest["files"]["openvino"]) == 10
+    # Again: refused without --overwrite; with it, the old files go and the new layout replaces them.
+    code, _, err = run(["export", small_dataset, "--to", "qnn"], capsys)
+    assert code == 1 and "already holds a qnn export; pass --overwrite" in err
+    code, _, err = run(["export", small_dataset, "--to", "qnn", "--overwrite", "-q"], capsys)
+    assert code == 0, err
+    assert json.loads((small_dataset / "qnn" / "export.json").read_text())["layout"] == "NHWC"
+    # Elsewhere with -o: a self-describing folder, the dataset's manifest untouched.
+    before = (small_dataset / "manifest.json").read_text()
+    code, _, err = run(["export", small_dataset, "--to", "hailo", "-o", tmp_path / "ship", "-q"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "ship" / "hailo").iterdir()) == [
+        "USAGE.md", "calib_nhwc.npy", "export.json", "normalization.alls",
+    ]  # fmt: skip
+    assert (small_dataset / "manifest.json").read_text() == before
+
+
+def test_generate_writes_toolchain_formats_and_prints_their_usage(tmp_path, capsys):
+    calib = tmp_path / "calib"
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "--n-iter", "2", "-n", "4", "--batch-size", "4"]
+    code, out, err = run([*args, "--format", "npy,rknn", "-o", calib], capsys)
+    assert code == 0, err
+    assert "rknn.build(do_quantization=True" in out and "mean_values=[[76.5]], std_values=[[81.6]]" in out
+    assert len((calib / "rknn" / "dataset.txt").read_text().splitlines()) == 4
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("unknown", "unknown format 'tensorrt'; choose from hailo, mct, modelopt, npy, onnxruntime, openvino"),
+        ("no manifest", "holds no manifest.json, so it is not a complete datagen dataset"),
+        ("layout on a fixed-layout toolchain", "--layout applies only to qnn, not to onnxruntime: drop it"),
+        ("bad layout", "--layout for qnn must be one of nhwc, nchw, got 'chwn'"),
+        ("foreign files", "holds no datagen export.json; refusing to write over files"),
+        ("no toolchain", "give a dataset folder and --to NAME"),
+    ],
+)
+def test_export_user_errors(case, message, small_dataset, tmp_path, capsys):
+    foreign = tmp_path / "foreign"
+    (foreign / "qnn").mkdir(parents=True)
+    (foreign / "qnn" / "mine.txt").write_text("x")
+    args = {
+        "unknown": [small_dataset, "--to", "tensorrt"],
+        "no manifest": [foreign, "--to", "qnn"],
+        "layout on a fixed-layout toolchain": [small_dataset, "--to", "onnxruntime", "--layout", "nhwc"],
+        "bad layout": [small_dataset, "--to", "qnn", "--layout", "chwn"],
+        "foreign files": [small_dataset, "--to", "qnn", "-o", foreign, "--overwrite"],
+        "no toolchain": [small_dataset],
+    }[case]
+    code, _, err = run(["export", *args], capsys)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and message in lines[0], err
+    assert (foreign / "qnn" / "mine.txt").is_file() and not (small_dataset / "onnxruntime").exists()
+
+
+def test_pixel_formats_refuse_models_with_other_channel_counts(tmp_path, capsys):
+    model = save(bn_model(channels=4), tmp_path / "rgba.onnx")
+    args = ["generate", model, "--mean", "0", "--std", "1", *QUICK, "--format", "npy,hailo", "-o", tmp_path / "o"]
+    code, _, err = run(args, capsys)
+    assert code == 1 and "format hailo writes 1- or 3-channel 8-bit images but the model input has 4" in err

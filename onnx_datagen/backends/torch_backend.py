@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,25 +33,31 @@ OPTIMIZERS = {
 }
 
 
-def _import_onnx2torch():
-    """Import onnx2torch, which imports torchvision at module level only for its NMS/RoiAlign converters.
+_TORCHVISION_OPS = None  # the torch.library declaring torchvision's missing ops, kept alive
 
-    The PyPI torchvision does not load against CPU torch builds (its C++ ops are missing), so when
-    `import torchvision` fails, a stub whose ops raise stands in. Those two converters are the only users.
+
+def _import_onnx2torch():
+    """Import onnx2torch, which imports torchvision at module level (for its NMS/RoiAlign converters).
+
+    PyPI's torchvision does not load its C++ ops against CPU torch builds and then fails on
+    `torchvision::nms`. Declaring the two missing op schemas lets the real, pure-Python torchvision
+    import, so other libraries in the same process (Sony MCT, for one) still find a working package;
+    only calling NMS would fail.
     """
+    import torch
+
     try:
         import torchvision  # noqa: F401
-    except Exception:
+    except RuntimeError as err:
+        if "torchvision::" not in str(err):
+            raise
         for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
             del sys.modules[name]
-
-        def unavailable(*args, **kwargs):
-            raise NotImplementedError("torchvision ops are unavailable in this environment")
-
-        stub, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
-        ops.nms = ops.roi_align = ops.box_convert = unavailable
-        stub.ops = ops
-        sys.modules.update({"torchvision": stub, "torchvision.ops": ops})
+        global _TORCHVISION_OPS
+        _TORCHVISION_OPS = torch.library.Library("torchvision", "DEF")  # must stay alive
+        _TORCHVISION_OPS.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        _TORCHVISION_OPS.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        import torchvision  # noqa: F401
     return require("onnx2torch")
 
 

@@ -11,51 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import pytest
 
-import onnx_datagen
-from onnx_datagen import GenerationConfig, Normalization
 from onnx_datagen.adapters import (
     as_mct_representative_data_gen,
     as_nncf_dataset,
     as_ort_reader,
     as_tflite_representative_dataset,
 )
-from onnx_datagen.image_sets import load_labelled
-from tests.conftest import DIGITS_MODEL, DIGITS_TEST
+from tests.conftest import DIGITS_MODEL
+from tests.exporters.conftest import accuracy, ort_predict, real_calibration
 from tests.exporters.test_exporters import load_script
-
-DIGITS = Normalization((0.3,), (0.32,), 1.0, "digits")
-CALIBRATION, HELD_OUT = slice(0, 128), slice(128, None)  # real calibration images / scored images
-
-
-@pytest.fixture(scope="module")
-def calib(tmp_path_factory):
-    """64 generated digits (100 iterations), saved with the exports the consumers below read."""
-    dataset = onnx_datagen.generate(str(DIGITS_MODEL), 64, GenerationConfig(normalization=DIGITS, n_iter=100))
-    dataset.save(tmp_path_factory.mktemp("digits") / "calib", ["npy", "openvino", "onnxruntime", "polygraphy"])
-    return dataset
-
-
-@pytest.fixture(scope="module")
-def held_out():
-    labelled = load_labelled(DIGITS_TEST)
-    return labelled.subset(HELD_OUT.start, None).model_input(DIGITS), labelled.labels[HELD_OUT]
-
-
-def real_calibration():
-    return load_labelled(DIGITS_TEST).subset(CALIBRATION.start, CALIBRATION.stop).model_input(DIGITS)
-
-
-def ort_predict(model, images):
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return session.run(None, {"image": images})[0].argmax(1)
-
-
-def accuracy(predicted, labels):
-    return 100.0 * float(np.mean(predicted == labels))
 
 
 def qdq_scales(path):

@@ -1,0 +1,155 @@
+"""The README's OpenVINO example, end to end on CIFAR-10 ResNet-20: generate -> export -> NNCF -> OpenVINO.
+
+    .bench/bin/python benchmarks/openvino_e2e.py --work bench-work/openvino
+
+The datagen sets are made by the `datagen` CLI exactly as the README shows (generate, then export
+--to openvino); every set, generated, real or random, is then quantized by `nncf.quantize` on the
+OpenVINO model (INT8, its defaults, subset_size = the set's size) and the result runs in OpenVINO on
+CPU. Cached in --work; writes benchmarks/OPENVINO_E2E.md and openvino_e2e.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+REAL_CALIB = slice(9488, 10000)  # as calibration_benchmark.py: JPEG test images never scored
+E2_RANGE = (1017, 3017)  # the first 2000 JPEG images after E1, as the main benchmark's --e2-limit 2000
+
+
+def datagen_set(args, work: Path, onnx_path: Path, seed: int) -> tuple[list[np.ndarray], float]:
+    """The README commands, run as a user would; returns the openvino export's samples and generation seconds."""
+    calib = work / f"calib_s{seed}"
+    timing = work / f"calib_s{seed}.seconds"
+    if not (calib / "openvino" / "export.json").is_file():
+        datagen = [str(Path(sys.executable).parent / "datagen")]
+        started = time.perf_counter()
+        subprocess.run(
+            [*datagen, "generate", str(onnx_path), "--normalization", "imagenet", "-n", str(args.n_images),
+             "--n-iter", str(args.n_iter), "--seed", str(seed), "--threads", str(args.threads), "--format", "npy",
+             "-o", str(calib), "--overwrite", "-q"],
+            check=True,
+        )  # fmt: skip
+        timing.write_text(f"{time.perf_counter() - started:.1f}")
+        subprocess.run([*datagen, "export", str(calib), "--to", "openvino", "--overwrite", "-q"], check=True)
+    samples = [np.load(f) for f in sorted(glob.glob(str(calib / "openvino" / "samples" / "*.npy")))]
+    return samples, float(timing.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", default="bench-work/openvino")
+    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1])
+    parser.add_argument("--n-images", type=int, default=512)
+    parser.add_argument("--n-iter", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    import cifar_resnet
+    import nncf
+    import openvino as ov
+    from render_results import machine
+
+    from onnx_datagen.config import Normalization
+    from onnx_datagen.image_sets import load_labelled, random_images
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    onnx_path = work / "resnet20.onnx"
+    if not onnx_path.exists():
+        cifar_resnet.export(cifar_resnet.load(Path(args.shared_data) / cifar_resnet.DEPTHS[20], 20), onnx_path)
+    norm = Normalization.preset("imagenet")
+    data = Path(args.shared_data)
+    e1 = load_labelled(data / "cifar10_test_lossless_first1017.npz")
+    e2 = load_labelled(data / "cifar10_test.npz").subset(*E2_RANGE)
+    real = load_labelled(data / "cifar10_test.npz").subset(REAL_CALIB.start, REAL_CALIB.stop).model_input(norm)
+
+    sets: dict[str, list[np.ndarray]] = {
+        "real": list(real[: args.n_images, None]),
+        "gauss": list(random_images("gaussian", args.n_images, (3, 32, 32), norm)[:, None]),
+        "uniform": list(random_images("uniform", args.n_images, (3, 32, 32), norm)[:, None]),
+    }
+    seconds = {}
+    for seed in args.seeds:
+        sets[f"datagen s{seed}"], seconds[f"datagen s{seed}"] = datagen_set(args, work, onnx_path, seed)
+
+    core = ov.Core()
+    model_xml = work / "resnet20.xml"
+    ov.save_model(ov.convert_model(str(onnx_path)), str(model_xml))
+
+    labels = {"E1": e1.labels, "E2": e2.labels}
+    inputs = {"E1": e1.model_input(norm), "E2": e2.model_input(norm)}
+
+    def logits_of(path: Path) -> dict:
+        compiled = core.compile_model(str(path), "CPU")
+        return {k: compiled(x)[0] for k, x in inputs.items()}
+
+    def top1(a: np.ndarray, b: np.ndarray) -> float:
+        return 100.0 * float(np.mean(a.argmax(1) == b))
+
+    reference = logits_of(model_xml)
+    rows = {"float": {k: top1(reference[k], labels[k]) for k in labels}}
+    for name, samples in sets.items():
+        started = time.perf_counter()
+        dataset = nncf.Dataset(samples, lambda x: {"input": x})  # exactly the export's USAGE.md
+        quantized = nncf.quantize(core.read_model(str(model_xml)), dataset, subset_size=len(samples))
+        quantize_seconds = time.perf_counter() - started
+        ov.save_model(quantized, str(work / "int8.xml"))
+        logits = logits_of(work / "int8.xml")
+        rows[name] = {
+            **{k: top1(logits[k], labels[k]) for k in labels},
+            "E3": top1(logits["E2"], reference["E2"].argmax(1)),
+            "nncf_seconds": round(quantize_seconds, 1),
+            "generate_seconds": seconds.get(name),
+        }
+        print(name, rows[name], flush=True)
+
+    info = machine()
+    (HERE / "openvino_e2e.json").write_text(json.dumps({"machine": info, "args": vars(args), "rows": rows}, indent=1))
+    generated = [rows[f"datagen s{s}"] for s in args.seeds]
+    lines = [
+        "# OpenVINO end to end: datagen -> NNCF INT8 -> OpenVINO, CIFAR-10 ResNet-20",
+        "",
+        f"Generated by `.bench/bin/python benchmarks/openvino_e2e.py` (commit {info['commit']}); "
+        f"{info['cpu']}, {info['cores']} cores; "
+        + ", ".join(f"{k} {v}" for k, v in info["versions"].items() if k in ("onnx-datagen", "nncf", "openvino"))
+        + ".",
+        "",
+        f"Every set has {args.n_images} images. datagen: `datagen generate resnet20.onnx --normalization imagenet "
+        f"-n {args.n_images} --n-iter {args.n_iter} --seed S --format npy -o calib/` then "
+        "`datagen export calib/ --to openvino`, read as its USAGE.md shows. real: CIFAR-10 test images "
+        f"{REAL_CALIB.start}-{REAL_CALIB.stop - 1} (never scored). gauss: N(0,1) in model-input space; uniform: "
+        "uniform 0-255 pixels, normalised. `nncf.quantize(ov_model, nncf.Dataset(samples, ...), "
+        "subset_size=len(samples))`, INT8 defaults, run by OpenVINO on CPU. E1: top-1 on the lossless first "
+        f"1017 test images; E2: top-1 on JPEG test images {E2_RANGE[0]}-{E2_RANGE[1] - 1}; E3: top-1 agreement "
+        "with the float OpenVINO model on E2's images.",
+        "",
+        "| calibration set | E1 | E2 | E3 | NNCF s |",
+        "|---|---|---|---|---|",
+        f"| float (no quantization) | {rows['float']['E1']:.2f} | {rows['float']['E2']:.2f} | - | - |",
+    ]
+    for name, row in rows.items():
+        if name != "float":
+            lines.append(f"| {name} | {row['E1']:.2f} | {row['E2']:.2f} | {row['E3']:.2f} | {row['nncf_seconds']} |")
+    mean = {k: float(np.mean([g[k] for g in generated])) for k in ("E1", "E2", "E3")}
+    lines += [
+        f"| **datagen mean ({len(generated)} seeds)** | {mean['E1']:.2f} | {mean['E2']:.2f} | {mean['E3']:.2f} | |",
+        "",
+        "Generation took " + ", ".join(f"{seconds[k]:.0f} s ({k})" for k in seconds) + f" with {args.threads} threads.",
+    ]
+    (HERE / "OPENVINO_E2E.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -35,7 +35,7 @@ def export_command(
       datagen export calib/ --to openvino,onnxruntime
       datagen export calib/ --to qnn --layout nchw -o /data/qnn_calib
     """
-    from onnx_datagen.exporters import check_formats, exporters, parse_formats
+    from onnx_datagen.exporters import exporters, parse_formats
 
     if list_only:
         width = max(len(n) for n in exporters())
@@ -48,7 +48,6 @@ def export_command(
 
     targets = parse_formats(names, option="--to")
     dataset = Dataset.load(dataset_dir)
-    check_formats(targets, dataset.images.shape[1], layout)
     for result in dataset.export(targets, output, layout=layout, overwrite=overwrite):
         if not quiet and result.usage:
             click.echo(result.usage)

@@ -106,12 +106,16 @@ def run_exporter(
     root: Path,
     layout: str | None = None,
     overwrite: bool = False,
+    previous: list[str] | None = None,
     dataset_root: bool = False,
 ) -> ExportResult:
-    """Write one export under `root` (the dataset's folder when dataset_root) and its export.json."""
+    """Write one export under `root` (the dataset's folder when dataset_root) and its export.json.
+
+    previous: the files (relative to root) of an earlier export of this format that the dataset's
+    manifest recorded; they are replaced only with overwrite.
+    """
     spec_ = spec(name)
     folder = root / spec_.folder if spec_.folder else root
-    previous = dataset.manifest.get("files", {}).get(name) if dataset_root else None
     _clear_previous(spec_, root, folder, previous, overwrite)
     options = {"layout": (layout or spec_.layouts[0]).lower()} if spec_.layouts else {}
     written = exporters()[name].export(dataset, folder, **options)

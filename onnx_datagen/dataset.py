@@ -6,11 +6,15 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from onnx_datagen.errors import UserError
 from onnx_datagen.files import MANIFEST, atomic_write_json, prepare_output_dir
+
+if TYPE_CHECKING:
+    from onnx_datagen.exporters import ExportResult
 
 
 @dataclass(frozen=True)
@@ -102,33 +106,43 @@ class Dataset:
 
     def save(self, out_dir: str | Path, formats: list[str], layout: str | None = None, overwrite: bool = False) -> Path:
         """Write the dataset in each format, then manifest.json (last: its presence means complete)."""
-        from onnx_datagen.exporters import run_exporter
+        from onnx_datagen.exporters import check_formats, parse_formats, run_exporter
 
+        formats = parse_formats(formats)
+        check_formats(formats, self.images.shape[1], layout)
         out = prepare_output_dir(out_dir, overwrite)
         self.manifest["files"], self.manifest["formats"] = {}, {}
         for name in formats:
-            self._record(run_exporter(name, self, out, layout=layout, dataset_root=True))
+            self._record(run_exporter(name, self, out, layout, dataset_root=True))
         atomic_write_json(out / MANIFEST, self.manifest)
         self.directory = out
         return out
 
     def export(
         self, names: list[str], output: str | Path | None = None, layout: str | None = None, overwrite: bool = False
-    ) -> list:
+    ) -> list[ExportResult]:
         """Write more formats of a saved dataset: into its own folder (recorded in its manifest) or under `output`."""
-        from onnx_datagen.exporters import run_exporter
+        from onnx_datagen.exporters import check_formats, parse_formats, run_exporter
 
+        names = parse_formats(names, option="export")
+        check_formats(names, self.images.shape[1], layout)
         if output is None and self.directory is None:
             raise UserError("this dataset is not saved yet; give an output folder for the export")
         root = Path(output) if output is not None else self.directory
         inside = self.directory is not None and root.resolve() == self.directory.resolve()
-        results = [
-            run_exporter(name, self, root, layout=layout, overwrite=overwrite, dataset_root=inside) for name in names
-        ]
-        if inside:
-            for result in results:
+        results = []
+        for name in names:
+            previous = self.manifest.get("files", {}).get(name) if inside else None
+            if previous is not None and overwrite:
+                # Forget the old export first: if this one fails halfway, no record points at its files.
+                self.manifest["files"].pop(name)
+                self.manifest.get("formats", {}).pop(name, None)
+                atomic_write_json(root / MANIFEST, self.manifest)
+            result = run_exporter(name, self, root, layout, overwrite, previous=previous, dataset_root=inside)
+            if inside:
                 self._record(result)
-            atomic_write_json(self.directory / MANIFEST, self.manifest)
+                atomic_write_json(root / MANIFEST, self.manifest)
+            results.append(result)
         return results
 
     def _record(self, result) -> None:

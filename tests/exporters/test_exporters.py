@@ -221,3 +221,14 @@ def test_nhwc_model_gets_nhwc_model_input(tmp_path):
     assert qnn["layout"] == "NHWC" and qnn["file_shape"] == [1, 5, 6, 3]  # already NHWC: no transpose
     np.testing.assert_array_equal(read_qnn(tmp_path / "qnn", qnn), images)
     np.testing.assert_array_equal(np.load(tmp_path / "tflite" / "calib_nhwc.npy"), nhwc)
+
+
+def test_python_api_checks_names_and_layout_like_the_cli(rgb, tmp_path):
+    _, dataset, _ = rgb
+    with pytest.raises(onnx_datagen.UserError, match="unknown format 'tensorrt'"):
+        dataset.export(["tensorrt"], tmp_path)
+    with pytest.raises(onnx_datagen.UserError, match="--layout for qnn must be one of nhwc, nchw"):
+        dataset.export(["qnn"], tmp_path, layout="chwn")
+    with pytest.raises(onnx_datagen.UserError, match="applies only to qnn, not to mct"):
+        dataset.export(["mct"], tmp_path, layout="nhwc")
+    assert not any(tmp_path.iterdir())

@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from onnx_datagen.errors import ConfigError, OutputError
-from onnx_datagen.files import atomic_write_json
+from onnx_datagen.files import atomic_write_bytes, atomic_write_json
 
 if TYPE_CHECKING:
     from onnx_datagen.dataset import Dataset
@@ -121,8 +121,7 @@ def run_exporter(
     written = exporters()[name].export(dataset, folder, **options)
     files = list(written.files)
     if written.usage:
-        (folder / USAGE).parent.mkdir(parents=True, exist_ok=True)
-        (folder / USAGE).write_text(written.usage, encoding="utf-8")
+        atomic_write_bytes(folder / USAGE, written.usage.encode("utf-8"))
         files.append(USAGE)
     entry = {"folder": spec_.folder or ".", **written.entry}
     if written.usage or not dataset_root:  # toolchain folders describe themselves, to be shipped alone

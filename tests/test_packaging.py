@@ -12,7 +12,7 @@ from tests.conftest import REPO
 HEAVY = ["torch", "onnx", "onnxruntime", "onnx2torch", "numpy", "cv2", "yaml"]
 
 
-@pytest.mark.parametrize("command", [["--help"], ["generate", "--help"], ["inspect", "--help"]])
+@pytest.mark.parametrize("command", [["--help"], ["generate", "--help"], ["inspect", "--help"], ["export", "--help"]])
 def test_help_imports_no_heavy_module(command, tmp_path):
     code = (
         f"import sys; from onnx_datagen.cli.main import main; rc = main({command!r}); "

@@ -38,7 +38,6 @@ def write_npy_samples(folder: Path, batches: list[np.ndarray], sub: str = "sampl
 
 def model_input_entry(dataset, arrays: list[np.ndarray], layout: str | None = None) -> dict:
     """Manifest entry for float32 data in model-input space; `arrays` are what the files hold."""
-    values = np.concatenate([a.reshape(-1) for a in arrays]) if arrays else np.zeros(0)
     return {
         "input": dataset.input_name,
         "layout": layout or dataset.input_layout,
@@ -47,7 +46,7 @@ def model_input_entry(dataset, arrays: list[np.ndarray], layout: str | None = No
         "n_files": len(arrays),
         "n_images": int(sum(len(a) for a in arrays)),
         "value_space": "model-input",
-        "value_range": [float(values.min()), float(values.max())] if values.size else None,
+        "value_range": [min(float(a.min()) for a in arrays), max(float(a.max()) for a in arrays)] if arrays else None,
     }
 
 

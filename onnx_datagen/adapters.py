@@ -24,8 +24,12 @@ def as_ort_reader(data: Dataset | str | Path, batch_size: int | None = None):
 
     batch_size: images per run; default the model's fixed batch, else 1. Also fits Vitis AI and Quark.
     """
-    require("onnxruntime")
+    ort_quantization = require("onnxruntime.quantization")
     from onnx_datagen.quantization import ImageBatchReader
+
+    # A virtual subclass, so tools that check isinstance(reader, CalibrationDataReader) accept it
+    # (ours stays importable without onnxruntime).
+    ort_quantization.CalibrationDataReader.register(ImageBatchReader)
 
     dataset = _dataset(data)
     images = np.concatenate(dataset.feed_batches())  # drops what does not fill a fixed batch

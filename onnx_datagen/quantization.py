@@ -112,6 +112,15 @@ class ImageBatchReader:
     def rewind(self) -> None:
         self.set_range(0, len(self.batches))
 
+    def __iter__(self):  # as onnxruntime's CalibrationDataReader base class, for tools that iterate
+        return self
+
+    def __next__(self) -> dict[str, np.ndarray]:
+        feed = self.get_next()
+        if feed is None:
+            raise StopIteration
+        return feed
+
 
 @dataclass
 class QuantizationResult:

@@ -29,13 +29,15 @@ def qdq_scales(path):
 
 
 def test_ort_quantize_static_through_the_reader_script_and_the_adapter(calib, tmp_path):
-    from onnxruntime.quantization import QuantFormat, quantize_static
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
 
     script = load_script(calib.directory / "onnxruntime" / "calibration_reader.py").NpyFolderReader()
     assert len(script) == 64
     quantize_static(str(DIGITS_MODEL), str(tmp_path / "script.onnx"), script, quant_format=QuantFormat.QDQ)
     adapter = as_ort_reader(calib.directory, batch_size=16)
-    assert len(adapter) == 4
+    assert len(adapter) == 4 and isinstance(adapter, CalibrationDataReader)
+    assert [feed["image"].shape for feed in adapter] == [(16, 1, 16, 16)] * 4  # iterable, like ORT's base class
+    adapter.rewind()
     quantize_static(
         str(DIGITS_MODEL),
         str(tmp_path / "adapter.onnx"),

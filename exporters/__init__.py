@@ -135,7 +135,7 @@ def run_exporter(
 def _source(dataset: Dataset) -> dict:
     model = dataset.manifest.get("model", {})
     return {
-        "dataset": str(dataset.directory) if dataset.directory else None,
+        "dataset": str(dataset.directory.resolve()) if dataset.directory else None,
         "model_sha256": model.get("sha256"),
         "input": dataset.input_name,
         "seed": dataset.manifest.get("seed"),

@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE))
 from calibration_benchmark import QUANTIZERS  # noqa: E402
 from speed import cpu_model  # noqa: E402
 
-BASELINES = ["real", "gauss", "uniform"]
+BASELINES = ["real", "gauss", "uniform", "fractal"]
 GENERATORS = ["datagen", "mct"]
 METRICS = ["E1", "E2", "E3"]
 

@@ -7,11 +7,28 @@ import time
 import click
 from onnx_datagen.cli.options import build_config, config_options
 
+from onnx_datagen.config import Method
 from onnx_datagen.errors import ConfigError
+
+
+def _list_presets(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from onnx_datagen.presets import describe_presets
+
+    described = describe_presets()
+    width = max(len(n) for n in described)
+    for name, text in described.items():
+        click.echo(f"{name:<{width}}  {text}")
+    ctx.exit(0)
 
 
 @click.command("generate")
 @click.argument("model", type=click.Path(dir_okay=False))
+@click.option(
+    "--list-presets", is_flag=True, is_eager=True, expose_value=False, callback=_list_presets,
+    help="list the presets, one line each, and exit",
+)  # fmt: skip
 @click.option("-n", "--n-images", type=int, default=1024, show_default=True, help="number of images")
 @click.option("-o", "--output", default="calib", show_default=True, help="output directory (must be empty)")
 @click.option(
@@ -51,12 +68,13 @@ def generate_command(
       datagen generate model.onnx --n-images 1024 -o calib/
       datagen generate model.onnx --normalization cifar10 --n-iter 200 --precision fast -o calib/
       datagen generate model.onnx --size 224 224 --config my_config.yaml --format npy -o calib/
+      datagen generate folded_model.onnx --preset fractal -o calib/   # no BatchNorm statistics needed
     """
     from onnx_datagen.exporters import USAGE, check_formats, parse_formats, spec
 
     from onnx_datagen.files import prepare_output_dir
     from onnx_datagen.generation import generate
-    from onnx_datagen.graph.prepare import prepare_model
+    from onnx_datagen.graph.prepare import load_model_input, prepare_model
     from onnx_datagen.progress import ProgressPrinter
 
     config = build_config(options)
@@ -64,7 +82,8 @@ def generate_command(
     if n_images <= 0:
         raise ConfigError(f"--n-images must be a positive integer, got {n_images}")
     # Fail on the model, formats and output directory before minutes of optimisation, not after.
-    prepared = prepare_model(model, input_name, tuple(size) if size else None)
+    load = load_model_input if config.method is Method.FRACTAL else prepare_model  # fractal needs no BN
+    prepared = load(model, input_name, tuple(size) if size else None)
     config.normalization.per_channel(prepared.image.channels)
     check_formats(format_names, prepared.image.channels, layout)
     prepare_output_dir(output, overwrite)
@@ -84,15 +103,16 @@ def generate_command(
         return
     stats = dataset.manifest["statistics"]
     _, c, h, w = dataset.images.shape
-    ratio = stats["bn_loss_final"] / stats["bn_loss_initial"] if stats["bn_loss_initial"] else 0.0
     click.echo(
-        f"wrote {len(dataset)} images ({c}x{h}x{w}) to {out}/ as {', '.join(format_names)} "
+        f"wrote {len(dataset)} {config.method.value} images ({c}x{h}x{w}) to {out}/ as {', '.join(format_names)} "
         f"in {time.perf_counter() - started:.1f} s"
     )
-    click.echo(
-        f"  BN loss {stats['bn_loss_initial']:.4g} -> {stats['bn_loss_final']:.4g} ({ratio:.1%} of initial); "
-        f"BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)"
-    )
+    if stats is not None:
+        ratio = stats["bn_loss_final"] / stats["bn_loss_initial"] if stats["bn_loss_initial"] else 0.0
+        click.echo(
+            f"  BN loss {stats['bn_loss_initial']:.4g} -> {stats['bn_loss_final']:.4g} ({ratio:.1%} of initial); "
+            f"BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)"
+        )
     click.echo(
         f"  clipped when written as 8-bit pixels: {dataset.manifest['clipped_fraction_8bit']:.2%}; "
         f"details in {out / 'manifest.json'}"

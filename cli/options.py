@@ -42,6 +42,11 @@ def config_options(command: typing.Callable) -> typing.Callable:
         if f.name not in CUSTOM_FIELDS:
             command = _config_option(f, hints[f.name])(command)
     command = normalization_options(command)
+    command = click.option(
+        "--preset",
+        default=None,
+        help="named settings (a config file shipped with datagen; see --list-presets); --config and options override",
+    )(command)
     return click.option(
         "--config",
         "config_file",
@@ -81,8 +86,11 @@ def build_normalization(values: dict) -> Normalization:
 
 
 def build_config(values: dict) -> GenerationConfig:
-    """Defaults < --config file < explicit options."""
-    data = load_config_file(values["config_file"]) if values.get("config_file") else {}
+    """Defaults < --preset < --config file < explicit options."""
+    from onnx_datagen.presets import load_preset
+
+    data = load_preset(values["preset"]) if values.get("preset") else {}
+    data.update(load_config_file(values["config_file"]) if values.get("config_file") else {})
     data = {k.replace("-", "_"): v for k, v in data.items()}
     for f in dataclasses.fields(GenerationConfig):
         if f.name not in CUSTOM_FIELDS and values.get(f.name) is not None:

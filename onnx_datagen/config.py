@@ -19,6 +19,11 @@ from onnx_datagen.deps import require
 from onnx_datagen.errors import ConfigError
 
 
+class Method(str, Enum):
+    BN_INVERSION = "bn-inversion"  # optimise images until their BN statistics match the stored ones
+    FRACTAL = "fractal"  # model-agnostic IFS fractal images: no optimisation, no statistics needed
+
+
 class Optimizer(str, Enum):
     RADAM = "radam"
     ADAM = "adam"
@@ -153,6 +158,7 @@ EXTRA_PIXELS_DIVISOR = 7  # default canvas margin = image side / 7 (see Generati
 class GenerationConfig:
     """Everything that decides which images come out (besides the model and the number of images)."""
 
+    method: Method = knob(Method.BN_INVERSION, "how images are made: BN inversion, or fractal (no model needed)")
     n_iter: int = knob(500, "outer iterations; each batch takes one optimiser step per iteration")
     batch_size: int = knob(32, "images per optimisation batch")
     optimizer: Optimizer = knob(Optimizer.RADAM, "optimiser of the image pixels")

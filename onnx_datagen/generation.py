@@ -11,14 +11,14 @@ import onnx
 
 from onnx_datagen._version import __version__
 from onnx_datagen.backends.base import ProgressSink
-from onnx_datagen.config import GenerationConfig
+from onnx_datagen.config import GenerationConfig, Method
 from onnx_datagen.dataset import Dataset
 from onnx_datagen.errors import ConfigError
-from onnx_datagen.graph.prepare import PreparedModel, prepare_model
+from onnx_datagen.graph.prepare import ModelInput, PreparedModel, load_model_input, prepare_model
 
 
 def generate(
-    model: str | Path | onnx.ModelProto | PreparedModel,
+    model: str | Path | onnx.ModelProto | ModelInput | PreparedModel,
     n_images: int = 1024,
     config: GenerationConfig | None = None,
     *,
@@ -26,7 +26,8 @@ def generate(
     size: tuple[int, int] | None = None,
     progress: ProgressSink | None = None,
 ) -> Dataset:
-    """Optimise `n_images` images until the model's BatchNorm input statistics match its running statistics.
+    """Optimise `n_images` images until the model's BatchNorm input statistics match its running statistics
+    (or, with config.method fractal, render model-agnostic fractal images sized for the model's input).
 
     Args:
         model: path of an .onnx file (external data next to it is loaded), an onnx.ModelProto, or a model
@@ -44,16 +45,24 @@ def generate(
         >>> ds = generate("model.onnx", n_images=256, config=GenerationConfig(n_iter=200))
         >>> ds.save("calib/", formats=["npy", "png"])
     """
-    from onnx_datagen.backends.torch_backend import TorchBackend
-    from onnx_datagen.report import statistics_report
-
     config = config or GenerationConfig()
     if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images <= 0:
         raise ConfigError(f"--n-images must be a positive integer, got {n_images!r}")
+    if config.method is Method.FRACTAL:
+        source = model if isinstance(model, (ModelInput, PreparedModel)) else load_model_input(model, input_name, size)
+        return _fractal_dataset(source, n_images, config)
     prepared = model if isinstance(model, PreparedModel) else prepare_model(model, input_name, size)
+    return _bn_inversion_dataset(prepared, n_images, config, progress)
+
+
+def _bn_inversion_dataset(
+    prepared: PreparedModel, n_images: int, config: GenerationConfig, progress: ProgressSink | None
+) -> Dataset:
+    from onnx_datagen.backends.torch_backend import TorchBackend
+    from onnx_datagen.report import statistics_report
+
     mean, std = config.normalization.per_channel(prepared.image.channels)
     backend = TorchBackend(prepared, config)
-
     started = time.perf_counter()
     initial, images = backend.optimize(n_images, progress)
     seconds = time.perf_counter() - started
@@ -66,29 +75,7 @@ def generate(
     )
     dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
     dataset.manifest = {
-        "tool": "onnx-datagen",
-        "version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "model": {
-            "path": prepared.label,
-            "sha256": prepared.sha256,
-            "input": prepared.image.name,
-            "input_layout": prepared.image.layout,
-            "input_batch": prepared.image.batch,  # fixed batch size, or null when dynamic
-            "bn_layers": len(prepared.bn_sites),
-        },
-        "n_images": n_images,
-        "shape": list(images.shape),
-        "dtype": "float32",
-        "value_space": "model-input",
-        "normalization": {
-            "name": config.normalization.name,
-            "mean": list(mean),
-            "std": list(std),
-            "pixel_scale": config.normalization.pixel_scale,
-        },
-        "seed": config.seed,
-        "config": config.to_dict(),
+        **_manifest(prepared, config, dataset),
         "canvas_margin": backend.pipeline.extra,  # the resolved extra_pixels
         "backend": {
             "name": "torch",
@@ -99,13 +86,61 @@ def generate(
             "python": platform.python_version(),
         },
         "statistics": statistics,
-        "clipped_fraction_8bit": dataset.eight_bit.clipped_fraction,
         "timing": {
             "optimize_seconds": round(seconds, 3),
             "images_x_iterations_per_second": round(n_images * config.n_iter / seconds, 2) if seconds else None,
         },
     }
+    dataset.manifest["model"]["bn_layers"] = len(prepared.bn_sites)
     return dataset
+
+
+def _fractal_dataset(source: ModelInput | PreparedModel, n_images: int, config: GenerationConfig) -> Dataset:
+    """IFS fractal pixels, normalised like real images; exact 8-bit values, so PNG exports are lossless."""
+    from onnx_datagen.fractal import fractal_pixels
+
+    image = source.image
+    mean, std = config.normalization.per_channel(image.channels)
+    started = time.perf_counter()
+    pixels = fractal_pixels(n_images, image.height, image.width, image.channels, config.seed)
+    images = Dataset.from_pixels(pixels, mean, std, config.normalization.pixel_scale)
+    dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
+    dataset.manifest = {
+        **_manifest(source, config, dataset),
+        "statistics": None,  # no BN statistics are matched
+        "timing": {"render_seconds": round(time.perf_counter() - started, 3)},
+    }
+    return dataset
+
+
+def _manifest(source: ModelInput | PreparedModel, config: GenerationConfig, dataset: Dataset) -> dict:
+    """What every dataset's manifest says, whatever made the images."""
+    return {
+        "tool": "onnx-datagen",
+        "version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model": {
+            "path": source.label,
+            "sha256": source.sha256,
+            "input": source.image.name,
+            "input_layout": source.image.layout,
+            "input_batch": source.image.batch,  # fixed batch size, or null when dynamic
+        },
+        "method": config.method.value,
+        "n_images": len(dataset),
+        "shape": list(dataset.images.shape),
+        "dtype": "float32",
+        "value_space": "model-input",
+        "normalization": {
+            "name": config.normalization.name,
+            "mean": list(dataset.mean),
+            "std": list(dataset.std),
+            "pixel_scale": config.normalization.pixel_scale,
+        },
+        "seed": config.seed,
+        "config": config.to_dict(),
+        "clipped_fraction_8bit": dataset.eight_bit.clipped_fraction,
+    }
 
 
 def backend_version() -> str:

@@ -72,12 +72,13 @@ def bn_verdict(model: onnx.ModelProto, sites: list[BnSite]) -> str:
 
 FOLDED_HELP = (
     "its BatchNorm statistics were folded into the convolutions at export, so they cannot be recovered; "
-    "re-export from PyTorch with BatchNorm kept: torch.onnx.export(model.eval(), x, path, dynamo=False, "
-    "do_constant_folding=False) or torch.onnx.export(..., dynamo=True, optimize=False)"
+    "either re-export from PyTorch with BatchNorm kept: torch.onnx.export(model.eval(), x, path, dynamo=False, "
+    "do_constant_folding=False) or torch.onnx.export(..., dynamo=True, optimize=False), "
+    "or generate model-agnostic images with --preset fractal"
 )
 NO_BN_HELP = (
-    "it has no BatchNormalization layers, and datagen inverts BatchNorm statistics; "
-    "models without BN (e.g. LayerNorm transformers) are not supported"
+    "it has no BatchNormalization layers (e.g. a LayerNorm/GroupNorm model), so there are no running "
+    "statistics to invert; generate model-agnostic images with --preset fractal"
 )
 
 

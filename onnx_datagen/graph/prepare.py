@@ -17,6 +17,29 @@ from onnx_datagen.graph.rewrite import expose_tensors, with_dynamic_batch
 
 
 @dataclass(frozen=True)
+class ModelInput:
+    """A loaded model and its image input, with no BatchNorm requirement (enough for model-free methods)."""
+
+    label: str
+    sha256: str
+    model: onnx.ModelProto
+    image: ImageInput
+
+
+def load_model_input(
+    model: str | Path | onnx.ModelProto, input_name: str | None = None, size: tuple[int, int] | None = None
+) -> ModelInput:
+    if isinstance(model, onnx.ModelProto):
+        label, proto = "model", model
+        sha256 = hashlib.sha256(model.SerializeToString()).hexdigest()
+    else:
+        label, proto = str(model), load_model(model)
+        sha256 = file_sha256(model)
+    proto = normalize_graph(proto)
+    return ModelInput(label, sha256, proto, find_image_input(proto, input_name, size))
+
+
+@dataclass(frozen=True)
 class PreparedModel:
     """The rewritten model plus where to find each statistic among its outputs.
 
@@ -38,14 +61,8 @@ class PreparedModel:
 def prepare_model(
     model: str | Path | onnx.ModelProto, input_name: str | None = None, size: tuple[int, int] | None = None
 ) -> PreparedModel:
-    if isinstance(model, onnx.ModelProto):
-        label, proto = "model", model
-        sha256 = hashlib.sha256(model.SerializeToString()).hexdigest()
-    else:
-        label, proto = str(model), load_model(model)
-        sha256 = file_sha256(model)
-    proto = normalize_graph(proto)
-    image = find_image_input(proto, input_name, size)
+    loaded = load_model_input(model, input_name, size)
+    label, sha256, proto, image = loaded.label, loaded.sha256, loaded.model, loaded.image
     bn_sites = require_bn_sites(proto, label)
     if image.batch is not None:
         # Optimisation batches rarely match an exported batch size; backends check the relaxed graph runs.

@@ -54,7 +54,7 @@ def test_generate_writes_dataset_and_summary(tmp_path, capsys):
         capsys,
     )
     assert code == 0, err
-    assert "wrote 8 images (1x16x16)" in out and "BN loss" in out
+    assert "wrote 8 bn-inversion images (1x16x16)" in out and "BN loss" in out
     assert "iter 3/3" in err  # plain progress lines when not on a terminal
     manifest = json.loads((out_dir / "manifest.json").read_text())
     assert manifest["normalization"]["mean"] == [0.3] and manifest["config"]["n_iter"] == 3

@@ -1,0 +1,108 @@
+"""Model-agnostic calibration images from random iterated function systems (IFS fractals).
+
+The approach of OpenVINO POT's old data-free mode and of FractalDB: a few random contractive affine
+maps, rendered with the chaos game as coloured points over a varied background. No model is in
+the loop, so this works for models whose BatchNorm statistics were folded away (or never existed).
+Image i depends only on (seed, i): any subset regenerates alone, byte for byte.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FRACTAL_STREAM = 7  # keeps these generators apart from the optimiser's (seed, batch, stream) streams
+WALKERS = 512  # chaos-game points advanced together
+BURN_IN = 16  # steps before points lie on the attractor
+POINTS_PER_PIXEL = 12  # rendered points per image pixel (before the 1-99 % crop)
+
+
+def fractal_pixels(n: int, height: int, width: int, channels: int, seed: int = 0, start: int = 0) -> np.ndarray:
+    """Images start..start+n-1 as uint8 N x H x W x C pixels (RGB, or luminance for 1 channel)."""
+    images = np.empty((n, height, width, channels), dtype=np.uint8)
+    for i in range(n):
+        rng = np.random.default_rng([seed, FRACTAL_STREAM, start + i])
+        rgb = _render(rng, height, width)
+        images[i] = rgb if channels == 3 else _luminance_to_channels(rgb, channels)
+    return images
+
+
+def _random_maps(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """2-4 contractive affine maps x -> A x + b, A = rotation . diag(s1, s2) . rotation (maybe mirrored).
+
+    Singular values s1 in 0.45-0.95 and s2 at least 30 % of s1 keep the attractor a filled shape
+    rather than a thin line. Maps are chosen with probability proportional to |det A| (the area they
+    cover), as in FractalDB.
+    """
+    k = int(rng.integers(2, 5))
+    s1 = rng.uniform(0.45, 0.95, k)
+    s2 = s1 * rng.uniform(0.3, 1.0, k)
+    theta, phi = rng.uniform(0, 2 * np.pi, (2, k))
+    mirror = np.where(rng.random(k) < 0.5, -1.0, 1.0)
+    matrices = _rotations(theta) @ (np.eye(2) * np.stack([s1, s2 * mirror], 1)[:, None, :]) @ _rotations(phi)
+    offsets = rng.uniform(-1.0, 1.0, (k, 2))
+    weights = s1 * s2
+    return matrices, offsets, weights / weights.sum()
+
+
+def _rotations(angles: np.ndarray) -> np.ndarray:
+    c, s = np.cos(angles), np.sin(angles)
+    return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
+
+
+def _chaos_game(rng: np.random.Generator, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points on the attractor, and for each the index of the map that placed it."""
+    matrices, offsets, probabilities = _random_maps(rng)
+    steps = BURN_IN + -(-n_points // WALKERS)
+    points = rng.uniform(-1.0, 1.0, (WALKERS, 2))
+    choices = rng.choice(len(probabilities), size=(steps, WALKERS), p=probabilities)
+    kept_points, kept_maps = [], []
+    for step in range(steps):
+        chosen = choices[step]
+        points = np.einsum("wij,wj->wi", matrices[chosen], points) + offsets[chosen]
+        if step >= BURN_IN:
+            kept_points.append(points)
+            kept_maps.append(chosen)
+    return np.concatenate(kept_points)[:n_points], np.concatenate(kept_maps)[:n_points]
+
+
+def _render(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """One H x W x 3 uint8 image: background, then the attractor's points coloured by map."""
+    points, maps = _chaos_game(rng, POINTS_PER_PIXEL * height * width)
+    # Fit the attractor into a random part of the frame (1-99 % of the points, so outliers do not shrink it).
+    low, high = np.percentile(points, [1, 99], axis=0)
+    scale = rng.uniform(0.7, 1.1) * min(height, width) / np.maximum(high - low, 1e-6).max()
+    centred = (points - (low + high) / 2) @ _rotations(rng.uniform(0, 2 * np.pi)).T * scale
+    rows = np.round(centred[:, 1] + height / 2 + rng.uniform(-0.15, 0.15) * height).astype(int)
+    cols = np.round(centred[:, 0] + width / 2 + rng.uniform(-0.15, 0.15) * width).astype(int)
+    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+    flat = rows[inside] * width + cols[inside]
+
+    palette = rng.uniform(0, 255, (len(np.unique(maps)) + 4, 3))  # a colour per map (spares for safety)
+    counts = np.bincount(flat, minlength=height * width).astype(np.float64)
+    colour = (
+        np.stack(
+            [np.bincount(flat, weights=palette[maps[inside], c], minlength=height * width) for c in range(3)], axis=1
+        )
+        / np.maximum(counts, 1)[:, None]
+    )
+    # Dense regions cover the background fully; sparse ones let it show through.
+    alpha = 1.0 - np.exp(-counts / rng.uniform(0.5, 3.0))
+    image = _background(rng, height, width).reshape(-1, 3) * (1 - alpha[:, None]) + colour * alpha[:, None]
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8).reshape(height, width, 3)
+
+
+def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A flat colour, or a linear gradient between two colours in a random direction."""
+    first, second = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    if rng.random() < 0.5:
+        return np.broadcast_to(first, (height, width, 3)).astype(np.float64)
+    angle = rng.uniform(0, 2 * np.pi)
+    y, x = np.mgrid[0:height, 0:width]
+    t = np.cos(angle) * x / max(width - 1, 1) + np.sin(angle) * y / max(height - 1, 1)
+    t = (t - t.min()) / max(t.max() - t.min(), 1e-6)
+    return first + t[..., None] * (second - first)
+
+
+def _luminance_to_channels(rgb: np.ndarray, channels: int) -> np.ndarray:
+    gray = np.rint(rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+    return np.repeat(gray[..., None], channels, axis=2)

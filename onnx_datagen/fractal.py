@@ -13,7 +13,7 @@ import numpy as np
 FRACTAL_STREAM = 7  # keeps these generators apart from the optimiser's (seed, batch, stream) streams
 WALKERS = 512  # chaos-game points advanced together
 BURN_IN = 16  # steps before points lie on the attractor
-POINTS_PER_PIXEL = 12  # rendered points per image pixel (before the 1-99 % crop)
+POINTS_PER_PIXEL = 40  # rendered points per image pixel (before the 1-99 % crop)
 
 
 def fractal_pixels(n: int, height: int, width: int, channels: int, seed: int = 0, start: int = 0) -> np.ndarray:
@@ -50,24 +50,31 @@ def _rotations(angles: np.ndarray) -> np.ndarray:
 
 
 def _chaos_game(rng: np.random.Generator, n_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Points on the attractor, and for each the index of the map that placed it."""
+    """Points on the attractor and their RGB colours.
+
+    Each map has a colour and a point's colour is the running blend of the maps that moved it (a
+    colour IFS), so colour varies smoothly across the attractor's parts instead of filling flat blobs.
+    """
     matrices, offsets, probabilities = _random_maps(rng)
+    palette = rng.uniform(0, 255, (len(probabilities), 3))
     steps = BURN_IN + -(-n_points // WALKERS)
     points = rng.uniform(-1.0, 1.0, (WALKERS, 2))
+    colours = np.full((WALKERS, 3), 127.5)
     choices = rng.choice(len(probabilities), size=(steps, WALKERS), p=probabilities)
-    kept_points, kept_maps = [], []
+    kept_points, kept_colours = [], []
     for step in range(steps):
         chosen = choices[step]
         points = np.einsum("wij,wj->wi", matrices[chosen], points) + offsets[chosen]
+        colours = (colours + palette[chosen]) / 2
         if step >= BURN_IN:
             kept_points.append(points)
-            kept_maps.append(chosen)
-    return np.concatenate(kept_points)[:n_points], np.concatenate(kept_maps)[:n_points]
+            kept_colours.append(colours)
+    return np.concatenate(kept_points)[:n_points], np.concatenate(kept_colours)[:n_points]
 
 
 def _render(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """One H x W x 3 uint8 image: background, then the attractor's points coloured by map."""
-    points, maps = _chaos_game(rng, POINTS_PER_PIXEL * height * width)
+    """One H x W x 3 uint8 image: a background, then the attractor's coloured points."""
+    points, colours = _chaos_game(rng, POINTS_PER_PIXEL * height * width)
     # Fit the attractor into a random part of the frame (1-99 % of the points, so outliers do not shrink it).
     low, high = np.percentile(points, [1, 99], axis=0)
     scale = rng.uniform(0.7, 1.1) * min(height, width) / np.maximum(high - low, 1e-6).max()
@@ -77,16 +84,11 @@ def _render(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
     flat = rows[inside] * width + cols[inside]
 
-    palette = rng.uniform(0, 255, (len(np.unique(maps)) + 4, 3))  # a colour per map (spares for safety)
     counts = np.bincount(flat, minlength=height * width).astype(np.float64)
-    colour = (
-        np.stack(
-            [np.bincount(flat, weights=palette[maps[inside], c], minlength=height * width) for c in range(3)], axis=1
-        )
-        / np.maximum(counts, 1)[:, None]
-    )
+    summed = [np.bincount(flat, weights=colours[inside, c], minlength=height * width) for c in range(3)]
+    colour = np.stack(summed, axis=1) / np.maximum(counts, 1)[:, None]
     # Dense regions cover the background fully; sparse ones let it show through.
-    alpha = 1.0 - np.exp(-counts / rng.uniform(0.5, 3.0))
+    alpha = 1.0 - np.exp(-counts / rng.uniform(2.0, 8.0))
     image = _background(rng, height, width).reshape(-1, 3) * (1 - alpha[:, None]) + colour * alpha[:, None]
     return np.clip(np.rint(image), 0, 255).astype(np.uint8).reshape(height, width, 3)
 

@@ -47,15 +47,19 @@ def import_torchvision_for_mct() -> None:
 def run_datagen(args) -> tuple[np.ndarray, dict]:
     import onnx_datagen
     from onnx_datagen import GenerationConfig
+    from onnx_datagen.presets import load_preset
 
-    config = GenerationConfig(n_iter=args.n_iter, batch_size=args.batch_size, seed=args.seed)
+    preset = load_preset("prior") if args.generator == "prior" else {}
+    config = GenerationConfig.from_dict(
+        {**preset, "n_iter": args.n_iter, "batch_size": args.batch_size, "seed": args.seed}
+    )
     if args.granularity:
         config = config.replace(granularity=args.granularity)
     started = time.perf_counter()
     dataset = onnx_datagen.generate(args.onnx, n_images=args.n_images, config=config)
     wall = time.perf_counter() - started
-    stats = dataset.manifest["statistics"]
-    return dataset.images, {"generate_seconds": wall, "bn_loss_final": stats["bn_loss_final"]}
+    stats = dataset.manifest["statistics"] or {}
+    return dataset.images, {"generate_seconds": wall, "bn_loss_final": stats.get("bn_loss_final")}
 
 
 def run_mct(args) -> tuple[np.ndarray, dict]:
@@ -82,7 +86,7 @@ def run_mct(args) -> tuple[np.ndarray, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("generator", choices=["datagen", "mct"])
+    parser.add_argument("generator", choices=["datagen", "mct", "prior"], help="prior: datagen --preset prior")
     parser.add_argument("--granularity", help="datagen: override the default statistics granularity")
     parser.add_argument("--depth", type=int, required=True)
     parser.add_argument("--onnx", required=True, help="the BN-kept export (datagen's input)")

@@ -82,8 +82,11 @@ def generate_command(
     if n_images <= 0:
         raise ConfigError(f"--n-images must be a positive integer, got {n_images}")
     # Fail on the model, formats and output directory before minutes of optimisation, not after.
-    load = load_model_input if config.method is Method.FRACTAL else prepare_model  # fractal needs no BN
-    prepared = load(model, input_name, tuple(size) if size else None)
+    size = tuple(size) if size else None
+    if config.method is Method.FRACTAL:  # no model in the loop: only its image input matters
+        prepared = load_model_input(model, input_name, size)
+    else:
+        prepared = prepare_model(model, input_name, size, use_bn=config.method is Method.BN_INVERSION)
     config.normalization.per_channel(prepared.image.channels)
     check_formats(format_names, prepared.image.channels, layout)
     prepare_output_dir(output, overwrite)

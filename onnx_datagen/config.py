@@ -22,6 +22,7 @@ from onnx_datagen.errors import ConfigError
 class Method(str, Enum):
     BN_INVERSION = "bn-inversion"  # optimise images until their BN statistics match the stored ones
     FRACTAL = "fractal"  # model-agnostic IFS fractal images: no optimisation, no statistics needed
+    PRIOR = "prior"  # optimise without BN statistics: image priors and class targets only (set their weights)
 
 
 class Optimizer(str, Enum):
@@ -54,6 +55,7 @@ class OutputLoss(str, Enum):
 class DataInit(str, Enum):
     GAUSSIAN = "gaussian"  # i.i.d. N(0, 1) in model-input space
     DIVERSE = "diverse"  # random per-image, per-channel mean and std, then a box blur
+    FRACTAL = "fractal"  # the IFS fractal images of --preset fractal, on the whole canvas
 
 
 class LayerWeighting(str, Enum):
@@ -158,7 +160,9 @@ EXTRA_PIXELS_DIVISOR = 7  # default canvas margin = image side / 7 (see Generati
 class GenerationConfig:
     """Everything that decides which images come out (besides the model and the number of images)."""
 
-    method: Method = knob(Method.BN_INVERSION, "how images are made: BN inversion, or fractal (no model needed)")
+    method: Method = knob(
+        Method.BN_INVERSION, "how images are made: BN inversion, fractal (no model needed), or prior (no BN needed)"
+    )
     n_iter: int = knob(500, "outer iterations; each batch takes one optimiser step per iteration")
     batch_size: int = knob(32, "images per optimisation batch")
     optimizer: Optimizer = knob(Optimizer.RADAM, "optimiser of the image pixels")
@@ -174,6 +178,9 @@ class GenerationConfig:
     output_loss: OutputLoss = knob(OutputLoss.NEGATIVE_MIN_MAX, "loss on the model outputs")
     output_loss_multiplier: float = knob(1e-5, "weight of the output loss")
     init: DataInit = knob(DataInit.GAUSSIAN, "initial images")
+    ce_weight: float = knob(0.0, "weight of cross-entropy to balanced class targets (image i -> class i mod K)")
+    tv_weight: float = knob(0.0, "weight of the total-variation prior (DeepInversion's TV-L2) on the model's view")
+    l2_weight: float = knob(0.0, "weight of the L2-norm image prior")
     layer_weighting: LayerWeighting = knob(LayerWeighting.AVERAGE, "weights of the per-layer BN losses")
     first_layer_multiplier: float = knob(10.0, "first-layer-multiplier: weight of the first BN layer")
     input_term: bool = knob(True, "also align the input image with mean 0 / std 1 per channel (normalised space)")
@@ -213,6 +220,9 @@ class GenerationConfig:
             raise ConfigError(f"{_flag('step_gamma')} must be in (0, 1], got {self.step_gamma}")
         if self.scheduler_patience is not None:
             _check_positive_int("scheduler_patience", self.scheduler_patience)
+        for name in ("ce_weight", "tv_weight", "l2_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{_flag(name)} must be >= 0, got {getattr(self, name)}")
         if self.output_loss_multiplier < 0:
             raise ConfigError(f"{_flag('output_loss_multiplier')} must be >= 0, got {self.output_loss_multiplier}")
         if self.extra_pixels is not None and (not isinstance(self.extra_pixels, int) or self.extra_pixels < 0):

@@ -51,13 +51,15 @@ def generate(
     if config.method is Method.FRACTAL:
         source = model if isinstance(model, (ModelInput, PreparedModel)) else load_model_input(model, input_name, size)
         return _fractal_dataset(source, n_images, config)
-    prepared = model if isinstance(model, PreparedModel) else prepare_model(model, input_name, size)
-    return _bn_inversion_dataset(prepared, n_images, config, progress)
+    use_bn = config.method is Method.BN_INVERSION
+    prepared = model if isinstance(model, PreparedModel) else prepare_model(model, input_name, size, use_bn)
+    return _optimized_dataset(prepared, n_images, config, progress)
 
 
-def _bn_inversion_dataset(
+def _optimized_dataset(
     prepared: PreparedModel, n_images: int, config: GenerationConfig, progress: ProgressSink | None
 ) -> Dataset:
+    """BN inversion, or (method prior, no BN sites) the same loop with only the statistics-free terms."""
     from onnx_datagen.backends.torch_backend import TorchBackend
     from onnx_datagen.report import statistics_report
 
@@ -66,13 +68,15 @@ def _bn_inversion_dataset(
     started = time.perf_counter()
     initial, images = backend.optimize(n_images, progress)
     seconds = time.perf_counter() - started
-    statistics = statistics_report(
-        prepared.bn_sites,
-        backend.weights,
-        backend.bn_loss,
-        backend.layer_statistics(initial),
-        backend.layer_statistics(images),
-    )
+    statistics = None
+    if prepared.bn_sites:
+        statistics = statistics_report(
+            prepared.bn_sites,
+            backend.weights,
+            backend.bn_loss,
+            backend.layer_statistics(initial),
+            backend.layer_statistics(images),
+        )
     dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
     dataset.manifest = {
         **_manifest(prepared, config, dataset),
@@ -92,6 +96,8 @@ def _bn_inversion_dataset(
         },
     }
     dataset.manifest["model"]["bn_layers"] = len(prepared.bn_sites)
+    if backend.n_classes:  # the class each image was pushed towards
+        dataset.manifest["labels"] = [i % backend.n_classes for i in range(n_images)]
     return dataset
 
 

@@ -31,4 +31,15 @@ def diverse(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> np.nd
     return images
 
 
-INITS = {DataInit.GAUSSIAN: gaussian, DataInit.DIVERSE: diverse}
+def fractal(seed: int, first_index: int, shape: tuple[int, int, int, int], normalization) -> np.ndarray:
+    """Fractal images first_index.. (as --preset fractal renders them, at canvas size), normalised."""
+    from onnx_datagen.dataset import Dataset
+    from onnx_datagen.fractal import fractal_pixels
+
+    n, c, h, w = shape
+    mean, std = normalization.per_channel(c)
+    pixels = fractal_pixels(n, h, w, c, seed, start=first_index)
+    return Dataset.from_pixels(pixels, mean, std, normalization.pixel_scale)
+
+
+INITS = {DataInit.GAUSSIAN: gaussian, DataInit.DIVERSE: diverse}  # random inits; fractal is drawn by index

@@ -67,7 +67,7 @@ def test_smoothing_kernel_is_normalised_gaussian():
     assert float(k[0, 0, 1, 1]) > float(k[0, 0, 0, 1]) > float(k[0, 0, 0, 0])
 
 
-@pytest.mark.parametrize("kind", list(DataInit))
+@pytest.mark.parametrize("kind", list(INITS))
 def test_inits_are_deterministic_per_seed_and_keep_the_shape(kind):
     a = INITS[kind](np.random.default_rng([0, 3]), (4, 3, 10, 12))
     b = INITS[kind](np.random.default_rng([0, 3]), (4, 3, 10, 12))
@@ -83,3 +83,16 @@ def test_diverse_init_varies_per_image_and_channel_statistics():
     assert channel_means.std() > 0.5  # per-(image, channel) means spread like N(0, 1)
     gaussian = INITS[DataInit.GAUSSIAN](np.random.default_rng(0), (64, 3, 16, 16))
     assert gaussian.mean(axis=(2, 3)).std() < 0.2
+
+
+def test_fractal_init_is_the_fractal_preset_normalised_and_indexed_by_image():
+    from onnx_datagen.config import Normalization
+    from onnx_datagen.dataset import Dataset
+    from onnx_datagen.fractal import fractal_pixels
+    from onnx_datagen.image_init import fractal
+
+    norm = Normalization.preset("imagenet")
+    canvas = fractal(seed=2, first_index=8, shape=(4, 3, 10, 12), normalization=norm)
+    assert canvas.shape == (4, 3, 10, 12) and canvas.dtype == np.float32
+    expected = Dataset.from_pixels(fractal_pixels(4, 10, 12, 3, seed=2, start=8), norm.mean, norm.std, 1.0)
+    np.testing.assert_array_equal(canvas, expected)

@@ -8,14 +8,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from onnx_datagen.backends.base import Backend, LayerStatistics, ProgressSink, StepReport
-from onnx_datagen.config import Device, GenerationConfig, Granularity, Optimizer, OutputLoss, Precision
+from onnx_datagen.config import DataInit, Device, GenerationConfig, Granularity, Optimizer, OutputLoss, Precision
 from onnx_datagen.deps import require
 from onnx_datagen.errors import ConfigError, ModelError, OptimizationError
+from onnx_datagen.graph.image_input import describe_dims, tensor_dims
 from onnx_datagen.graph.prepare import PreparedModel
 from onnx_datagen.image_init import INITS
+from onnx_datagen.image_init import fractal as fractal_init
 from onnx_datagen.image_pipeline import CanvasPipeline, valid_range
 from onnx_datagen.objective.bn_alignment import BN_LOSSES, alignment_targets
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES, HeadActivation
+from onnx_datagen.objective.priors import balanced_labels, class_cross_entropy, l2_prior, total_variation_l2
 from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
 from onnx_datagen.schedules import make_schedule
@@ -44,8 +47,6 @@ def _import_onnx2torch():
     import, so other libraries in the same process (Sony MCT, for one) still find a working package;
     only calling NMS would fail.
     """
-    import torch
-
     try:
         import torchvision  # noqa: F401
     except RuntimeError as err:
@@ -164,6 +165,7 @@ class TorchBackend(Backend):
                 "--output-loss regularized-min-max needs a final Gemm/MatMul/Conv layer with constant "
                 "weights before the model output, and this model has none; choose another output loss"
             )
+        self.n_classes = classifier_classes(prepared) if config.ce_weight else None
         torch.manual_seed(config.seed)
         self.config = config
         self.prepared = prepared
@@ -186,8 +188,11 @@ class TorchBackend(Backend):
 
     def _new_batch(self, index: int, size: int) -> _Batch:
         c = self.config
-        rng = np.random.default_rng([c.seed, index, INIT_STREAM])
-        canvas_np = INITS[c.init](rng, (size, self.prepared.image.channels, *self.pipeline.canvas_size))
+        shape = (size, self.prepared.image.channels, *self.pipeline.canvas_size)
+        if c.init is DataInit.FRACTAL:  # fractal i depends on (seed, i) alone, like --preset fractal's
+            canvas_np = fractal_init(c.seed, index * c.batch_size, shape, c.normalization)
+        else:
+            canvas_np = INITS[c.init](np.random.default_rng([c.seed, index, INIT_STREAM]), shape)
         canvas = torch.tensor(canvas_np, device=self.device).requires_grad_(True)
         return _Batch(
             index,
@@ -237,7 +242,7 @@ class TorchBackend(Backend):
                     if c.output_loss_multiplier
                     else torch.zeros((), device=self.device)
                 )
-                loss = bn_loss + output_loss
+                loss = bn_loss + output_loss + self._prior_terms(x, forward, batch.index * c.batch_size)
                 loss_value = float(loss.detach())
                 if not np.isfinite(loss_value):
                     raise OptimizationError(
@@ -269,6 +274,19 @@ class TorchBackend(Backend):
                     )
         return initial, self._final_images(batches)
 
+    def _prior_terms(self, x, forward: Forward, first_index: int):
+        """Class targets and image priors (each only when its weight is set): no statistics involved."""
+        c = self.config
+        total = torch.zeros((), device=self.device)
+        if c.ce_weight:
+            labels = balanced_labels(first_index, x.shape[0], self.n_classes, self.device)
+            total = total + c.ce_weight * class_cross_entropy(forward.outputs[0], labels)
+        if c.tv_weight:
+            total = total + c.tv_weight * total_variation_l2(x)
+        if c.l2_weight:
+            total = total + c.l2_weight * l2_prior(x)
+        return total
+
     def _final_images(self, batches: list[_Batch]) -> np.ndarray:
         with torch.no_grad():
             return np.concatenate([self.pipeline.final_view(b.canvas).float().cpu().numpy() for b in batches])
@@ -296,3 +314,14 @@ class TorchBackend(Backend):
             means.append(mean)
             stds.append(np.sqrt(var))
         return LayerStatistics(means, stds)
+
+
+def classifier_classes(prepared: PreparedModel) -> int:
+    """K of the first output when it is an [N, K] classifier output (needed for class targets)."""
+    dims = tensor_dims(prepared.model.graph.output[0])
+    if dims is None or len(dims) != 2 or not isinstance(dims[1], int) or dims[1] < 2:
+        raise ModelError(
+            f"{prepared.label}: class targets (--ce-weight) need a first output of shape [N, classes], "
+            f"got {describe_dims(dims)}; set --ce-weight 0"
+        )
+    return dims[1]

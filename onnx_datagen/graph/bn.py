@@ -74,11 +74,12 @@ FOLDED_HELP = (
     "its BatchNorm statistics were folded into the convolutions at export, so they cannot be recovered; "
     "either re-export from PyTorch with BatchNorm kept: torch.onnx.export(model.eval(), x, path, dynamo=False, "
     "do_constant_folding=False) or torch.onnx.export(..., dynamo=True, optimize=False), "
-    "or generate model-agnostic images with --preset fractal"
+    "or make images without the statistics: --preset fractal (no model in the loop) or --preset prior "
+    "(fractal start, optimised for class targets and image priors)"
 )
 NO_BN_HELP = (
     "it has no BatchNormalization layers (e.g. a LayerNorm/GroupNorm model), so there are no running "
-    "statistics to invert; generate model-agnostic images with --preset fractal"
+    "statistics to invert; make images without them: --preset fractal or --preset prior"
 )
 
 

@@ -59,11 +59,16 @@ class PreparedModel:
 
 
 def prepare_model(
-    model: str | Path | onnx.ModelProto, input_name: str | None = None, size: tuple[int, int] | None = None
+    model: str | Path | onnx.ModelProto,
+    input_name: str | None = None,
+    size: tuple[int, int] | None = None,
+    use_bn: bool = True,
 ) -> PreparedModel:
+    """The model rewritten for optimisation. use_bn=False (methods that need no statistics) exposes no
+    BN inputs, so folded models and models without BatchNorm are accepted."""
     loaded = load_model_input(model, input_name, size)
     label, sha256, proto, image = loaded.label, loaded.sha256, loaded.model, loaded.image
-    bn_sites = require_bn_sites(proto, label)
+    bn_sites = require_bn_sites(proto, label) if use_bn else []
     if image.batch is not None:
         # Optimisation batches rarely match an exported batch size; backends check the relaxed graph runs.
         proto = with_dynamic_batch(proto, image.name)

@@ -39,3 +39,42 @@ def test_cli_prior_on_folded_model(tmp_path, capsys):
     assert code == 0, err
     manifest = json.loads((tmp_path / "calib" / "manifest.json").read_text())
     assert manifest["config"]["init"] == "fractal" and manifest["labels"] == [0, 1, 2, 3]
+
+
+def layernorm_model():
+    """Conv stem -> LayerNormalization -> Relu -> GlobalAveragePool -> Flatten -> Gemm: no running statistics."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+
+    def init(name, shape):
+        return numpy_helper.from_array(rng.normal(0, 0.3, shape).astype(np.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("LayerNormalization", ["c", "g", "b"], ["n"], axis=-1),
+        helper.make_node("Relu", ["n"], ["r"]),
+        helper.make_node("GlobalAveragePool", ["r"], ["p"]),
+        helper.make_node("Flatten", ["p"], ["f"]),
+        helper.make_node("Gemm", ["f", "fc"], ["logits"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ln",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
+        [init("w", (8, 3, 3, 3)), init("g", (8,)), init("b", (8,)), init("fc", (10, 8))],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_layernorm_model_gets_the_no_bn_verdict_and_both_presets_work(tmp_path, capsys):
+    path = save(layernorm_model(), tmp_path / "ln.onnx")
+    code, out, _ = run(["inspect", path], capsys)
+    assert code == 0 and "verdict   no-bn" in out and "--preset prior" in out and "folded" not in out
+    code, _, err = run(["generate", path, "-q", "-o", tmp_path / "bn"], capsys)
+    assert code == 1 and "no BatchNormalization layers" in err and "--preset fractal or --preset prior" in err
+    for preset in ("fractal", "prior"):
+        args = ["generate", path, "--preset", preset, "--n-iter", "2", "-n", "4", "-q", "-o", tmp_path / preset]
+        code, _, err = run(args, capsys)
+        assert code == 0, err

@@ -61,11 +61,17 @@ def find_bn_sites(model: onnx.ModelProto) -> list[BnSite]:
     return sites
 
 
+# Normalisations that compute their statistics from each input and store none to invert.
+NORMS_WITHOUT_RUNNING_STATS = {"LayerNormalization", "GroupNormalization", "InstanceNormalization"}
+
+
 def bn_verdict(model: onnx.ModelProto, sites: list[BnSite]) -> str:
-    """'ready', 'bn-folded' (convolutions but no BN: folded at export) or 'no-bn'."""
+    """'ready', 'bn-folded' (convolutions but no BN: folded at export) or 'no-bn' (no BN to begin with,
+    e.g. a LayerNorm/GroupNorm model, even if it has a convolutional stem)."""
     if sites:
         return "ready"
-    if any(node.op_type in CONV_OPS for node in model.graph.node):
+    ops = {node.op_type for node in model.graph.node}
+    if ops & set(CONV_OPS) and not ops & NORMS_WITHOUT_RUNNING_STATS:
         return "bn-folded"
     return "no-bn"
 

@@ -130,10 +130,12 @@ def main_run(args) -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     results = Results(work / "results.jsonl")
-    onnx_path = work / f"resnet{args.depth}.onnx"
-    if not onnx_path.exists():
-        model = cifar_resnet.load(Path(args.shared_data) / cifar_resnet.DEPTHS[args.depth], args.depth)
-        cifar_resnet.export(model, onnx_path)  # asserts |onnx - torch| < 1e-4
+    kept_path = work / f"resnet{args.depth}.onnx"  # BN kept: BN presets run on it, BN match is scored on it
+    onnx_path = work / f"resnet{args.depth}_folded.onnx" if args.fold_bn else kept_path
+    model = cifar_resnet.load(Path(args.shared_data) / cifar_resnet.DEPTHS[args.depth], args.depth)
+    for path in {kept_path, onnx_path}:
+        if not path.exists():
+            cifar_resnet.export(model, path, fold_bn=path != kept_path)  # asserts |onnx - torch| < 1e-4
 
     norm = Normalization.preset("imagenet")
     data = Path(args.shared_data)
@@ -161,7 +163,7 @@ def main_run(args) -> None:
         bn_key = f"bn|R{args.depth}|{name}|{args.n_iter}"
         if results.get(bn_key) is None:
             results.add({"key": bn_key, "kind": "bn_match", "depth": args.depth, "set": name,
-                         "bn_match": bn_match(str(onnx_path), images)})  # fmt: skip
+                         "bn_match": bn_match(str(kept_path), images)})  # fmt: skip
         for qname, spec in QUANTIZERS.items():
             key = f"q|R{args.depth}|{name}|{qname}|{args.n_iter}"
             if results.get(key) is not None:
@@ -216,6 +218,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="per process; 1 lets two models run side by side")
     parser.add_argument("--granularity", help="datagen sets with this granularity instead of the default")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="generated sets only")
+    parser.add_argument(
+        "--fold-bn", action="store_true", help="use the BN-folded export (torch's default); only model-free sets"
+    )
     parser.add_argument("--e2-limit", type=int, default=None, help="evaluate E2 on its first N images only")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))

@@ -67,8 +67,9 @@ def load(checkpoint: Path, depth: int) -> CifarResNet:
     return model.eval()
 
 
-def export(model: nn.Module, path: Path) -> Path:
-    """Legacy exporter, no constant folding (keeps BN), dynamic batch; checked against torch."""
+def export(model: nn.Module, path: Path, fold_bn: bool = False) -> Path:
+    """Legacy exporter, dynamic batch, checked against torch. Without constant folding BN is kept;
+    with it (torch's default) BN is folded into the convolutions, as in most model-zoo files."""
     import numpy as np
     import onnxruntime as ort
 
@@ -80,7 +81,7 @@ def export(model: nn.Module, path: Path) -> Path:
             (x,),
             str(path),
             dynamo=False,
-            do_constant_folding=False,
+            do_constant_folding=fold_bn,
             opset_version=17,
             input_names=["input"],
             output_names=["logits"],

@@ -1,6 +1,6 @@
 """Turn the benchmark's results.jsonl files into benchmarks/RESULTS.md and benchmarks/results.json.
 
-    .bench/bin/python benchmarks/render_results.py bench-work/R20 bench-work/R56
+    .bench/bin/python benchmarks/render_results.py bench-work/R20 bench-work/R56 --folded bench-work/R20f ...
 
 Tables only come from measured rows; the hand-written findings in benchmarks/results_notes.md are
 appended under their own heading.
@@ -61,7 +61,7 @@ def mean_spread(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ±{(max(values) - min(values)) / 2:.1f}"
 
 
-def model_table(rows: list[dict], depth: int) -> list[str]:
+def model_table(rows: list[dict], depth: int, title: str | None = None) -> list[str]:
     quant = [r for r in rows if r["kind"] == "quant" and r["depth"] == depth]
     if not quant:
         return []
@@ -74,7 +74,7 @@ def model_table(rows: list[dict], depth: int) -> list[str]:
     n_calib = {r["set"]: r["n_calib"] for r in quant}
     n_iter = next(r["n_iter"] for r in quant)
     out = [
-        f"### ResNet-{depth}",
+        f"### {title or f'ResNet-{depth}'}",
         "",
         f"Float: E1 {floats['E1']:.2f}, E2 {floats['E2']:.2f} (on {floats['n_E2']} images). "
         f"Calibration sets of {n_calib['real']} images; generated sets: {n_iter} iterations. "
@@ -132,8 +132,47 @@ def timing_table(rows: list[dict]) -> list[str]:
     return out + [""]
 
 
-def render(work_dirs: list[Path], out_dir: Path) -> None:
+GAP_QUANTIZERS = ["W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax"]
+
+
+def mean_e1(rows: list[dict], depth: int, name: str, quantizer: str) -> float | None:
+    """E1 of set `name`, averaged over its seeds ("prior" covers "prior s0", "prior s1")."""
+    values = [
+        r["E1"]
+        for r in rows
+        if r["kind"] == "quant"
+        and r["depth"] == depth
+        and r["quantizer"] == quantizer
+        and (r["set"] == name or r["set"].startswith(name + " s"))
+    ]
+    return statistics.mean(values) if values else None
+
+
+def gap_table(kept: list[dict], folded: list[dict]) -> list[str]:
+    """How much of the E1 gap between Gaussian noise and BN inversion (datagen defaults, on the BN-kept
+    export) each model-free set closes on the folded export: (set - noise) / (datagen - noise)."""
+    out = [
+        "| model | calibration set | " + " | ".join(GAP_QUANTIZERS) + " |",
+        "|---|---|" + "---|" * len(GAP_QUANTIZERS),
+    ]
+    for depth in sorted({r["depth"] for r in folded if r["kind"] == "quant"}):
+        present = {r["set"].split()[0] for r in folded if r["kind"] == "quant" and r["depth"] == depth}
+        for name in [s for s in ("real", "uniform", "fractal", "prior") if s in present]:
+            cells = []
+            for q in GAP_QUANTIZERS:
+                value, noise = mean_e1(folded, depth, name, q), mean_e1(folded, depth, "gauss", q)
+                bn = mean_e1(kept, depth, "datagen", q)
+                if None in (value, noise, bn) or bn == noise:
+                    cells.append("–")
+                else:
+                    cells.append(f"{value:.1f} ({100 * (value - noise) / (bn - noise):+.0f} %)")
+            out.append(f"| ResNet-{depth} | {name} | " + " | ".join(cells) + " |")
+    return out + [""]
+
+
+def render(work_dirs: list[Path], out_dir: Path, folded_dirs: list[Path] = ()) -> None:
     rows = load_rows(work_dirs)
+    folded = load_rows(folded_dirs) if folded_dirs else []
     info = machine()
     depths = sorted({r["depth"] for r in rows if r["kind"] == "quant"})
     notes = (HERE / "results_notes.md").read_text() if (HERE / "results_notes.md").exists() else ""
@@ -160,6 +199,24 @@ def render(work_dirs: list[Path], out_dir: Path) -> None:
     ]
     for depth in depths:
         lines += model_table(rows, depth)
+    if folded:
+        lines += [
+            "## BN-folded exports (torch's default): model-free fallbacks",
+            "",
+            "The same weights exported with constant folding, so no BatchNorm is left: only sets that need no "
+            "statistics can be made for it (`--preset fractal`, `--preset prior` run on the folded file). BN match "
+            "is still scored on the BN-kept export.",
+            "",
+        ]
+        for depth in sorted({r["depth"] for r in folded if r["kind"] == "quant"}):
+            lines += model_table(folded, depth, f"ResNet-{depth}, BN-folded export")
+        lines += [
+            "Gap closed: E1, and in brackets the share of the gap between Gaussian noise (on the folded export) "
+            "and BN inversion (datagen defaults, mean of its seeds, on the BN-kept export) that the set closes; "
+            "100 % = as good as BN inversion.",
+            "",
+            *gap_table(rows, folded),
+        ]
     lines += [
         "## Generation speed and memory (datagen and MCT in the same run, one after the other)",
         "",
@@ -169,8 +226,11 @@ def render(work_dirs: list[Path], out_dir: Path) -> None:
         notes,
     ]
     (out_dir / "RESULTS.md").write_text("\n".join(lines).rstrip() + "\n")
-    (out_dir / "results.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=1) + "\n")
+    data = {"machine": info, "rows": rows, "folded_rows": folded}
+    (out_dir / "results.json").write_text(json.dumps(data, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    render([Path(p) for p in sys.argv[1:]], HERE)
+    args = sys.argv[1:]
+    split = args.index("--folded") if "--folded" in args else len(args)
+    render([Path(p) for p in args[:split]], HERE, [Path(p) for p in args[split + 1 :]])

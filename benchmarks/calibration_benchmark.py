@@ -188,8 +188,7 @@ def main_run(args) -> None:
 def calibration_sets_lazy(args, work, onnx_path, results):
     """Model-free sets first (seconds; fractal is `--preset fractal`), then each generated set once it exists."""
     from onnx_datagen.config import Normalization
-    from onnx_datagen.dataset import Dataset
-    from onnx_datagen.fractal import fractal_pixels
+    from onnx_datagen.image_init import fractal
     from onnx_datagen.image_sets import load_labelled, random_images
 
     norm = Normalization.preset("imagenet")
@@ -198,7 +197,7 @@ def calibration_sets_lazy(args, work, onnx_path, results):
         yield "real", real.model_input(norm)[: args.n_images]
         yield "gauss", random_images("gaussian", args.n_images, (3, 32, 32), norm, seed=0)
         yield "uniform", random_images("uniform", args.n_images, (3, 32, 32), norm, seed=0)
-        yield "fractal", Dataset.from_pixels(fractal_pixels(args.n_images, 32, 32, 3, seed=0), norm.mean, norm.std, 1.0)
+        yield "fractal", fractal(seed=0, first_index=0, shape=(args.n_images, 3, 32, 32), normalization=norm)
     for seed in args.seeds:
         for generator in args.generators:
             label = f"{generator} {args.granularity}" if args.granularity and generator == "datagen" else generator

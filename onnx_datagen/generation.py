@@ -103,13 +103,12 @@ def _optimized_dataset(
 
 def _fractal_dataset(source: ModelInput | PreparedModel, n_images: int, config: GenerationConfig) -> Dataset:
     """IFS fractal pixels, normalised like real images; exact 8-bit values, so PNG exports are lossless."""
-    from onnx_datagen.fractal import fractal_pixels
+    from onnx_datagen.image_init import fractal
 
     image = source.image
     mean, std = config.normalization.per_channel(image.channels)
     started = time.perf_counter()
-    pixels = fractal_pixels(n_images, image.height, image.width, image.channels, config.seed)
-    images = Dataset.from_pixels(pixels, mean, std, config.normalization.pixel_scale)
+    images = fractal(config.seed, 0, (n_images, *image.chw), config.normalization)
     dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
     dataset.manifest = {
         **_manifest(source, config, dataset),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from onnx_datagen.cli.options import echo_listing
 
 from onnx_datagen.errors import ConfigError
 
@@ -38,9 +39,7 @@ def export_command(
     from onnx_datagen.exporters import exporters, parse_formats
 
     if list_only:
-        width = max(len(n) for n in exporters())
-        for name, module in exporters().items():
-            click.echo(f"{name:<{width}}  {module.SPEC.description}")
+        echo_listing({name: module.SPEC.description for name, module in exporters().items()})
         return
     if dataset_dir is None or names is None:
         raise ConfigError("give a dataset folder and --to NAME (datagen export --list shows the names)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import click
-from onnx_datagen.cli.options import build_config, config_options
+from onnx_datagen.cli.options import build_config, config_options, echo_listing
 
 from onnx_datagen.config import Method
 from onnx_datagen.errors import ConfigError
@@ -16,10 +16,7 @@ def _list_presets(ctx: click.Context, _param, value: bool) -> None:
         return
     from onnx_datagen.presets import describe_presets
 
-    described = describe_presets()
-    width = max(len(n) for n in described)
-    for name, text in described.items():
-        click.echo(f"{name:<{width}}  {text}")
+    echo_listing(describe_presets())
     ctx.exit(0)
 
 

@@ -125,3 +125,10 @@ def _floats(text: str, flag: str) -> tuple[float, ...]:
         return tuple(float(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
         raise ConfigError(f"{flag} takes comma-separated numbers, got {text!r}") from None
+
+
+def echo_listing(items: dict[str, str]) -> None:
+    """One aligned `name  description` line per item (for --list and --list-presets)."""
+    width = max(len(name) for name in items)
+    for name, text in items.items():
+        click.echo(f"{name:<{width}}  {text}")

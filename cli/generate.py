@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 from onnx_datagen.cli.options import build_config, config_options, echo_listing
-
-from onnx_datagen.config import Method
-from onnx_datagen.errors import ConfigError
 
 
 def _list_presets(ctx: click.Context, _param, value: bool) -> None:
@@ -40,6 +35,18 @@ def _list_presets(ctx: click.Context, _param, value: bool) -> None:
 @click.option("--input", "input_name", default=None, help="image input name, when the model has several")
 @click.option("--size", nargs=2, type=int, default=None, metavar="H W", help="image size, for dynamic H/W inputs")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+@click.option(
+    "--shard", default=None, metavar="K/N",
+    help="make only the K-th of N equal parts of the groups (join them with `datagen merge`)",
+)  # fmt: skip
+@click.option(
+    "--resume", is_flag=True,
+    help="continue the unfinished run in the output directory (same model and options); a complete one is kept",
+)  # fmt: skip
+@click.option(
+    "--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+    help="run groups as Ray tasks: on a local Ray instance, or on the cluster at ADDRESS (extra: ray)",
+)  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="no progress output")
 @config_options
 def generate_command(
@@ -52,6 +59,9 @@ def generate_command(
     input_name: str | None,
     size: tuple[int, int] | None,
     threads: int | None,
+    shard: str | None,
+    resume: bool,
+    ray_address: str | None,
     quiet: bool,
     **options,
 ) -> None:
@@ -60,53 +70,74 @@ def generate_command(
     Every optimisation setting has an option below; --config FILE sets many at once. Defaults follow
     Sony MCT's PyTorch data generation except where docs/decisions.md says why not.
 
+    Finished groups of images are kept in the output directory as they complete: after a crash or
+    kill, the same command with --resume redoes only the unfinished ones. For the same model, options
+    and seed, a sharded, resumed or Ray run writes the same bytes as one uninterrupted run (CPU, fp32).
+
     \b
     Example:
       datagen generate model.onnx --n-images 1024 -o calib/
       datagen generate model.onnx --normalization cifar10 --n-iter 200 --precision fast -o calib/
       datagen generate model.onnx --size 224 224 --config my_config.yaml --format npy -o calib/
       datagen generate folded_model.onnx --preset fractal -o calib/   # no BatchNorm statistics needed
+      datagen generate model.onnx -n 50000 --shard 3/8 -o part3/       # then: datagen merge part*/ -o calib/
     """
-    from onnx_datagen.exporters import USAGE, check_formats, parse_formats, spec
+    from onnx_datagen.exporters import USAGE, spec
 
-    from onnx_datagen.files import prepare_output_dir
-    from onnx_datagen.generation import generate
-    from onnx_datagen.graph.prepare import load_model_input, prepare_model
-    from onnx_datagen.progress import ProgressPrinter
+    from onnx_datagen.groups import Shard
+    from onnx_datagen.jobs import GenerationJob, run_job
 
-    config = build_config(options)
-    format_names = parse_formats(formats)
-    if n_images <= 0:
-        raise ConfigError(f"--n-images must be a positive integer, got {n_images}")
-    # Fail on the model, formats and output directory before minutes of optimisation, not after.
-    size = tuple(size) if size else None
-    if config.method is Method.FRACTAL:  # no model in the loop: only its image input matters
-        prepared = load_model_input(model, input_name, size)
-    else:
-        prepared = prepare_model(model, input_name, size, use_bn=config.method is Method.BN_INVERSION)
-    config.normalization.per_channel(prepared.image.channels)
-    check_formats(format_names, prepared.image.channels, layout)
-    prepare_output_dir(output, overwrite)
+    job = GenerationJob(
+        model,
+        output,
+        n_images,
+        build_config(options),
+        formats.split(","),
+        layout,
+        input_name,
+        tuple(size) if size else None,
+        Shard.parse(shard) if shard else None,
+        resume,
+        overwrite,
+        ray_address,
+    )
     if threads is not None:
         import torch
 
         torch.set_num_threads(max(1, threads))
-
-    progress = ProgressPrinter("quiet" if quiet else "auto")
-    started = time.perf_counter()
+    progress = progress_printer(job, "quiet" if quiet else "auto")
     try:
-        dataset = generate(prepared, n_images, config, progress=progress)
+        outcome = run_job(job, progress)
     finally:
         progress.close()
-    out = dataset.save(output, format_names, layout=layout, overwrite=True)
     if quiet:
         return
-    stats = dataset.manifest["statistics"]
+    out, dataset = outcome.output, outcome.dataset
+    if dataset is None:
+        click.echo(
+            f"wrote shard {job.shard} ({outcome.groups_total} groups) to {out}/ in {outcome.seconds:.1f} s; "
+            f"when all {job.shard.count} are done: datagen merge SHARD_DIRS... -o OUTPUT"
+        )
+        return
+    if outcome.groups_made == 0 and resume:
+        click.echo(f"{out}/ already holds the complete dataset of this command; nothing to do")
+        return
     _, c, h, w = dataset.images.shape
+    method = dataset.manifest["method"]
     click.echo(
-        f"wrote {len(dataset)} {config.method.value} images ({c}x{h}x{w}) to {out}/ as {', '.join(format_names)} "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"wrote {len(dataset)} {method} images ({c}x{h}x{w}) to {out}/ as {', '.join(job.formats)} "
+        f"in {outcome.seconds:.1f} s"
     )
+    print_summary(dataset)
+    for name in dataset.manifest["formats"]:  # how to feed each toolchain export (its USAGE.md)
+        usage = out / spec(name).folder / USAGE
+        if spec(name).folder and usage.is_file():
+            click.echo("\n" + usage.read_text(encoding="utf-8"))
+
+
+def print_summary(dataset) -> None:
+    """The BN loss and match before/after, and the 8-bit clipping, from the manifest."""
+    stats = dataset.manifest["statistics"]
     if stats is not None:
         ratio = stats["bn_loss_final"] / stats["bn_loss_initial"] if stats["bn_loss_initial"] else 0.0
         click.echo(
@@ -115,9 +146,20 @@ def generate_command(
         )
     click.echo(
         f"  clipped when written as 8-bit pixels: {dataset.manifest['clipped_fraction_8bit']:.2%}; "
-        f"details in {out / 'manifest.json'}"
+        f"details in {dataset.directory / 'manifest.json'}"
     )
-    for name in format_names:  # how to feed each toolchain export (its USAGE.md)
-        usage = out / spec(name).folder / USAGE
-        if spec(name).folder and usage.is_file():
-            click.echo("\n" + usage.read_text(encoding="utf-8"))
+
+
+def progress_printer(job, mode: str = "auto"):
+    """A progress display with the job's step count (for the ETA) and its number of groups."""
+    from onnx_datagen.config import Method
+    from onnx_datagen.groups import plan_groups
+    from onnx_datagen.progress import ProgressPrinter
+
+    every = plan_groups(max(1, job.n_images), job.config)
+    mine = job.shard.select(every) if job.shard else every
+    batches = sum(-(-g.size // job.config.batch_size) for g in mine)
+    steps = 0 if job.config.method is Method.FRACTAL else batches * job.config.n_iter
+    printer = ProgressPrinter(mode)
+    printer.expect(steps, len(every))
+    return printer

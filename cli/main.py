@@ -6,10 +6,12 @@ import sys
 import traceback
 
 import click
+from onnx_datagen.cli.batch import batch_command
 from onnx_datagen.cli.evaluate import evaluate_command
 from onnx_datagen.cli.export import export_command
 from onnx_datagen.cli.generate import generate_command
 from onnx_datagen.cli.inspect import inspect_command
+from onnx_datagen.cli.merge import merge_command
 from onnx_datagen.cli.quantize import quantize_command
 
 from onnx_datagen._version import __version__
@@ -37,6 +39,8 @@ def cli(debug: bool) -> None:
 
 cli.add_command(inspect_command)
 cli.add_command(generate_command)
+cli.add_command(merge_command)
+cli.add_command(batch_command)
 cli.add_command(export_command)
 cli.add_command(quantize_command)
 cli.add_command(evaluate_command)
@@ -52,14 +56,17 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         click.echo(f"datagen: error: {err}", err=True)
         return 1
-    except click.exceptions.Abort:
-        click.echo("datagen: aborted", err=True)
+    except click.exceptions.Abort as err:  # click's form of Ctrl-C; generate's interrupt says how to resume
+        cause = err.__cause__
+        click.echo(
+            f"datagen: {str(cause) if isinstance(cause, KeyboardInterrupt) and str(cause) else 'aborted'}", err=True
+        )
         return 130
     except click.ClickException as err:
         err.show()
         return err.exit_code
-    except KeyboardInterrupt:
-        click.echo("\ndatagen: interrupted; nothing complete was written", err=True)
+    except KeyboardInterrupt as err:  # generate's says how to resume
+        click.echo(f"\ndatagen: {str(err) or 'interrupted; nothing complete was written'}", err=True)
         return 130
     return result if isinstance(result, int) else 0
 

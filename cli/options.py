@@ -9,7 +9,7 @@ from enum import Enum
 
 import click
 
-from onnx_datagen.config import NORMALIZATIONS, GenerationConfig, Normalization, load_config_file
+from onnx_datagen.config import NORMALIZATIONS, GenerationConfig, Normalization
 from onnx_datagen.errors import ConfigError
 
 # Fields with hand-written options (normalisation has its own group below).
@@ -87,11 +87,9 @@ def build_normalization(values: dict) -> Normalization:
 
 def build_config(values: dict) -> GenerationConfig:
     """Defaults < --preset < --config file < explicit options."""
-    from onnx_datagen.presets import load_preset
+    from onnx_datagen.presets import config_data
 
-    data = load_preset(values["preset"]) if values.get("preset") else {}
-    data.update(load_config_file(values["config_file"]) if values.get("config_file") else {})
-    data = {k.replace("-", "_"): v for k, v in data.items()}
+    data = config_data(values.get("preset"), values.get("config_file"))
     for f in dataclasses.fields(GenerationConfig):
         if f.name not in CUSTOM_FIELDS and values.get(f.name) is not None:
             data[f.name] = values[f.name]

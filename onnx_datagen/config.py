@@ -154,6 +154,7 @@ def knob(default: Any, help: str) -> Any:
 
 
 EXTRA_PIXELS_DIVISOR = 7  # default canvas margin = image side / 7 (see GenerationConfig.margin)
+ALL_IMAGES_GROUP = 1024  # default images per group under all-images statistics (MCT, DGH report 1024-image sets)
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,11 @@ class GenerationConfig:
     first_layer_multiplier: float = knob(10.0, "first-layer-multiplier: weight of the first BN layer")
     input_term: bool = knob(True, "also align the input image with mean 0 / std 1 per channel (normalised space)")
     granularity: Granularity = knob(Granularity.ALL_IMAGES, "images over which statistics are computed")
+    group_size: int | None = knob(
+        None,
+        "images optimised together, a multiple of batch-size: all-images statistics span one group, and a group "
+        f"is the unit of --shard and --resume (default: {ALL_IMAGES_GROUP} for all-images, else one batch)",
+    )
     pipeline: ImagePipeline = knob(ImagePipeline.SMOOTHING_AND_AUGMENTATION, "image views fed to the model")
     extra_pixels: int | None = knob(
         None,
@@ -229,8 +235,23 @@ class GenerationConfig:
             raise ConfigError(f"{_flag('extra_pixels')} must be an integer >= 0, got {self.extra_pixels!r}")
         if not 0 <= self.flip_probability <= 1:
             raise ConfigError(f"{_flag('flip_probability')} must be in [0, 1], got {self.flip_probability}")
+        if self.group_size is not None:
+            _check_positive_int("group_size", self.group_size)
+            if self.group_size % self.batch_size:
+                raise ConfigError(
+                    f"--group-size ({self.group_size}) must be a multiple of --batch-size ({self.batch_size})"
+                )
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"--seed must be an integer >= 0, got {self.seed!r}")
+
+    @property
+    def images_per_group(self) -> int:
+        """group_size, or its default: about 1024 images for all-images statistics, one batch otherwise."""
+        if self.group_size is not None:
+            return self.group_size
+        if self.granularity is Granularity.ALL_IMAGES:
+            return max(1, round(ALL_IMAGES_GROUP / self.batch_size)) * self.batch_size
+        return self.batch_size
 
     def margin(self, height: int, width: int) -> int:
         """Canvas margin: extra_pixels, or by default 1/7 of the image side (MCT's 32 at 224x224)."""

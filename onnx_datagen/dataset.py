@@ -106,17 +106,24 @@ class Dataset:
 
     def save(self, out_dir: str | Path, formats: list[str], layout: str | None = None, overwrite: bool = False) -> Path:
         """Write the dataset in each format, then manifest.json (last: its presence means complete)."""
-        from onnx_datagen.exporters import check_formats, parse_formats, run_exporter
+        from onnx_datagen.exporters import check_formats, parse_formats
 
         formats = parse_formats(formats)
         check_formats(formats, self.images.shape[1], layout)
         out = prepare_output_dir(out_dir, overwrite)
+        self.write(out, formats, layout)
+        return out
+
+    def write(self, out: Path, formats: list[str], layout: str | None = None) -> None:
+        """Write the formats into `out`, this dataset's own folder (new, or holding its unfinished run), then
+        manifest.json. Files of an interrupted earlier write are replaced."""
+        from onnx_datagen.exporters import run_exporter
+
         self.manifest["files"], self.manifest["formats"] = {}, {}
         for name in formats:
-            self._record(run_exporter(name, self, out, layout, dataset_root=True))
+            self._record(run_exporter(name, self, out, layout, overwrite=True, previous=[], dataset_root=True))
         atomic_write_json(out / MANIFEST, self.manifest)
         self.directory = out
-        return out
 
     def export(
         self, names: list[str], output: str | Path | None = None, layout: str | None = None, overwrite: bool = False
@@ -161,9 +168,16 @@ class Dataset:
             )
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            norm = manifest["normalization"]
-        except (ValueError, KeyError) as err:
+        except ValueError as err:
             raise UserError(f"{manifest_path} is not a datagen manifest ({err}); regenerate the dataset") from err
+        status = manifest.get("status", "complete")
+        if status == "running":
+            raise UserError(f"{directory} holds an unfinished run; rerun its datagen command with --resume")
+        if status == "shard":
+            raise UserError(f"{directory} is one shard of a dataset; join the shards with `datagen merge`")
+        if "normalization" not in manifest:
+            raise UserError(f"{manifest_path} is not a datagen manifest (no normalization); regenerate the dataset")
+        norm = manifest["normalization"]
         files = manifest.get("files", {})
         if files.get("npy"):
             images = np.load(directory / files["npy"][0])

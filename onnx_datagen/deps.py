@@ -15,6 +15,7 @@ _SOURCES = {
     "onnxscript": ("onnxscript", None),
     "cv2": ("opencv-python-headless", None),
     "yaml": ("pyyaml", None),
+    "ray": ("ray", "ray"),
 }
 
 

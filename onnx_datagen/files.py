@@ -15,13 +15,20 @@ MANIFEST = "manifest.json"
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call write(tmp) on a temporary path in the same directory, then rename it to `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    except OSError as err:
+        raise OutputError(f"cannot write in {path.parent}: {err.strerror or err}; choose another -o/--output") from err
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as err:  # full disk, read-only folder, file-size limit: the user's to fix
+        raise OutputError(
+            f"cannot write {path}: {err.strerror or err}; free space or choose another -o/--output"
+        ) from err
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -1,20 +1,21 @@
-"""generate(): model in, calibration images out."""
+"""generate(): model in, calibration images out; and the manifest every way of running it writes."""
 
 from __future__ import annotations
 
 import datetime
-import platform
-import time
 from pathlib import Path
 
+import numpy as np
 import onnx
 
 from onnx_datagen._version import __version__
-from onnx_datagen.backends.base import ProgressSink
+from onnx_datagen.backends.base import LayerSums, ProgressSink
 from onnx_datagen.config import GenerationConfig, Method
 from onnx_datagen.dataset import Dataset
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel, load_model_input, prepare_model
+from onnx_datagen.groups import GroupResult, GroupRunner, plan_groups, statistics_targets
+from onnx_datagen.report import StatisticsTargets
 
 
 def generate(
@@ -31,7 +32,7 @@ def generate(
 
     Args:
         model: path of an .onnx file (external data next to it is loaded), an onnx.ModelProto, or a model
-            already checked with onnx_datagen.graph.prepare.prepare_model (input_name and size then unused).
+            already loaded with load_source (input_name and size then unused).
         n_images: how many images to generate.
         config: every optimisation setting; GenerationConfig() gives the defaults.
         input_name: the image input, when the model has several 4-D float inputs.
@@ -40,115 +41,124 @@ def generate(
 
     Returns:
         A Dataset: `.images` is N x C x H x W float32 in model-input space, `.manifest` says how it was made.
+        The images are byte for byte those of a sharded or resumed run of the same job (CPU, fp32).
 
     Example:
         >>> ds = generate("model.onnx", n_images=256, config=GenerationConfig(n_iter=200))
         >>> ds.save("calib/", formats=["npy", "png"])
     """
     config = config or GenerationConfig()
+    check_n_images(n_images)
+    source = load_source(model, config, input_name, size)
+    runner = GroupRunner(source, config)
+    results = [runner.run(group, progress) for group in plan_groups(n_images, config)]
+    return assemble(job_record(source, config, n_images), runner.run_record(), statistics_targets(source), results)
+
+
+def check_n_images(n_images: int) -> None:
     if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images <= 0:
         raise ConfigError(f"--n-images must be a positive integer, got {n_images!r}")
-    if config.method is Method.FRACTAL:
-        source = model if isinstance(model, (ModelInput, PreparedModel)) else load_model_input(model, input_name, size)
-        return _fractal_dataset(source, n_images, config)
-    use_bn = config.method is Method.BN_INVERSION
-    prepared = model if isinstance(model, PreparedModel) else prepare_model(model, input_name, size, use_bn)
-    return _optimized_dataset(prepared, n_images, config, progress)
 
 
-def _optimized_dataset(
-    prepared: PreparedModel, n_images: int, config: GenerationConfig, progress: ProgressSink | None
-) -> Dataset:
-    """BN inversion, or (method prior, no BN sites) the same loop with only the statistics-free terms."""
-    from onnx_datagen.backends.torch_backend import TorchBackend
-    from onnx_datagen.report import statistics_report
-
-    mean, std = config.normalization.per_channel(prepared.image.channels)
-    backend = TorchBackend(prepared, config)
-    started = time.perf_counter()
-    initial, images = backend.optimize(n_images, progress)
-    seconds = time.perf_counter() - started
-    statistics = None
-    if prepared.bn_sites:
-        statistics = statistics_report(
-            prepared.bn_sites,
-            backend.weights,
-            backend.bn_loss,
-            backend.layer_statistics(initial),
-            backend.layer_statistics(images),
-        )
-    dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
-    dataset.manifest = {
-        **_manifest(prepared, config, dataset),
-        "canvas_margin": backend.pipeline.extra,  # the resolved extra_pixels
-        "backend": {
-            "name": "torch",
-            "device": config.device.value,
-            "precision": config.precision.value,
-            "micro_batch": backend.model.micro_batch,
-            "torch": backend_version(),
-            "python": platform.python_version(),
-        },
-        "statistics": statistics,
-        "timing": {
-            "optimize_seconds": round(seconds, 3),
-            "images_x_iterations_per_second": round(n_images * config.n_iter / seconds, 2) if seconds else None,
-        },
-    }
-    dataset.manifest["model"]["bn_layers"] = len(prepared.bn_sites)
-    if backend.n_classes:  # the class each image was pushed towards
-        dataset.manifest["labels"] = [i % backend.n_classes for i in range(n_images)]
-    return dataset
+def load_source(
+    model: str | Path | onnx.ModelProto | ModelInput | PreparedModel,
+    config: GenerationConfig,
+    input_name: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> ModelInput | PreparedModel:
+    """The model as the method needs it: its image input only (fractal), or rewritten for optimisation."""
+    if isinstance(model, (ModelInput, PreparedModel)):
+        source = model
+    elif config.method is Method.FRACTAL:
+        source = load_model_input(model, input_name, size)
+    else:
+        source = prepare_model(model, input_name, size, use_bn=config.method is Method.BN_INVERSION)
+    config.normalization.per_channel(source.image.channels)  # fails early on a mean/std of the wrong length
+    return source
 
 
-def _fractal_dataset(source: ModelInput | PreparedModel, n_images: int, config: GenerationConfig) -> Dataset:
-    """IFS fractal pixels, normalised like real images; exact 8-bit values, so PNG exports are lossless."""
-    from onnx_datagen.image_init import fractal
-
-    image = source.image
-    mean, std = config.normalization.per_channel(image.channels)
-    started = time.perf_counter()
-    images = fractal(config.seed, 0, (n_images, *image.chw), config.normalization)
-    dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
-    dataset.manifest = {
-        **_manifest(source, config, dataset),
-        "statistics": None,  # no BN statistics are matched
-        "timing": {"render_seconds": round(time.perf_counter() - started, 3)},
-    }
-    return dataset
-
-
-def _manifest(source: ModelInput | PreparedModel, config: GenerationConfig, dataset: Dataset) -> dict:
-    """What every dataset's manifest says, whatever made the images."""
+def job_record(source: ModelInput | PreparedModel, config: GenerationConfig, n_images: int) -> dict:
+    """What decides the images: equal records give equal bytes. Resume and merge compare it field by field."""
+    groups = plan_groups(n_images, config)
     return {
-        "tool": "onnx-datagen",
-        "version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "model": {
             "path": source.label,
             "sha256": source.sha256,
             "input": source.image.name,
             "input_layout": source.image.layout,
             "input_batch": source.image.batch,  # fixed batch size, or null when dynamic
+            "bn_layers": len(getattr(source, "bn_sites", [])),
         },
+        "image_shape": list(source.image.chw),
+        "n_images": n_images,
+        "config": config.to_dict(),
+        "group_size": config.images_per_group,
+        "n_groups": len(groups),
+    }
+
+
+def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: list[GroupResult]) -> Dataset:
+    """One dataset from all of a job's groups (any order in, group order out), with its manifest."""
+    results = sorted(results, key=lambda r: r.group.index)
+    indices = [r.group.index for r in results]
+    if indices != list(range(job["n_groups"])):
+        raise ValueError(f"assemble needs groups 0..{job['n_groups'] - 1}, got {indices}")
+    config = GenerationConfig.from_dict(job["config"])
+    channels = job["image_shape"][0]
+    mean, std = config.normalization.per_channel(channels)
+    images = np.concatenate([r.images for r in results])
+    dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
+    seconds = sum(r.seconds for r in results)
+    statistics = None
+    if targets is not None:
+        from onnx_datagen.objective.bn_alignment import BN_LOSSES
+        from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
+        from onnx_datagen.report import statistics_report
+
+        weights = LAYER_WEIGHTINGS[config.layer_weighting](
+            len(targets.names) - 1, config.input_term, config.first_layer_multiplier
+        )
+        initial, final = _total([r.initial for r in results]), _total([r.final for r in results])
+        statistics = statistics_report(
+            targets, weights, BN_LOSSES[config.bn_loss], initial.statistics(), final.statistics()
+        )
+    if config.method is Method.FRACTAL:
+        timing = {"render_seconds": round(seconds, 3)}
+    else:
+        rate = len(images) * config.n_iter / seconds if seconds else None
+        timing = {"optimize_seconds": round(seconds, 3), "images_x_iterations_per_second": rate and round(rate, 2)}
+    dataset.manifest = {
+        "tool": "onnx-datagen",
+        "version": __version__,
+        "status": "complete",
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model": job["model"],
         "method": config.method.value,
         "n_images": len(dataset),
-        "shape": list(dataset.images.shape),
+        "shape": list(images.shape),
         "dtype": "float32",
         "value_space": "model-input",
         "normalization": {
             "name": config.normalization.name,
-            "mean": list(dataset.mean),
-            "std": list(dataset.std),
+            "mean": list(mean),
+            "std": list(std),
             "pixel_scale": config.normalization.pixel_scale,
         },
         "seed": config.seed,
-        "config": config.to_dict(),
+        "config": job["config"],
+        "job": job,
         "clipped_fraction_8bit": dataset.eight_bit.clipped_fraction,
+        **{key: value for key, value in run.items() if key != "n_classes"},
+        "statistics": statistics,
+        "timing": timing,
     }
+    if run.get("n_classes"):  # the class each image was pushed towards
+        dataset.manifest["labels"] = [i % run["n_classes"] for i in range(len(dataset))]
+    return dataset
 
 
-def backend_version() -> str:
-    import torch
-
-    return torch.__version__
+def _total(parts: list[LayerSums]) -> LayerSums:
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total

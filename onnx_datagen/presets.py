@@ -31,3 +31,13 @@ def load_preset(name: str) -> dict[str, Any]:
             f"unknown preset {name!r}; choose one of {', '.join(paths)} (datagen generate --list-presets)"
         )
     return load_config_file(paths[name])
+
+
+def config_data(preset: str | None = None, config: str | Path | dict | None = None) -> dict[str, Any]:
+    """A preset's values, overridden by a config file (path) or mapping; keys may use '-' or '_'."""
+    data = load_preset(preset) if preset else {}
+    if isinstance(config, dict):
+        data.update(config)
+    elif config is not None:
+        data.update(load_config_file(config))
+    return {str(k).replace("-", "_"): v for k, v in data.items()}

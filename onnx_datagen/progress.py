@@ -24,22 +24,27 @@ class ProgressPrinter:
         self.mode = mode
         self.start: float | None = None  # set at the first step, so setup time does not skew the ETA
         self.first_step = 0
+        self.done = 0
+        self.total: int | None = None
+        self.groups = 1
         self.last_draw = 0.0
         self.drawn = False
 
+    def expect(self, steps: int, groups: int) -> None:
+        """This run's optimiser steps (for an ETA across groups, else per group) and the job's groups."""
+        self.total, self.groups = steps, groups
+
     def _eta(self, report: StepReport) -> str:
-        done = report.iteration * report.n_batches + report.position + 1
-        total = report.n_iter * report.n_batches
-        if self.start is None:
-            self.start, self.first_step = time.monotonic(), done
-        if done == self.first_step:
+        total = self.total or report.n_iter * report.n_batches
+        if self.done == self.first_step:
             return "?"
-        remaining = (time.monotonic() - self.start) / (done - self.first_step) * (total - done)
+        remaining = (time.monotonic() - self.start) / (self.done - self.first_step) * max(0, total - self.done)
         return f"{int(remaining // 60)}:{int(remaining % 60):02d}"
 
     def _text(self, report: StepReport) -> str:
+        group = f"group {report.group + 1}/{self.groups}  " if self.groups > 1 else ""
         return (
-            f"iter {report.iteration + 1}/{report.n_iter}  batch {report.position + 1}/{report.n_batches}  "
+            f"{group}iter {report.iteration + 1}/{report.n_iter}  batch {report.position + 1}/{report.n_batches}  "
             f"loss {report.loss:.4g} (bn {report.bn_loss:.4g}, output {report.output_loss:.3g})  "
             f"lr {report.lr:.3g}  ETA {self._eta(report)}"
         )
@@ -47,6 +52,9 @@ class ProgressPrinter:
     def __call__(self, report: StepReport) -> None:
         if self.mode == "quiet":
             return
+        self.done += 1
+        if self.start is None:
+            self.start, self.first_step = time.monotonic(), self.done
         last_of_iteration = report.position == report.n_batches - 1
         if self.mode == "bar":
             now = time.monotonic()

@@ -9,10 +9,11 @@ import tomllib
 
 from tests.conftest import REPO
 
-HEAVY = ["torch", "onnx", "onnxruntime", "onnx2torch", "numpy", "cv2", "yaml"]
+HEAVY = ["torch", "onnx", "onnxruntime", "onnx2torch", "numpy", "cv2", "yaml", "ray"]
+COMMANDS = ["generate", "inspect", "export", "merge", "batch"]
 
 
-@pytest.mark.parametrize("command", [["--help"], ["generate", "--help"], ["inspect", "--help"], ["export", "--help"]])
+@pytest.mark.parametrize("command", [["--help"]] + [[name, "--help"] for name in COMMANDS])
 def test_help_imports_no_heavy_module(command, tmp_path):
     code = (
         f"import sys; from onnx_datagen.cli.main import main; rc = main({command!r}); "

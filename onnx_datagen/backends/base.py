@@ -10,9 +10,24 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Group:
+    """Images start..start+size-1, optimised together; everything random in them derives from (seed, their batches)."""
+
+    index: int
+    start: int
+    size: int
+
+    def batches(self, batch_size: int) -> list[tuple[int, int]]:
+        """(global batch index, images) of each batch in the group; groups start on a batch boundary."""
+        first = self.start // batch_size
+        return [(first + j, min(batch_size, self.size - j * batch_size)) for j in range(-(-self.size // batch_size))]
+
+
+@dataclass(frozen=True)
 class StepReport:
     """One optimiser step of one batch, for progress display."""
 
+    group: int  # the group being optimised
     iteration: int  # 0-based outer iteration
     n_iter: int
     position: int  # 0-based position of this batch within the iteration
@@ -25,6 +40,8 @@ class StepReport:
 
 
 class ProgressSink(Protocol):
+    """Called after every optimiser step."""
+
     def __call__(self, report: StepReport) -> None: ...
 
 
@@ -36,13 +53,56 @@ class LayerStatistics:
     stds: list[np.ndarray]
 
 
+@dataclass(frozen=True)
+class LayerSums:
+    """Per-channel sums of x and x*x (float64) and value counts per layer: image sets add up, group by group."""
+
+    sums: list[np.ndarray]
+    squares: list[np.ndarray]
+    counts: list[int]
+
+    def __add__(self, other: LayerSums) -> LayerSums:
+        return LayerSums(
+            [a + b for a, b in zip(self.sums, other.sums)],
+            [a + b for a, b in zip(self.squares, other.squares)],
+            [a + b for a, b in zip(self.counts, other.counts)],
+        )
+
+    def statistics(self) -> LayerStatistics:
+        means = [s / n for s, n in zip(self.sums, self.counts)]
+        stds = [np.sqrt(np.maximum(q / n - m * m, 0.0)) for q, n, m in zip(self.squares, self.counts, means)]
+        return LayerStatistics(means, stds)
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """Flat name -> array form, for an .npz file."""
+        out = {}
+        for i, (s, q, n) in enumerate(zip(self.sums, self.squares, self.counts)):
+            out[f"{prefix}_sum_{i}"], out[f"{prefix}_square_{i}"] = s, q
+            out[f"{prefix}_count_{i}"] = np.asarray(n, dtype=np.int64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix: str) -> LayerSums | None:
+        n = sum(1 for key in arrays if key.startswith(f"{prefix}_count_"))
+        if not n:
+            return None
+        return cls(
+            [arrays[f"{prefix}_sum_{i}"] for i in range(n)],
+            [arrays[f"{prefix}_square_{i}"] for i in range(n)],
+            [int(arrays[f"{prefix}_count_{i}"]) for i in range(n)],
+        )
+
+
 class Backend(ABC):
     """An engine: optimise canvases into images, and measure BN-input statistics of any image set."""
 
     @abstractmethod
-    def optimize(self, n_images: int, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Return (initial images, final images), both N x C x H x W float32 in model-input space."""
+    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return the group's (initial images, final images), both N x C x H x W float32 in model-input space."""
 
     @abstractmethod
+    def layer_sums(self, images: np.ndarray) -> LayerSums:
+        """Sums over all images and positions of `images` (input first, then BN layers in graph order)."""
+
     def layer_statistics(self, images: np.ndarray) -> LayerStatistics:
-        """Statistics of `images` over all images and positions (input first, then BN layers in graph order)."""
+        return self.layer_sums(images).statistics()

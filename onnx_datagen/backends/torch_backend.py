@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onnx_datagen.backends.base import Backend, LayerStatistics, ProgressSink, StepReport
+from onnx_datagen.backends.base import Backend, Group, LayerSums, ProgressSink, StepReport
 from onnx_datagen.config import DataInit, Device, GenerationConfig, Granularity, Optimizer, OutputLoss, Precision
 from onnx_datagen.deps import require
 from onnx_datagen.errors import ConfigError, ModelError, OptimizationError
@@ -25,8 +25,8 @@ from onnx_datagen.schedules import make_schedule
 
 torch = require("torch")
 
-# Independent random streams, each derived from (seed, batch index) or (seed, iteration), so any
-# batch can be regenerated on its own, whatever the number of batches or the order they run in.
+# Independent random streams, each derived from (seed, batch index) or (seed, group, iteration), so a group
+# (without all-images statistics, a batch) regenerates alone, whatever runs before or beside it.
 INIT_STREAM, AUGMENT_STREAM, ORDER_STREAM = 0, 1, 2
 
 OPTIMIZERS = {
@@ -213,29 +213,28 @@ class TorchBackend(Backend):
                 terms.append(weight * self.bn_loss(mean, std, target_mean, target_std))
         return sum(terms)
 
-    def optimize(self, n_images: int, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
         c = self.config
-        sizes = [min(c.batch_size, n_images - start) for start in range(0, n_images, c.batch_size)]
-        batches = [self._new_batch(k, size) for k, size in enumerate(sizes)]
+        batches = [self._new_batch(k, size) for k, size in group.batches(c.batch_size)]
         initial = self._final_images(batches)
         all_images = c.granularity is Granularity.ALL_IMAGES
         granularity = Granularity.PER_BATCH if all_images else c.granularity
-        cache = MomentCache(len(batches)) if all_images else None
+        cache = MomentCache(len(batches)) if all_images else None  # slot j: the group's batch j
         if cache is not None:
             with torch.no_grad():
-                for batch in batches:
+                for slot, batch in enumerate(batches):
                     x = self.pipeline.final_view(batch.canvas)
-                    cache.store(batch.index, self._layer_moments(x, self.model(x), granularity))
+                    cache.store(slot, self._layer_moments(x, self.model(x), granularity))
 
         for iteration in range(c.n_iter):
-            order = np.random.default_rng([c.seed, ORDER_STREAM, iteration]).permutation(len(batches))
-            for position, k in enumerate(order):
-                batch = batches[k]
+            order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
+            for position, slot in enumerate(order):
+                batch = batches[slot]
                 batch.optimizer.zero_grad(set_to_none=True)
                 x = self.pipeline.training_view(batch.canvas, batch.rng)
                 forward = self.model(x)
                 layer_moments = self._layer_moments(x, forward, granularity)
-                stats = cache.combined(batch.index, layer_moments) if cache is not None else layer_moments
+                stats = cache.combined(slot, layer_moments) if cache is not None else layer_moments
                 bn_loss = self._losses(stats)
                 output_loss = (
                     self.output_loss(forward.outputs, forward.heads) * c.output_loss_multiplier
@@ -247,20 +246,21 @@ class TorchBackend(Backend):
                 if not np.isfinite(loss_value):
                     raise OptimizationError(
                         f"the loss became {loss_value} at iteration {iteration + 1}, batch {batch.index} "
-                        f"(images {batch.index * c.batch_size}..{batch.index * c.batch_size + sizes[k] - 1}); "
+                        f"(images {batch.index * c.batch_size}..{batch.index * c.batch_size + len(x) - 1}); "
                         "lower --lr, or use --optimizer adam or --precision fp32"
                     )
                 loss.backward()
                 batch.optimizer.step()
                 self.pipeline.after_step(batch.canvas)
                 lr = batch.schedule.step(loss_value)
-                for group in batch.optimizer.param_groups:
-                    group["lr"] = lr
+                for param_group in batch.optimizer.param_groups:
+                    param_group["lr"] = lr
                 if cache is not None:  # one step stale, from the augmented view: no extra forward (as MCT)
-                    cache.store(batch.index, layer_moments)
+                    cache.store(slot, layer_moments)
                 if progress is not None:
                     progress(
                         StepReport(
+                            group.index,
                             iteration,
                             c.n_iter,
                             position,
@@ -293,27 +293,19 @@ class TorchBackend(Backend):
 
     # --- measurement ---------------------------------------------------------------------------------
 
-    def layer_statistics(self, images: np.ndarray) -> LayerStatistics:
-        sums: list = []
-        count = [0] * (len(self.prepared.bn_sites) + 1)
+    def layer_sums(self, images: np.ndarray) -> LayerSums:
+        sums, squares, counts = [], [], []
         with torch.no_grad():
             for start in range(0, len(images), self.config.batch_size):
                 x = torch.tensor(images[start : start + self.config.batch_size], device=self.device)
-                tensors = [x] + self.model(x).bn_inputs
-                if not sums:
-                    sums = [[0.0, 0.0] for _ in tensors]
-                for i, t in enumerate(tensors):
+                for i, t in enumerate([x] + self.model(x).bn_inputs):
                     t = t.double().transpose(0, 1).reshape(t.shape[1], -1)
-                    sums[i][0] = sums[i][0] + t.sum(dim=1)
-                    sums[i][1] = sums[i][1] + (t * t).sum(dim=1)
-                    count[i] += t.shape[1]
-        means, stds = [], []
-        for (total, total_sq), n in zip(sums, count):
-            mean = (total / n).cpu().numpy()
-            var = np.maximum((total_sq / n).cpu().numpy() - mean**2, 0.0)
-            means.append(mean)
-            stds.append(np.sqrt(var))
-        return LayerStatistics(means, stds)
+                    if i == len(sums):
+                        sums.append(0.0), squares.append(0.0), counts.append(0)
+                    sums[i] = sums[i] + t.sum(dim=1)
+                    squares[i] = squares[i] + (t * t).sum(dim=1)
+                    counts[i] += t.shape[1]
+        return LayerSums([s.cpu().numpy() for s in sums], [q.cpu().numpy() for q in squares], counts)
 
 
 def classifier_classes(prepared: PreparedModel) -> int:

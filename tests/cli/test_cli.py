@@ -199,7 +199,9 @@ def test_diverging_loss_stops_and_names_the_batch(tmp_path, capsys):
         capsys,
     )
     assert code == 1 and "the loss became" in err and "batch" in err and "lower --lr" in err
-    assert not (tmp_path / "o" / "manifest.json").exists()
+    # The folder keeps the unfinished run (for --resume after changing nothing else); it never looks complete.
+    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["status"] == "running"
+    assert not (tmp_path / "o" / "images.npy").exists()
 
 
 def test_usage_errors_exit_2(capsys):

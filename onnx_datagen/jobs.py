@@ -1,0 +1,139 @@
+"""Generation as a job on disk: sharded, resumable, on this machine or on Ray; merging the shards after."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from onnx_datagen.backends.base import ProgressSink
+from onnx_datagen.config import GenerationConfig
+from onnx_datagen.dataset import Dataset
+from onnx_datagen.errors import UserError
+from onnx_datagen.groups import GroupRunner, Shard, plan_groups, statistics_targets
+from onnx_datagen.run_folder import RunFolder, job_difference, read_manifest
+
+
+@dataclass
+class GenerationJob:
+    """One `datagen generate` run: what to make, where, and how to run it."""
+
+    model: str | Path
+    output: str | Path
+    n_images: int = 1024
+    config: GenerationConfig = field(default_factory=GenerationConfig)
+    formats: list[str] = field(default_factory=lambda: ["npy", "png"])
+    layout: str | None = None
+    input_name: str | None = None
+    size: tuple[int, int] | None = None
+    shard: Shard | None = None
+    resume: bool = False
+    overwrite: bool = False
+    ray_address: str | None = None  # "local" starts a local Ray instance; else a cluster address
+
+
+@dataclass
+class JobOutcome:
+    output: Path
+    dataset: Dataset | None  # None for a shard (its images are joined by merge)
+    groups_made: int  # groups optimised by this call (a resumed run skips the finished ones)
+    groups_total: int  # groups of this run (this shard's, when sharded)
+    seconds: float
+
+
+def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutcome:
+    """Run (or continue, with job.resume) a job into its output folder; see run_folder for the folder's states."""
+    from onnx_datagen.exporters import check_formats, parse_formats
+    from onnx_datagen.generation import assemble, check_n_images, job_record, load_source
+
+    started = time.perf_counter()
+    config = job.config
+    check_n_images(job.n_images)
+    formats = parse_formats(job.formats)
+    source = load_source(job.model, config, job.input_name, job.size)
+    check_formats(formats, source.image.channels, job.layout)
+    record = job_record(source, config, job.n_images)
+    groups = plan_groups(job.n_images, config)
+    mine = job.shard.select(groups) if job.shard else groups
+    # Local runs convert the model before touching the folder: a model or option the engine refuses
+    # then leaves no half-started run behind.
+    runner = None if job.ray_address else GroupRunner(source, config)
+    folder = RunFolder.open(job.output, record, job.shard, formats, job.layout, job.resume, job.overwrite)
+    if folder.complete:
+        return JobOutcome(folder.out, Dataset.load(folder.out), 0, len(mine), time.perf_counter() - started)
+    done = set(folder.start(len(mine), statistics_targets(source)))
+    pending = [g for g in mine if g.index not in done]
+    try:
+        if job.ray_address:
+            from onnx_datagen.ray_runner import run_on_ray
+
+            run_on_ray(job.ray_address, source, config, pending, folder.store, progress)
+        else:
+            for group in pending:
+                folder.store(runner.run(group, progress), runner.run_record())
+    except KeyboardInterrupt:
+        finished = len(folder.manifest["progress"]["done"])
+        raise KeyboardInterrupt(
+            f"interrupted; {finished} of {len(mine)} groups are saved in {folder.out}: "
+            "rerun the same command with --resume to continue"
+        ) from None
+    if job.shard:
+        folder.finish_shard()
+        dataset = None
+    else:
+        run = folder.manifest.get("run", {})
+        dataset = assemble(record, run, folder.targets(), folder.results([g.index for g in groups]))
+        folder.finish(dataset)
+    return JobOutcome(folder.out, dataset, len(pending), len(mine), time.perf_counter() - started)
+
+
+def merge_shards(shard_dirs: list[str | Path], output: str | Path, overwrite: bool = False) -> Dataset:
+    """Join the shards of one job into one dataset, in every format any shard was asked for."""
+    from onnx_datagen.files import prepare_output_dir
+    from onnx_datagen.generation import assemble
+
+    if not shard_dirs:
+        raise UserError("give the shard folders to merge: datagen merge SHARD_DIR... -o OUT")
+    folders = []
+    for directory in map(Path, shard_dirs):
+        manifest = read_manifest(directory) if directory.is_dir() else None
+        status = (manifest or {}).get("status")
+        if manifest is None or status not in ("shard", "running") or not manifest.get("shard"):
+            raise UserError(f"{directory} is not a datagen shard folder; give the -o folders of `generate --shard`")
+        if status == "running":
+            shard = manifest["shard"]
+            raise UserError(
+                f"{directory} holds shard {shard['index']}/{shard['count']} unfinished; "
+                "rerun its command with --resume first"
+            )
+        folders.append(RunFolder(directory, manifest))
+    first = folders[0]
+    for other in folders[1:]:
+        difference = job_difference(first.manifest["job"], other.manifest["job"])
+        if difference:
+            raise UserError(
+                f"{first.out} and {other.out} are shards of different jobs ({difference}); "
+                "merge only shards of one command"
+            )
+    count = first.manifest["shard"]["count"]
+    by_index: dict[int, Path] = {}
+    for folder in folders:
+        shard = folder.manifest["shard"]
+        if shard["count"] != count:
+            raise UserError(f"{folder.out} is shard {shard['index']}/{shard['count']}, the others are out of {count}")
+        if shard["index"] in by_index:
+            raise UserError(
+                f"shard {shard['index']}/{count} is given twice: {by_index[shard['index']]} and {folder.out}"
+            )
+        by_index[shard["index"]] = folder.out
+    missing = [f"{k}/{count}" for k in range(1, count + 1) if k not in by_index]
+    if missing:
+        raise UserError(f"shard {', '.join(missing)} missing; generate it with --shard and merge all {count}")
+    job = first.manifest["job"]
+    results = [r for folder in folders for r in folder.results(folder.manifest["progress"]["done"])]
+    formats = list(dict.fromkeys(name for folder in folders for name in folder.manifest["formats"]))
+    dataset = assemble(job, first.manifest.get("run", {}), first.targets(), results)
+    dataset.manifest["merged_from"] = [str(by_index[k]) for k in sorted(by_index)]
+    out = prepare_output_dir(output, overwrite)
+    dataset.write(out, formats, first.manifest.get("layout"))
+    return dataset

@@ -1,0 +1,101 @@
+"""Groups as Ray tasks: on a local Ray instance or an existing cluster, results streamed back to the driver.
+
+Decisions (docs/decisions.md): tasks return their arrays to the driver, which alone writes the output
+folder, so workers need no shared filesystem and a group is on disk as soon as its task returns; a
+worker that dies loses only the group it was making, which Ray retries. Each worker process converts
+the model once per (model, config) and keeps it for the next tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from onnx_datagen.backends.base import Group, ProgressSink, StepReport
+from onnx_datagen.config import GenerationConfig
+from onnx_datagen.deps import require
+from onnx_datagen.errors import UserError
+from onnx_datagen.graph.prepare import ModelInput, PreparedModel
+from onnx_datagen.groups import GroupResult, GroupRunner
+
+TASK_RETRIES = 3  # a worker that dies (OOM kill, lost node) has its group rerun this many times
+POLL_SECONDS = 0.5
+
+_RUNNERS: dict[tuple[str, str], GroupRunner] = {}  # per worker process: (model sha256, config) -> runner
+
+
+def _make_group(source, config: GenerationConfig, group: Group, reporter) -> tuple[GroupResult, dict]:
+    """The task body, run in a Ray worker."""
+    key = (source.sha256, repr(config))
+    runner = _RUNNERS.get(key)
+    if runner is None:
+        runner = _RUNNERS[key] = GroupRunner(source, config)
+    result = runner.run(group, lambda report: reporter.add.remote(report))
+    return result, runner.run_record()
+
+
+class _Reports:
+    """A Ray actor the workers send step reports to; the driver drains it to draw one progress bar."""
+
+    def __init__(self) -> None:
+        self.reports: list[StepReport] = []
+
+    def add(self, report: StepReport) -> None:
+        self.reports.append(report)
+
+    def drain(self) -> list[StepReport]:
+        out, self.reports = self.reports, []
+        return out
+
+
+def connect(address: str) -> None:
+    """Join the cluster at `address`, or start a local instance for "local" (once per process)."""
+    ray = require("ray")
+    if ray.is_initialized():
+        return
+    try:
+        ray.init(
+            address=None if address == "local" else address,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="ERROR",
+        )
+    except (ConnectionError, ValueError) as err:
+        raise UserError(f"cannot connect to Ray at {address!r} ({err}); check the address, or use --ray alone") from err
+
+
+def run_on_ray(
+    address: str,
+    source: ModelInput | PreparedModel,
+    config: GenerationConfig,
+    groups: list[Group],
+    on_result: Callable[[GroupResult, dict], None],
+    progress: ProgressSink | None = None,
+) -> None:
+    """Make `groups` as Ray tasks; on_result(result, run record) is called in the driver as each one finishes."""
+    if not groups:
+        return
+    ray = require("ray")
+    connect(address)
+    reports = ray.remote(num_cpus=0)(_Reports).remote()
+    task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(_make_group)
+    source_ref = ray.put(source)  # shipped once, not once per task
+    pending = {task.remote(source_ref, config, group, reports): group for group in groups}
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
+            if progress is not None:
+                for report in ray.get(reports.drain.remote()):
+                    progress(report)
+            for ref in ready:
+                pending.pop(ref)
+                try:
+                    result, run = ray.get(ref)
+                except ray.exceptions.RayTaskError as err:
+                    cause = getattr(err, "cause", None)
+                    if isinstance(cause, UserError):
+                        raise cause from None
+                    raise
+                on_result(result, run)
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)

@@ -1,0 +1,207 @@
+"""Batch jobs for real: shards, merge, resume after kill -9 and Ctrl-C, full and read-only folders, Ray, batch files.
+
+The contract under test: for one model, config and seed, every way of running the job writes the same
+bytes (CPU, fp32) as one uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from onnx_datagen.cli.main import main
+
+from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
+
+# 40 images in groups of 16: three groups (16, 16, 8), all-images statistics shared inside each group.
+JOB = [*DIGITS_ARGS, "-n", "40", "--batch-size", "8", "--group-size", "16", "--n-iter", "6", "-q"]
+SLOW_JOB = [*DIGITS_ARGS, "-n", "64", "--batch-size", "8", "--group-size", "16", "--n-iter", "40", "-q"]
+
+
+def datagen(*args) -> int:
+    return main([str(a) for a in args])
+
+
+def datagen_process(*args, **kwargs) -> subprocess.Popen:
+    command = [sys.executable, "-m", "onnx_datagen.cli.main", *map(str, args)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def same_dataset(a: Path, b: Path) -> None:
+    """Byte-identical images.npy and PNGs."""
+    assert (a / "images.npy").read_bytes() == (b / "images.npy").read_bytes()
+    pngs = sorted(p.relative_to(a) for p in (a / "png").glob("*.png"))
+    assert pngs and pngs == sorted(p.relative_to(b) for p in (b / "png").glob("*.png"))
+    assert all((a / p).read_bytes() == (b / p).read_bytes() for p in pngs)
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ref") / "calib"
+    assert datagen("generate", DIGITS_MODEL, *JOB, "-o", out) == 0
+    return out
+
+
+def test_shards_merge_to_the_bytes_of_one_run(reference, tmp_path):
+    for k in (1, 2, 3):
+        assert datagen("generate", DIGITS_MODEL, *JOB, "--shard", f"{k}/3", "-o", tmp_path / f"s{k}") == 0
+    shard = json.loads((tmp_path / "s2" / "manifest.json").read_text())
+    assert shard["status"] == "shard" and shard["progress"]["done"] == [1]
+    assert datagen("merge", tmp_path / "s3", tmp_path / "s1", tmp_path / "s2", "-o", tmp_path / "all", "-q") == 0
+    same_dataset(reference, tmp_path / "all")
+    merged = json.loads((tmp_path / "all" / "manifest.json").read_text())
+    single = json.loads((reference / "manifest.json").read_text())
+    assert merged["status"] == "complete" and merged["n_images"] == 40 and len(merged["merged_from"]) == 3
+    assert merged["statistics"]["bn_loss_final"] == pytest.approx(single["statistics"]["bn_loss_final"], rel=1e-12)
+    assert not (tmp_path / "all" / "groups").exists() and not (reference / "groups").exists()
+
+
+def test_merge_refuses_mixed_missing_repeated_and_unfinished_shards(tmp_path, capsys):
+    assert datagen("generate", DIGITS_MODEL, *JOB, "--shard", "1/2", "-o", tmp_path / "a1") == 0
+    assert datagen("generate", DIGITS_MODEL, *JOB, "--shard", "2/2", "--seed", "1", "-o", tmp_path / "b2") == 0
+    capsys.readouterr()
+    cases = [
+        ([tmp_path / "a1", tmp_path / "b2"], "different jobs (config.seed: 0 vs 1)"),
+        ([tmp_path / "a1"], "shard 2/2 missing"),
+        ([tmp_path / "a1", tmp_path / "a1"], "given twice"),
+        ([tmp_path / "nothing"], "not a datagen shard folder"),
+    ]
+    for shards, message in cases:
+        assert datagen("merge", *shards, "-o", tmp_path / "out") == 1
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_kill_9_mid_run_then_resume_gives_the_bytes_of_one_run(tmp_path):
+    reference, out = tmp_path / "ref", tmp_path / "killed"
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", reference) == 0
+    process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out)
+    wait_for(out / "groups" / "group-000001.npz", process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    state = json.loads((out / "manifest.json").read_text())
+    assert state["status"] == "running" and not (out / "images.npy").exists()
+    # Without --resume the folder is refused with the way out; with it, only unfinished groups run.
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out) == 1
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out, "--resume") == 0
+    same_dataset(reference, out)
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_resume_refuses_another_job_and_names_the_field(tmp_path, capsys):
+    out = tmp_path / "o"
+    process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out)
+    wait_for(out / "groups" / "group-000000.npz", process)
+    process.kill()
+    process.wait()
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "--lr", "8", "-o", out, "--resume") == 1
+    assert "config.lr: 16.0 vs 8.0" in capsys.readouterr().err
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "--shard", "1/2", "-o", out, "--resume") == 1
+    assert "give the same --shard" in capsys.readouterr().err
+    assert datagen("generate", DIGITS_MODEL, *JOB, "-o", out, "--overwrite") == 0  # --overwrite starts over
+    assert json.loads((out / "manifest.json").read_text())["n_images"] == 40
+
+
+def test_ctrl_c_leaves_a_resumable_folder_and_says_how(tmp_path):
+    reference, out = tmp_path / "ref", tmp_path / "o"
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", reference) == 0
+    process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out)
+    wait_for(out / "groups" / "group-000000.npz", process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "rerun the same command with --resume" in err and "Traceback" not in err
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out, "--resume") == 0
+    same_dataset(reference, out)
+
+
+def test_full_disk_fails_at_the_first_group_with_one_line_and_nothing_complete(tmp_path):
+    """A real kernel limit on file size (EFBIG): the manifest fits, the first group's file does not."""
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    out = tmp_path / "o"
+    process = datagen_process("generate", DIGITS_MODEL, *JOB, "-o", out, preexec_fn=limit_file_size)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1 and "Traceback" not in err, err
+    assert err.strip().startswith("datagen: error: cannot write") and "group-000000.npz" in err, err
+    assert "File too large" in err and len(err.strip().splitlines()) == 1
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+    assert not list((out / "groups").glob("*group*"))  # no half-written group, not even a temp file
+
+
+def test_read_only_output_fails_at_the_start(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    command = [sys.executable, "-m", "onnx_datagen.cli.main", "generate", str(DIGITS_MODEL), *JOB]
+    command += ["-o", str(folder / "o")]
+    if os.geteuid() == 0:  # root writes through permission bits: mount the folder read-only instead
+        script = f"mount --bind -o ro {folder} {folder} && exec {' '.join(command)}"
+        command = ["unshare", "-m", "sh", "-c", script]
+    else:
+        folder.chmod(0o500)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    folder.chmod(0o700)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "cannot create output directory" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (folder / "o").exists()
+
+
+def test_ray_local_instance_writes_the_bytes_of_one_run(reference, tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is part of .[test]; this guards partial installs only")
+    out = tmp_path / "ray"
+    assert datagen("generate", DIGITS_MODEL, *JOB, "--ray", "-o", out) == 0
+    same_dataset(reference, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["backend"]["threads"] == 1  # Ray gives each task one CPU
+
+
+def test_batch_file_runs_every_job_reports_failures_and_resumes(tmp_path, capsys, reference):
+    shutil.copy(DIGITS_MODEL, tmp_path / "digits.onnx")
+    (tmp_path / "jobs.yaml").write_text(
+        "defaults:\n"
+        "  n_images: 40\n"
+        "  config: {batch_size: 8, group_size: 16, n_iter: 6, normalization: {mean: [0.3], std: [0.32]}}\n"
+        "jobs:\n"
+        "  - {model: digits.onnx, output: out/a}\n"
+        "  - {model: missing.onnx, output: out/b}\n"
+        "  - {model: digits.onnx, output: out/c, config: {seed: 1}, format: npy}\n"
+    )
+    assert datagen("batch", tmp_path / "jobs.yaml", "-q") == 1
+    captured = capsys.readouterr()
+    table = captured.out.splitlines()
+    assert table[0].split()[:2] == ["model", "images"] and len(table) == 4
+    assert "missing.onnx: no such file" in table[2] and table[1].endswith("ok") and table[3].endswith("ok")
+    assert "1 of 3 jobs failed" in captured.err
+    same_dataset(reference, tmp_path / "out" / "a")
+    seed1 = json.loads((tmp_path / "out" / "c" / "manifest.json").read_text())
+    assert seed1["seed"] == 1 and seed1["formats"].keys() == {"npy"}
+    # Rerunning the file keeps the complete jobs: nothing is optimised again.
+    before = (tmp_path / "out" / "a" / "manifest.json").read_text()
+    assert datagen("batch", tmp_path / "jobs.yaml", "-q") == 1
+    assert (tmp_path / "out" / "a" / "manifest.json").read_text() == before
+
+
+def test_batch_file_errors_name_the_job(tmp_path, capsys):
+    (tmp_path / "jobs.yaml").write_text("jobs:\n  - {model: a.onnx, output: o, n_iterations: 3}\n")
+    assert datagen("batch", tmp_path / "jobs.yaml") == 1
+    err = capsys.readouterr().err
+    assert "job 1: unknown keys n_iterations" in err and len(err.strip().splitlines()) == 1

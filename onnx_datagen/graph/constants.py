@@ -8,10 +8,18 @@ from onnx import numpy_helper
 
 
 def constant_tensors(model: onnx.ModelProto) -> dict[str, np.ndarray]:
-    """Every tensor name whose value is known without running the graph."""
+    """Every tensor name whose value is known without running the graph.
+
+    Includes Identity outputs of constants: torch's exporter stores equal tensors once and aliases the
+    rest (a fresh BN's running_mean becomes Identity(bias), both zeros).
+    """
     values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    for node in model.graph.node:
-        if node.op_type != "Constant" or node.domain not in ("", "ai.onnx"):
+    for node in model.graph.node:  # graph order is topological: aliases of aliases resolve too
+        if node.domain not in ("", "ai.onnx"):
+            continue
+        if node.op_type == "Identity" and node.input[0] in values:
+            values[node.output[0]] = values[node.input[0]]
+        if node.op_type != "Constant":
             continue
         for attr in node.attribute:
             if attr.name == "value":

@@ -28,6 +28,19 @@ def test_stats_from_constant_nodes_equal_initializer_stats():
         np.testing.assert_array_equal(a.running_var, b.running_var)
 
 
+def test_stats_aliased_through_identity_are_read():
+    """torch's exporter stores equal tensors once: a fresh BN's running_mean became Identity(bn1.bias)."""
+    from onnx import helper
+
+    model = bn_model(seed=3)
+    expected = find_bn_sites(model)[0].running_mean
+    bn = next(n for n in model.graph.node if n.name == "bn1")
+    alias = helper.make_node("Identity", ["bn1_mean"], ["bn1_mean_alias"])
+    model.graph.node.insert(list(model.graph.node).index(bn), alias)
+    bn.input[3] = "bn1_mean_alias"
+    np.testing.assert_array_equal(find_bn_sites(model)[0].running_mean, expected)
+
+
 def test_verdicts():
     model, folded = bn_model(), bn_model(folded=True)
     assert bn_verdict(model, find_bn_sites(model)) == "ready"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from onnx_datagen.cli.options import build_config, config_options, echo_listing
 
+from onnx_datagen.errors import ConfigError
+
 
 def _list_presets(ctx: click.Context, _param, value: bool) -> None:
     if not value or ctx.resilient_parsing:
@@ -101,6 +103,8 @@ def generate_command(
         overwrite,
         ray_address,
     )
+    if threads is not None and ray_address:
+        raise ConfigError("--threads sets this process's torch threads; Ray gives each task one CPU: drop one of them")
     if threads is not None:
         import torch
 
@@ -136,7 +140,7 @@ def generate_command(
 
 
 def print_summary(dataset) -> None:
-    """The BN loss and match before/after, and the 8-bit clipping, from the manifest."""
+    """The BN loss and match before/after, the diversity and the 8-bit clipping, from the manifest."""
     stats = dataset.manifest["statistics"]
     if stats is not None:
         ratio = stats["bn_loss_final"] / stats["bn_loss_initial"] if stats["bn_loss_initial"] else 0.0
@@ -144,6 +148,10 @@ def print_summary(dataset) -> None:
             f"  BN loss {stats['bn_loss_initial']:.4g} -> {stats['bn_loss_final']:.4g} ({ratio:.1%} of initial); "
             f"BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)"
         )
+    if dataset.manifest.get("diversity"):
+        from onnx_datagen.diversity import describe
+
+        click.echo(f"  diversity: {describe(dataset.manifest['diversity'])}")
     click.echo(
         f"  clipped when written as 8-bit pixels: {dataset.manifest['clipped_fraction_8bit']:.2%}; "
         f"details in {dataset.directory / 'manifest.json'}"

@@ -9,12 +9,12 @@ import numpy as np
 import onnx
 
 from onnx_datagen._version import __version__
-from onnx_datagen.backends.base import LayerSums, ProgressSink
+from onnx_datagen.backends.base import ProgressSink
 from onnx_datagen.config import GenerationConfig, Method
 from onnx_datagen.dataset import Dataset
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel, load_model_input, prepare_model
-from onnx_datagen.groups import GroupResult, GroupRunner, plan_groups, statistics_targets
+from onnx_datagen.groups import GroupResult, GroupRunner, determinism, plan_groups, statistics_targets
 from onnx_datagen.report import StatisticsTargets
 
 
@@ -147,9 +147,11 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
         "seed": config.seed,
         "config": job["config"],
         "job": job,
+        "determinism": determinism(config),
         "clipped_fraction_8bit": dataset.eight_bit.clipped_fraction,
         **{key: value for key, value in run.items() if key != "n_classes"},
         "statistics": statistics,
+        "diversity": _total([r.diversity for r in results]).report() if results[0].diversity else None,
         "timing": timing,
     }
     if run.get("n_classes"):  # the class each image was pushed towards
@@ -157,7 +159,8 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
     return dataset
 
 
-def _total(parts: list[LayerSums]) -> LayerSums:
+def _total(parts: list):
+    """The sum of LayerSums or DiversitySums, in group order."""
     total = parts[0]
     for part in parts[1:]:
         total = total + part

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from onnx_datagen.backends.base import Group, LayerSums, ProgressSink
-from onnx_datagen.config import GenerationConfig, Method
+from onnx_datagen.config import Device, GenerationConfig, Method, Precision
+from onnx_datagen.diversity import DiversitySums
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel
 from onnx_datagen.report import StatisticsTargets
@@ -55,6 +56,7 @@ class GroupResult:
     initial: LayerSums | None
     final: LayerSums | None
     seconds: float
+    diversity: DiversitySums | None = None  # None when no model is in the loop (fractal)
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {"images": self.images, "group": np.asarray([self.group.index, self.group.start, self.group.size])}
@@ -62,6 +64,8 @@ class GroupResult:
         for prefix, sums in (("initial", self.initial), ("final", self.final)):
             if sums is not None:
                 out.update(sums.arrays(prefix))
+        if self.diversity is not None:
+            out.update(self.diversity.arrays())
         return out
 
     @classmethod
@@ -73,6 +77,7 @@ class GroupResult:
             LayerSums.from_arrays(arrays, "initial"),
             LayerSums.from_arrays(arrays, "final"),
             float(arrays["seconds"]),
+            DiversitySums.from_arrays(arrays),
         )
 
 
@@ -80,6 +85,21 @@ def statistics_targets(source: ModelInput | PreparedModel) -> StatisticsTargets 
     """The BN targets the set is scored against, or None when the method matches no statistics."""
     sites = getattr(source, "bn_sites", None)
     return StatisticsTargets.from_sites(sites, source.image.channels) if sites else None
+
+
+def determinism(config: GenerationConfig) -> dict:
+    """What the manifest promises about reproducing these bytes (checked: tests/test_jobs.py)."""
+    if config.method is Method.FRACTAL or (config.device is Device.CPU and config.precision is Precision.FP32):
+        return {
+            "byte_identical": True,
+            "scope": "same model, config and seed, same torch build and CPU type: one run, shards, resumed "
+            "runs and Ray tasks write the same bytes, whatever the thread count",
+        }
+    return {
+        "byte_identical": False,
+        "scope": "GPU kernels and bf16 (--precision fast) are not bit-reproducible: shards and resumed runs "
+        "are valid images of the same job, not the bytes of one run",
+    }
 
 
 class GroupRunner:
@@ -103,9 +123,11 @@ class GroupRunner:
             return GroupResult(group, images, None, None, time.perf_counter() - started)
         initial, images = self.backend.optimize(group, progress)
         seconds = time.perf_counter() - started
-        if not self.source.bn_sites:  # method prior on a model without BN: nothing to score
-            return GroupResult(group, images, None, None, seconds)
-        return GroupResult(group, images, self.backend.layer_sums(initial), self.backend.layer_sums(images), seconds)
+        diversity = self.backend.diversity_sums(images)
+        if not self.source.bn_sites:  # method prior on a model without BN: no statistics to score
+            return GroupResult(group, images, None, None, seconds, diversity)
+        initial_sums, final_sums = self.backend.layer_sums(initial), self.backend.layer_sums(images)
+        return GroupResult(group, images, initial_sums, final_sums, seconds, diversity)
 
     def run_record(self) -> dict:
         """What the manifest says about the engine (merged datasets take it from their shards)."""

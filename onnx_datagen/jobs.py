@@ -9,7 +9,8 @@ from pathlib import Path
 from onnx_datagen.backends.base import ProgressSink
 from onnx_datagen.config import GenerationConfig
 from onnx_datagen.dataset import Dataset
-from onnx_datagen.errors import UserError
+from onnx_datagen.deps import require
+from onnx_datagen.errors import ConfigError, UserError
 from onnx_datagen.groups import GroupRunner, Shard, plan_groups, statistics_targets
 from onnx_datagen.run_folder import RunFolder, job_difference, read_manifest
 
@@ -54,9 +55,16 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
     check_formats(formats, source.image.channels, job.layout)
     record = job_record(source, config, job.n_images)
     groups = plan_groups(job.n_images, config)
+    if job.shard and job.shard.count > len(groups):
+        raise ConfigError(
+            f"--shard {job.shard}: this job has only {len(groups)} groups of {config.images_per_group} images; "
+            f"use at most {len(groups)} shards, or a smaller --group-size"
+        )
     mine = job.shard.select(groups) if job.shard else groups
-    # Local runs convert the model before touching the folder: a model or option the engine refuses
-    # then leaves no half-started run behind.
+    # Before touching the folder: local runs convert the model, Ray runs check Ray imports, so a model,
+    # option or install the engine refuses leaves no half-started run behind.
+    if job.ray_address:
+        require("ray")
     runner = None if job.ray_address else GroupRunner(source, config)
     folder = RunFolder.open(job.output, record, job.shard, formats, job.layout, job.resume, job.overwrite)
     if folder.complete:

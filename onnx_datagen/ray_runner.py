@@ -8,6 +8,7 @@ the model once per (model, config) and keeps it for the next tasks.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from onnx_datagen.backends.base import Group, ProgressSink, StepReport
@@ -29,8 +30,27 @@ def _make_group(source, config: GenerationConfig, group: Group, reporter) -> tup
     runner = _RUNNERS.get(key)
     if runner is None:
         runner = _RUNNERS[key] = GroupRunner(source, config)
-    result = runner.run(group, lambda report: reporter.add.remote(report))
+    forward = _Forwarder(reporter)
+    result = runner.run(group, forward)
+    forward.flush()
     return result, runner.run_record()
+
+
+class _Forwarder:
+    """Step reports sent to the driver's actor in bundles: one remote call per step would cost a CPU core."""
+
+    def __init__(self, reporter) -> None:
+        self.reporter, self.bundle, self.sent = reporter, [], time.monotonic()
+
+    def __call__(self, report: StepReport) -> None:
+        self.bundle.append(report)
+        if time.monotonic() - self.sent >= POLL_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.bundle:
+            self.reporter.add.remote(self.bundle)
+        self.bundle, self.sent = [], time.monotonic()
 
 
 class _Reports:
@@ -39,8 +59,8 @@ class _Reports:
     def __init__(self) -> None:
         self.reports: list[StepReport] = []
 
-    def add(self, report: StepReport) -> None:
-        self.reports.append(report)
+    def add(self, bundle: list[StepReport]) -> None:
+        self.reports.extend(bundle)
 
     def drain(self) -> list[StepReport]:
         out, self.reports = self.reports, []

@@ -68,6 +68,7 @@ def test_shards_merge_to_the_bytes_of_one_run(reference, tmp_path):
     merged = json.loads((tmp_path / "all" / "manifest.json").read_text())
     single = json.loads((reference / "manifest.json").read_text())
     assert merged["status"] == "complete" and merged["n_images"] == 40 and len(merged["merged_from"]) == 3
+    assert merged["determinism"]["byte_identical"] is True  # CPU fp32
     assert merged["statistics"]["bn_loss_final"] == pytest.approx(single["statistics"]["bn_loss_final"], rel=1e-12)
     assert not (tmp_path / "all" / "groups").exists() and not (reference / "groups").exists()
 
@@ -98,6 +99,7 @@ def test_kill_9_mid_run_then_resume_gives_the_bytes_of_one_run(tmp_path):
     process.wait()
     state = json.loads((out / "manifest.json").read_text())
     assert state["status"] == "running" and not (out / "images.npy").exists()
+    assert datagen("export", out, "--to", "openvino") == 1  # an unfinished folder is not a dataset
     # Without --resume the folder is refused with the way out; with it, only unfinished groups run.
     assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out) == 1
     assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out, "--resume") == 0
@@ -174,6 +176,35 @@ def test_ray_local_instance_writes_the_bytes_of_one_run(reference, tmp_path):
     assert manifest["backend"]["threads"] == 1  # Ray gives each task one CPU
 
 
+def ray_task_pids() -> list[int]:
+    """Ray workers busy with a group now (Ray titles a worker after the task it runs)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes().startswith(b"ray::_make_group"):
+                pids.append(int(cmdline.parent.name))
+        except OSError:  # the process ended while we looked
+            pass
+    return pids
+
+
+def test_ray_worker_killed_mid_group_is_retried_to_the_same_bytes(tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is part of .[test]; this guards partial installs only")
+    reference, out = tmp_path / "ref", tmp_path / "ray"
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", reference) == 0
+    process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "--ray", "-o", out)
+    deadline = time.monotonic() + 120
+    while not ray_task_pids():  # the first groups take seconds each: a worker is busy for a while
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no Ray worker ever ran a group"
+        time.sleep(0.05)
+    time.sleep(1.0)  # mid-group
+    os.kill(ray_task_pids()[0], signal.SIGKILL)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    same_dataset(reference, out)
+
+
 def test_batch_file_runs_every_job_reports_failures_and_resumes(tmp_path, capsys, reference):
     shutil.copy(DIGITS_MODEL, tmp_path / "digits.onnx")
     (tmp_path / "jobs.yaml").write_text(
@@ -205,3 +236,15 @@ def test_batch_file_errors_name_the_job(tmp_path, capsys):
     assert datagen("batch", tmp_path / "jobs.yaml") == 1
     err = capsys.readouterr().err
     assert "job 1: unknown keys n_iterations" in err and len(err.strip().splitlines()) == 1
+
+
+def test_contradicting_job_options_are_refused_before_any_work(tmp_path, capsys):
+    assert datagen("generate", DIGITS_MODEL, *JOB, "--shard", "4/4", "-o", tmp_path / "o") == 1
+    assert "only 3 groups of 16 images; use at most 3 shards" in capsys.readouterr().err
+    assert datagen("generate", DIGITS_MODEL, *JOB, "--shard", "3/2", "-o", tmp_path / "o") == 1
+    assert "--shard takes K/N with 1 <= K <= N" in capsys.readouterr().err
+    assert datagen("generate", DIGITS_MODEL, *JOB, "--ray", "--threads", "2", "-o", tmp_path / "o") == 1
+    assert "Ray gives each task one CPU" in capsys.readouterr().err
+    assert datagen("generate", DIGITS_MODEL, *JOB, "--group-size", "12", "-o", tmp_path / "o") == 1
+    assert "--group-size (12) must be a multiple of --batch-size (8)" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -46,5 +46,12 @@ def test_generate_reports_diversity_of_the_set_and_collapse_of_a_repeated_image(
     from onnx_datagen.backends.torch_backend import TorchBackend
     from onnx_datagen.graph.prepare import prepare_model
 
-    collapsed = TorchBackend(prepare_model(str(DIGITS_MODEL)), config).diversity_sums(same).report()
+    backend = TorchBackend(prepare_model(str(DIGITS_MODEL)), config)
+    collapsed = backend.diversity_sums(same).report()
     assert collapsed["mean_pairwise_cosine"] == pytest.approx(1.0, abs=1e-9) and collapsed["classes_predicted"] == 1
+    # Gaussian noise looks alike to the model and lands in few classes (measured with 128 images:
+    # cosine 0.93, 3 classes, 73 % in one; real digits 0.61, 10 classes; generated 0.70, 10 classes).
+    noise = np.random.default_rng(0).standard_normal((32, 1, 16, 16)).astype(np.float32)
+    gauss = backend.diversity_sums(noise).report()
+    assert report["mean_pairwise_cosine"] < gauss["mean_pairwise_cosine"] - 0.1, (report, gauss)
+    assert report["classes_predicted"] > gauss["classes_predicted"], (report, gauss)

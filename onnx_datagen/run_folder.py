@@ -95,7 +95,9 @@ class RunFolder:
                     "give the same --shard as before"
                 )
             folder = cls(out, existing)
-            if not folder.complete:
+            if folder.complete:  # killed after the complete manifest, before groups/ was deleted
+                shutil.rmtree(out / GROUPS, ignore_errors=True)
+            else:
                 folder.manifest.update(formats=formats, layout=layout)
             return folder
         if existing is not None and existing.get("status") in ("running", "shard") and not overwrite:

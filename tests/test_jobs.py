@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from onnx_datagen.cli.main import main
 
-from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
+from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, bn_model, save
 
 # 40 images in groups of 16: three groups (16, 16, 8), all-images statistics shared inside each group.
 JOB = [*DIGITS_ARGS, "-n", "40", "--batch-size", "8", "--group-size", "16", "--n-iter", "6", "-q"]
@@ -76,9 +76,12 @@ def test_shards_merge_to_the_bytes_of_one_run(reference, tmp_path):
 def test_merge_refuses_mixed_missing_repeated_and_unfinished_shards(tmp_path, capsys):
     assert datagen("generate", DIGITS_MODEL, *JOB, "--shard", "1/2", "-o", tmp_path / "a1") == 0
     assert datagen("generate", DIGITS_MODEL, *JOB, "--shard", "2/2", "--seed", "1", "-o", tmp_path / "b2") == 0
+    other_model = save(bn_model(channels=1, size=16), tmp_path / "other.onnx")
+    assert datagen("generate", other_model, *JOB, "--shard", "2/2", "-o", tmp_path / "c2") == 0
     capsys.readouterr()
     cases = [
         ([tmp_path / "a1", tmp_path / "b2"], "different jobs (config.seed: 0 vs 1)"),
+        ([tmp_path / "a1", tmp_path / "c2"], "different jobs (model.bn_layers: 4 vs 2)"),
         ([tmp_path / "a1"], "shard 2/2 missing"),
         ([tmp_path / "a1", tmp_path / "a1"], "given twice"),
         ([tmp_path / "nothing"], "not a datagen shard folder"),
@@ -105,6 +108,12 @@ def test_kill_9_mid_run_then_resume_gives_the_bytes_of_one_run(tmp_path):
     assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out, "--resume") == 0
     same_dataset(reference, out)
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+    # Killed after the complete manifest but before groups/ went: a resume keeps the dataset, drops the rest.
+    (out / "groups").mkdir()
+    (out / "groups" / "group-000000.npz").write_bytes(b"left over")
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out, "--resume") == 0
+    assert not (out / "groups").exists()
+    same_dataset(reference, out)
 
 
 def test_resume_refuses_another_job_and_names_the_field(tmp_path, capsys):

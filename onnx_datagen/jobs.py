@@ -9,7 +9,6 @@ from pathlib import Path
 from onnx_datagen.backends.base import ProgressSink
 from onnx_datagen.config import GenerationConfig
 from onnx_datagen.dataset import Dataset
-from onnx_datagen.deps import require
 from onnx_datagen.errors import ConfigError, UserError
 from onnx_datagen.groups import GroupRunner, Shard, plan_groups, statistics_targets
 from onnx_datagen.run_folder import RunFolder, job_difference, read_manifest
@@ -61,10 +60,12 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
             f"use at most {len(groups)} shards, or a smaller --group-size"
         )
     mine = job.shard.select(groups) if job.shard else groups
-    # Before touching the folder: local runs convert the model, Ray runs check Ray imports, so a model,
-    # option or install the engine refuses leaves no half-started run behind.
+    # Before touching the folder: local runs convert the model, Ray runs check Ray and the address, so a
+    # model, option, install or address the engine refuses leaves no half-started run behind.
     if job.ray_address:
-        require("ray")
+        from onnx_datagen.ray_runner import check_ray
+
+        check_ray(job.ray_address)
     runner = None if job.ray_address else GroupRunner(source, config)
     folder = RunFolder.open(job.output, record, job.shard, formats, job.layout, job.resume, job.overwrite)
     if folder.complete:

@@ -8,6 +8,7 @@ the model once per (model, config) and keeps it for the next tasks.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 
@@ -20,6 +21,7 @@ from onnx_datagen.groups import GroupResult, GroupRunner
 
 TASK_RETRIES = 3  # a worker that dies (OOM kill, lost node) has its group rerun this many times
 POLL_SECONDS = 0.5
+CONNECT_SECONDS = 5
 
 _RUNNERS: dict[tuple[str, str], GroupRunner] = {}  # per worker process: (model sha256, config) -> runner
 
@@ -81,6 +83,21 @@ def connect(address: str) -> None:
         )
     except (ConnectionError, ValueError) as err:
         raise UserError(f"cannot connect to Ray at {address!r} ({err}); check the address, or use --ray alone") from err
+
+
+def check_ray(address: str) -> None:
+    """Ray imports and HOST:PORT answers: in seconds, where Ray itself retries a wrong address for minutes."""
+    require("ray")
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as err:
+        raise UserError(
+            f"cannot reach Ray at {address} ({err.strerror or err}); start the cluster (ray start --head) "
+            "or fix the address, or use --ray alone for a local instance"
+        ) from err
 
 
 def run_on_ray(

@@ -254,6 +254,8 @@ def test_contradicting_job_options_are_refused_before_any_work(tmp_path, capsys)
     assert "--shard takes K/N with 1 <= K <= N" in capsys.readouterr().err
     assert datagen("generate", DIGITS_MODEL, *JOB, "--ray", "--threads", "2", "-o", tmp_path / "o") == 1
     assert "Ray gives each task one CPU" in capsys.readouterr().err
+    assert datagen("generate", DIGITS_MODEL, *JOB, "--ray", "127.0.0.1:1", "-o", tmp_path / "o") == 1
+    assert "cannot reach Ray at 127.0.0.1:1 (Connection refused)" in capsys.readouterr().err
     assert datagen("generate", DIGITS_MODEL, *JOB, "--group-size", "12", "-o", tmp_path / "o") == 1
     assert "--group-size (12) must be a multiple of --batch-size (8)" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

@@ -149,13 +149,14 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
         "job": job,
         "determinism": determinism(config),
         "clipped_fraction_8bit": dataset.eight_bit.clipped_fraction,
-        **{key: value for key, value in run.items() if key != "n_classes"},
+        **{key: value for key, value in run.items() if key != "label_cycle"},
         "statistics": statistics,
         "diversity": _total([r.diversity for r in results]).report() if results[0].diversity else None,
         "timing": timing,
     }
-    if run.get("n_classes"):  # the class each image was pushed towards
-        dataset.manifest["labels"] = [i % run["n_classes"] for i in range(len(dataset))]
+    cycle = run.get("label_cycle")
+    if cycle:  # the class each image was pushed towards
+        dataset.manifest["labels"] = [cycle[i % len(cycle)] for i in range(len(dataset))]
     return dataset
 
 

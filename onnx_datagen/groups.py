@@ -140,7 +140,7 @@ class GroupRunner:
         c = self.config
         return {
             "canvas_margin": self.backend.pipeline.extra,  # the resolved extra_pixels
-            "n_classes": self.backend.n_classes,
+            "label_cycle": self.backend.label_cycle,
             "backend": {
                 "name": "torch",
                 "device": c.device.value,

@@ -19,7 +19,7 @@ from onnx_datagen.image_init import fractal as fractal_init
 from onnx_datagen.image_pipeline import CanvasPipeline, valid_range
 from onnx_datagen.objective.bn_alignment import BN_LOSSES, alignment_targets
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES, HeadActivation
-from onnx_datagen.objective.priors import balanced_labels, class_cross_entropy, l2_prior, total_variation_l2
+from onnx_datagen.objective.priors import class_cross_entropy, l2_prior, target_labels, total_variation_l2
 from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
 from onnx_datagen.schedules import make_schedule
@@ -166,7 +166,7 @@ class TorchBackend(Backend):
                 "--output-loss regularized-min-max needs a final Gemm/MatMul/Conv layer with constant "
                 "weights before the model output, and this model has none; choose another output loss"
             )
-        self.n_classes = classifier_classes(prepared) if config.ce_weight else None
+        self.label_cycle = self._label_cycle(prepared, config) if config.class_weight else None
         torch.manual_seed(config.seed)
         self.config = config
         self.prepared = prepared
@@ -186,6 +186,17 @@ class TorchBackend(Backend):
         self.output_loss = OUTPUT_LOSSES[config.output_loss]
 
     # --- optimisation -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _label_cycle(prepared: PreparedModel, config: GenerationConfig) -> list[int]:
+        """The classes images are pushed towards, in turn; checked against the model's classes."""
+        n_classes = classifier_classes(prepared)
+        cycle = list(config.label_cycle or range(n_classes))
+        if max(cycle) >= n_classes:
+            raise ConfigError(
+                f"--labels {config.labels} asks for class {max(cycle)} but the model has classes 0-{n_classes - 1}"
+            )
+        return cycle
 
     def _new_batch(self, index: int, size: int) -> _Batch:
         c = self.config
@@ -279,9 +290,9 @@ class TorchBackend(Backend):
         """Class targets and image priors (each only when its weight is set): no statistics involved."""
         c = self.config
         total = torch.zeros((), device=self.device)
-        if c.ce_weight:
-            labels = balanced_labels(first_index, x.shape[0], self.n_classes, self.device)
-            total = total + c.ce_weight * class_cross_entropy(forward.outputs[0], labels)
+        if self.label_cycle:
+            labels = target_labels(self.label_cycle, first_index, x.shape[0], self.device)
+            total = total + c.class_weight * class_cross_entropy(forward.outputs[0], labels)
         if c.tv_weight:
             total = total + c.tv_weight * total_variation_l2(x)
         if c.l2_weight:
@@ -338,7 +349,7 @@ def classifier_classes(prepared: PreparedModel) -> int:
     if classes is None:
         dims = tensor_dims(prepared.model.graph.output[0])
         raise ModelError(
-            f"{prepared.label}: class targets (--ce-weight) need a first output of shape [N, classes], "
-            f"got {describe_dims(dims)}; set --ce-weight 0"
+            f"{prepared.label}: class targets (--labels, --ce-weight) need a first output of shape [N, classes], "
+            f"got {describe_dims(dims)}; drop --labels and set --ce-weight 0"
         )
     return classes

@@ -24,9 +24,10 @@ def l2_prior(x: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(x.reshape(x.shape[0], -1), dim=1).mean()
 
 
-def balanced_labels(first_index: int, count: int, n_classes: int, device=None) -> torch.Tensor:
-    """Class (first_index + j) mod n_classes for the j-th image of a batch: every class equally often."""
-    return torch.arange(first_index, first_index + count, device=device) % n_classes
+def target_labels(cycle: list[int], first_index: int, count: int, device=None) -> torch.Tensor:
+    """Class cycle[(first_index + j) mod len(cycle)] for the j-th image of a batch (range(K): balanced)."""
+    positions = torch.arange(first_index, first_index + count, device=device) % len(cycle)
+    return torch.as_tensor(cycle, device=device)[positions]
 
 
 def class_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

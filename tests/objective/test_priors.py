@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from onnx_datagen.objective.priors import balanced_labels, class_cross_entropy, l2_prior, total_variation_l2
+from onnx_datagen.objective.priors import class_cross_entropy, l2_prior, target_labels, total_variation_l2
 
 
 def test_total_variation_sums_four_frobenius_norms():
@@ -21,9 +21,10 @@ def test_l2_prior_is_the_mean_image_norm():
     assert float(l2_prior(x)) == pytest.approx(2.5)
 
 
-def test_balanced_labels_cycle_through_classes_from_the_image_index():
-    assert balanced_labels(8, 5, 10).tolist() == [8, 9, 0, 1, 2]
-    assert np.bincount(balanced_labels(0, 40, 10).numpy()).tolist() == [4] * 10
+def test_target_labels_cycle_from_the_image_index():
+    assert target_labels(list(range(10)), 8, 5).tolist() == [8, 9, 0, 1, 2]
+    assert np.bincount(target_labels(list(range(10)), 0, 40).numpy()).tolist() == [4] * 10
+    assert target_labels([3, 5, 7], 4, 4).tolist() == [5, 7, 3, 5]
 
 
 def test_cross_entropy_matches_hand_computation_and_needs_a_classifier_output():

@@ -89,6 +89,7 @@ def build_config(values: dict) -> GenerationConfig:
     """Defaults < --preset < --config file < explicit options."""
     from onnx_datagen.presets import config_data
 
+    preset = values.get("preset")
     data = config_data(values.get("preset"), values.get("config_file"))
     for f in dataclasses.fields(GenerationConfig):
         if f.name not in CUSTOM_FIELDS and values.get(f.name) is not None:
@@ -96,7 +97,13 @@ def build_config(values: dict) -> GenerationConfig:
     normalization = _normalization(values, data.get("normalization"))
     if normalization is not None:
         data["normalization"] = normalization
-    return GenerationConfig.from_dict(data)
+    config = GenerationConfig.from_dict(data)
+    if preset:  # options win over a preset (documented); say so, since it changes what the preset means
+        final, chosen = config.to_dict(), GenerationConfig.from_dict(config_data(preset)).to_dict()
+        for key in sorted(config_data(preset)):
+            if final[key] != chosen[key]:
+                click.echo(f"note: {_flag(key)} {final[key]} replaces preset {preset}'s {chosen[key]}", err=True)
+    return config
 
 
 def _normalization(values: dict, from_file) -> Normalization | dict | None:

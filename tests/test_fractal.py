@@ -67,3 +67,13 @@ def test_cli_fractal_on_folded_model_and_the_errors_that_point_to_it(tmp_path, c
     assert code == 0 and [line.split()[0] for line in out.strip().splitlines()] == list(describe_presets())
     code, _, err = run(["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "nope", "-o", tmp_path / "x"], capsys)
     assert code == 1 and "unknown preset 'nope'; choose one of fractal, mct" in err
+
+
+def test_options_over_a_preset_are_applied_with_a_note(tmp_path, capsys):
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "prior", "--lr", "0.1", "--n-iter", "2", "-n", "4"]
+    code, _, err = run([*args, "-q", "-o", tmp_path / "o"], capsys)
+    assert code == 0, err
+    notes = ["note: --lr 0.1 replaces preset prior's 0.05", "note: --n-iter 2 replaces preset prior's 100"]
+    assert err.splitlines() == notes
+    config = json.loads((tmp_path / "o" / "manifest.json").read_text())["config"]
+    assert config["lr"] == 0.1 and config["optimizer"] == "adam"  # the rest of the preset stays

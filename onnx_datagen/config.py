@@ -51,12 +51,14 @@ class OutputLoss(str, Enum):
     NEGATIVE_MIN_MAX = "negative-min-max"  # -(max logit - min logit), stretches the output range
     INVERSE_MIN_MAX = "inverse-min-max"
     REGULARIZED_MIN_MAX = "regularized-min-max"
+    NEGATIVE_MIN_MAX_BN_HINGE = "negative-min-max-bn-hinge"  # DGH: plus hinges on the last BN's per-image stats
 
 
 class DataInit(str, Enum):
     GAUSSIAN = "gaussian"  # i.i.d. N(0, 1) in model-input space
     DIVERSE = "diverse"  # random per-image, per-channel mean and std, then a box blur
     FRACTAL = "fractal"  # the IFS fractal images of --preset fractal, on the whole canvas
+    CLAMPED_GAUSSIAN = "clamped-gaussian"  # N(0, 1) clamped to the valid pixel range (DGH's "digitize")
 
 
 class LayerWeighting(str, Enum):
@@ -182,6 +184,7 @@ class GenerationConfig:
     step_gamma: float = knob(0.1, "step: multiply the lr by this every n_iter // 3 iterations")
     min_lr: float = knob(1e-4, "lowest learning rate of reduce-on-plateau and cosine")
     bn_loss: BnLoss = knob(BnLoss.L2_SQUARE, "distance between synthetic and running BN statistics")
+    std_weight: float = knob(1.0, "weight of the BN loss's std term against its mean term (DGH: 10)")
     output_loss: OutputLoss = knob(OutputLoss.NEGATIVE_MIN_MAX, "loss on the model outputs")
     output_loss_multiplier: float = knob(1e-5, "weight of the output loss")
     init: DataInit = knob(DataInit.GAUSSIAN, "initial images")
@@ -232,7 +235,7 @@ class GenerationConfig:
             object.__setattr__(self, "normalization", _normalization_from_dict(self.normalization))
         for name in ("n_iter", "batch_size"):
             _check_positive_int(name, getattr(self, name))
-        for name in ("lr", "min_lr", "smoothing_sigma", "first_layer_multiplier", "stats_eps"):
+        for name in ("lr", "min_lr", "smoothing_sigma", "first_layer_multiplier", "stats_eps", "std_weight"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{_flag(name)} must be > 0, got {getattr(self, name)}")
         if not 0 < self.scheduler_factor < 1:

@@ -111,7 +111,7 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
     seconds = sum(r.seconds for r in results)
     statistics = None
     if targets is not None:
-        from onnx_datagen.objective.bn_alignment import BN_LOSSES
+        from onnx_datagen.objective.bn_alignment import bn_loss_for
         from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
         from onnx_datagen.report import statistics_report
 
@@ -119,9 +119,7 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
             len(targets.names) - 1, config.input_term, config.first_layer_multiplier
         )
         initial, final = _total([r.initial for r in results]), _total([r.final for r in results])
-        statistics = statistics_report(
-            targets, weights, BN_LOSSES[config.bn_loss], initial.statistics(), final.statistics()
-        )
+        statistics = statistics_report(targets, weights, bn_loss_for(config), initial.statistics(), final.statistics())
     if config.method is Method.FRACTAL:
         timing = {"render_seconds": round(seconds, 3)}
     else:

@@ -42,4 +42,5 @@ def fractal(seed: int, first_index: int, shape: tuple[int, int, int, int], norma
     return Dataset.from_pixels(pixels, mean, std, normalization.pixel_scale)
 
 
-INITS = {DataInit.GAUSSIAN: gaussian, DataInit.DIVERSE: diverse}  # random inits; fractal is drawn by index
+# Random inits; fractal is drawn by index, and the backend clamps the clamped Gaussian to the valid range.
+INITS = {DataInit.GAUSSIAN: gaussian, DataInit.CLAMPED_GAUSSIAN: gaussian, DataInit.DIVERSE: diverse}

@@ -66,7 +66,7 @@ def test_cli_fractal_on_folded_model_and_the_errors_that_point_to_it(tmp_path, c
     code, out, _ = run(["generate", "--list-presets"], capsys)
     assert code == 0 and [line.split()[0] for line in out.strip().splitlines()] == list(describe_presets())
     code, _, err = run(["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "nope", "-o", tmp_path / "x"], capsys)
-    assert code == 1 and "unknown preset 'nope'; choose one of fractal, mct" in err
+    assert code == 1 and "unknown preset 'nope'; choose one of dgh, fractal, mct, prior" in err
 
 
 def test_options_over_a_preset_are_applied_with_a_note(tmp_path, capsys):
@@ -77,3 +77,22 @@ def test_options_over_a_preset_are_applied_with_a_note(tmp_path, capsys):
     assert err.splitlines() == notes
     config = json.loads((tmp_path / "o" / "manifest.json").read_text())["config"]
     assert config["lr"] == 0.1 and config["optimizer"] == "adam"  # the rest of the preset stays
+
+
+def test_dgh_preset_runs_with_a_clamped_start_and_the_std_weight(tmp_path, capsys):
+    from onnx_datagen.backends.torch_backend import TorchBackend
+    from onnx_datagen.graph.prepare import prepare_model
+
+    config = GenerationConfig.from_dict({**load_preset("dgh"), "normalization": {"mean": [0.3], "std": [0.32]}})
+    assert config.std_weight == 10.0 and config.output_loss.value == "negative-min-max-bn-hinge"
+    backend = TorchBackend(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8))
+    canvas = backend._new_batch(0, 8).canvas.detach()
+    low, high = backend.pipeline.low, backend.pipeline.high
+    assert bool((canvas >= low).all() and (canvas <= high).all())
+    assert float((canvas == low).float().mean()) > 0.1  # N(0, 1) below -0.94 (pixel 0) is clamped: 17 %
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "dgh", "--n-iter", "5", "--batch-size", "8", "-n", "16"]
+    code, _, err = run([*args, "-q", "-o", tmp_path / "o"], capsys)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["config"]["std_weight"] == 10.0
+    assert manifest["statistics"]["bn_loss_final"] < manifest["statistics"]["bn_loss_initial"]

@@ -17,8 +17,8 @@ from onnx_datagen.graph.prepare import PreparedModel
 from onnx_datagen.image_init import INITS
 from onnx_datagen.image_init import fractal as fractal_init
 from onnx_datagen.image_pipeline import CanvasPipeline, valid_range
-from onnx_datagen.objective.bn_alignment import BN_LOSSES, alignment_targets
-from onnx_datagen.objective.output_loss import OUTPUT_LOSSES, HeadActivation
+from onnx_datagen.objective.bn_alignment import alignment_targets, bn_loss_for
+from onnx_datagen.objective.output_loss import OUTPUT_LOSSES, HeadActivation, LastBn
 from onnx_datagen.objective.priors import class_cross_entropy, l2_prior, target_labels, total_variation_l2
 from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
@@ -166,6 +166,11 @@ class TorchBackend(Backend):
                 "--output-loss regularized-min-max needs a final Gemm/MatMul/Conv layer with constant "
                 "weights before the model output, and this model has none; choose another output loss"
             )
+        if config.output_loss is OutputLoss.NEGATIVE_MIN_MAX_BN_HINGE and not prepared.bn_sites:
+            raise ConfigError(
+                "--output-loss negative-min-max-bn-hinge holds the last BatchNorm layer in place, and this run has "
+                "none (method prior, or a model without BN); choose another output loss"
+            )
         self.label_cycle = self._label_cycle(prepared, config) if config.class_weight else None
         torch.manual_seed(config.seed)
         self.config = config
@@ -182,7 +187,7 @@ class TorchBackend(Backend):
         self.weights = LAYER_WEIGHTINGS[config.layer_weighting](
             len(prepared.bn_sites), config.input_term, config.first_layer_multiplier
         )
-        self.bn_loss = BN_LOSSES[config.bn_loss]
+        self.bn_loss = bn_loss_for(config)
         self.output_loss = OUTPUT_LOSSES[config.output_loss]
 
     # --- optimisation -------------------------------------------------------------------------------
@@ -198,6 +203,12 @@ class TorchBackend(Backend):
             )
         return cycle
 
+    def _last_bn(self, forward: Forward) -> LastBn | None:
+        """The last BN layer's input and running statistics, for output losses that hold them in place."""
+        if not forward.bn_inputs:
+            return None
+        return LastBn(forward.bn_inputs[-1], *self.targets[-1], self.config.stats_eps)
+
     def _new_batch(self, index: int, size: int) -> _Batch:
         c = self.config
         shape = (size, self.prepared.image.channels, *self.pipeline.canvas_size)
@@ -205,6 +216,8 @@ class TorchBackend(Backend):
             canvas_np = fractal_init(c.seed, index * c.batch_size, shape, c.normalization)
         else:
             canvas_np = INITS[c.init](np.random.default_rng([c.seed, index, INIT_STREAM]), shape)
+        if c.init is DataInit.CLAMPED_GAUSSIAN:
+            canvas_np = np.clip(canvas_np, self.pipeline.low.cpu().numpy(), self.pipeline.high.cpu().numpy())
         canvas = torch.tensor(canvas_np, device=self.device).requires_grad_(True)
         return _Batch(
             index,
@@ -249,7 +262,7 @@ class TorchBackend(Backend):
                 stats = cache.combined(slot, layer_moments) if cache is not None else layer_moments
                 bn_loss = self._losses(stats)
                 output_loss = (
-                    self.output_loss(forward.outputs, forward.heads) * c.output_loss_multiplier
+                    self.output_loss(forward.outputs, forward.heads, self._last_bn(forward)) * c.output_loss_multiplier
                     if c.output_loss_multiplier
                     else torch.zeros((), device=self.device)
                 )

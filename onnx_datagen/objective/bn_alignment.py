@@ -6,9 +6,11 @@ and numpy arrays in the manifest's report.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from onnx_datagen.config import BnLoss
+from onnx_datagen.config import BnLoss, GenerationConfig
 from onnx_datagen.graph.bn import BnSite
 
 
@@ -21,13 +23,18 @@ def alignment_targets(sites: list[BnSite], channels: int) -> list[tuple[np.ndarr
     return [(np.zeros(channels), np.ones(channels))] + [(s.running_mean, s.running_std) for s in sites]
 
 
-def l2_square(mean, std, target_mean, target_std):
-    """||mean - mu||^2 / C + ||std - sigma||^2 / C.
+def l2_square(mean, std, target_mean, target_std, std_weight: float = 1.0):
+    """||mean - mu||^2 / C + std_weight * ||std - sigma||^2 / C (std_weight 10 in DGH, 1 in MCT).
 
     Per-image statistics have shape (B, C): the norm runs over all B x C entries, i.e. images add up.
     """
     channels = target_mean.shape[-1]
-    return ((mean - target_mean) ** 2).sum() / channels + ((std - target_std) ** 2).sum() / channels
+    return ((mean - target_mean) ** 2).sum() / channels + std_weight * ((std - target_std) ** 2).sum() / channels
 
 
 BN_LOSSES = {BnLoss.L2_SQUARE: l2_square}
+
+
+def bn_loss_for(config: GenerationConfig):
+    """The configured per-layer BN loss, with its std weight: one function for optimising and reporting."""
+    return partial(BN_LOSSES[config.bn_loss], std_weight=config.std_weight)

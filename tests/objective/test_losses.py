@@ -4,7 +4,7 @@ import torch
 
 from onnx_datagen.config import BnLoss, LayerWeighting, OutputLoss
 from onnx_datagen.objective.bn_alignment import BN_LOSSES
-from onnx_datagen.objective.output_loss import EPS, OUTPUT_LOSSES, HeadActivation
+from onnx_datagen.objective.output_loss import EPS, OUTPUT_LOSSES, HeadActivation, LastBn
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
 
 T = torch.tensor
@@ -57,3 +57,22 @@ def test_layer_weightings():
     assert LAYER_WEIGHTINGS[LayerWeighting.AVERAGE](3, False, 10.0) == [0.0] + [1 / 3] * 3
     assert LAYER_WEIGHTINGS[LayerWeighting.FIRST_LAYER_MULTIPLIER](3, True, 10.0) == [1.0, 10.0, 1.0, 1.0]
     assert np.isclose(sum(LAYER_WEIGHTINGS[LayerWeighting.AVERAGE](7, True, 1.0)), 1.0)
+
+
+def test_l2_square_std_weight_by_hand():
+    # mean gap (1, -2) -> 5 / 2; std gap (0.5, 0) -> 0.25 / 2, times 10 (DGH)
+    loss = BN_LOSSES[BnLoss.L2_SQUARE](T([1.0, 0.0]), T([1.5, 1.0]), T([0.0, 2.0]), T([1.0, 1.0]), std_weight=10.0)
+    assert float(loss) == pytest.approx(2.5 + 1.25)
+
+
+def test_dgh_hinge_output_loss_by_hand():
+    # Last BN input, 2 images x 2 channels x 2 positions. Image 0: channel means (2, 0), stds (1, 0);
+    # image 1: means (0, 0), stds (0, 0). Targets mean (0, 0), std (1, 1); eps 0.
+    x = T([[[[1.0, 3.0]], [[0.0, 0.0]]], [[[0.0, 0.0]], [[0.0, 0.0]]]])
+    last = LastBn(x, torch.zeros(2), torch.ones(2), 0.0)
+    # image 0: mean gap (4 + 0) / 2 = 2 -> hinge 1.5; std gap (0 + 1) / 2 = 0.5 -> hinge 0
+    # image 1: mean gap 0 -> 0; std gap (1 + 1) / 2 = 1 -> hinge 0.5
+    hinge = [1.5, 0.5]
+    expected = np.mean([-6.0 + hinge[0], -0.5 + hinge[1]])  # Z's ranges are 6 and 0.5
+    got = OUTPUT_LOSSES[OutputLoss.NEGATIVE_MIN_MAX_BN_HINGE]([Z], [], last)
+    assert float(got) == pytest.approx(expected, rel=1e-6)

@@ -59,6 +59,8 @@ class DataInit(str, Enum):
     DIVERSE = "diverse"  # random per-image, per-channel mean and std, then a box blur
     FRACTAL = "fractal"  # the IFS fractal images of --preset fractal, on the whole canvas
     CLAMPED_GAUSSIAN = "clamped-gaussian"  # N(0, 1) clamped to the valid pixel range (DGH's "digitize")
+    UNIFORM = "uniform"  # U(-sqrt 3, sqrt 3): unit variance, what ZeroQ's init means to be
+    ZEROQ_ORIGINAL = "zeroq-original"  # ZeroQ's code as is: divided by the variance, so values within +-0.024
 
 
 class LayerWeighting(str, Enum):

@@ -8,10 +8,22 @@ from onnx_datagen.config import DataInit
 from onnx_datagen.deps import require
 
 DIVERSE_BLUR = 5  # box-filter size of the diverse init
+ZEROQ_VARIANCE = 5418.75  # the divisor in ZeroQ's utils/data_utils.py (the variance of U(-128, 127))
 
 
 def gaussian(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> np.ndarray:
     return rng.standard_normal(shape, dtype=np.float32)
+
+
+def uniform(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """Unit-variance uniform noise: ZeroQ's (randint(0, 256) - 127.5) / std, made continuous."""
+    return rng.uniform(-np.sqrt(3.0), np.sqrt(3.0), shape).astype(np.float32)
+
+
+def zeroq_original(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """ZeroQ's init exactly: (randint(0, 256) - 127.5) / 5418.75, which divides by the variance of U(-128, 127)
+    instead of its standard deviation, so images start almost flat (within +-0.024)."""
+    return ((rng.integers(0, 256, shape) - 127.5) / ZEROQ_VARIANCE).astype(np.float32)
 
 
 def diverse(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> np.ndarray:
@@ -43,4 +55,10 @@ def fractal(seed: int, first_index: int, shape: tuple[int, int, int, int], norma
 
 
 # Random inits; fractal is drawn by index, and the backend clamps the clamped Gaussian to the valid range.
-INITS = {DataInit.GAUSSIAN: gaussian, DataInit.CLAMPED_GAUSSIAN: gaussian, DataInit.DIVERSE: diverse}
+INITS = {
+    DataInit.GAUSSIAN: gaussian,
+    DataInit.CLAMPED_GAUSSIAN: gaussian,
+    DataInit.UNIFORM: uniform,
+    DataInit.ZEROQ_ORIGINAL: zeroq_original,
+    DataInit.DIVERSE: diverse,
+}

@@ -66,7 +66,7 @@ def test_cli_fractal_on_folded_model_and_the_errors_that_point_to_it(tmp_path, c
     code, out, _ = run(["generate", "--list-presets"], capsys)
     assert code == 0 and [line.split()[0] for line in out.strip().splitlines()] == list(describe_presets())
     code, _, err = run(["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "nope", "-o", tmp_path / "x"], capsys)
-    assert code == 1 and "unknown preset 'nope'; choose one of dgh, fractal, mct, prior" in err
+    assert code == 1 and "unknown preset 'nope'; choose one of dgh, fractal, mct, prior, zeroq" in err
 
 
 def test_options_over_a_preset_are_applied_with_a_note(tmp_path, capsys):
@@ -96,3 +96,30 @@ def test_dgh_preset_runs_with_a_clamped_start_and_the_std_weight(tmp_path, capsy
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["config"]["std_weight"] == 10.0
     assert manifest["statistics"]["bn_loss_final"] < manifest["statistics"]["bn_loss_initial"]
+
+
+def test_zeroq_preset_optimises_per_image_without_augmentation(tmp_path, capsys):
+    args = [
+        "generate",
+        DIGITS_MODEL,
+        *DIGITS_ARGS,
+        "--preset",
+        "zeroq",
+        "--n-iter",
+        "30",
+        "--batch-size",
+        "8",
+        "-n",
+        "16",
+    ]
+    code, _, err = run([*args, "-q", "-o", tmp_path / "o"], capsys)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    config = manifest["config"]
+    assert (config["granularity"], config["pipeline"], config["optimizer"], config["init"]) == (
+        "per-image",
+        "identity",
+        "adam",
+        "uniform",
+    )
+    assert manifest["statistics"]["bn_loss_final"] < 0.5 * manifest["statistics"]["bn_loss_initial"]

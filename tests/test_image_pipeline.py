@@ -85,6 +85,15 @@ def test_diverse_init_varies_per_image_and_channel_statistics():
     assert gaussian.mean(axis=(2, 3)).std() < 0.2
 
 
+def test_uniform_init_has_unit_variance_and_zeroq_original_is_its_flat_bug():
+    x = INITS[DataInit.UNIFORM](np.random.default_rng(0), (64, 3, 16, 16))
+    assert abs(float(x.var()) - 1.0) < 0.02 and float(np.abs(x).max()) <= np.sqrt(3.0)
+    bug = INITS[DataInit.ZEROQ_ORIGINAL](np.random.default_rng(0), (64, 3, 16, 16))
+    assert float(np.abs(bug).max()) == pytest.approx(127.5 / 5418.75)  # ZeroQ's divisor: the variance
+    levels = np.unique(np.round(bug * 5418.75 + 127.5, 3))
+    assert len(levels) == 256 and levels.min() == 0 and levels.max() == 255  # randint(0, 256) steps
+
+
 def test_fractal_init_is_the_fractal_preset_normalised_and_indexed_by_image():
     from onnx_datagen.config import Normalization
     from onnx_datagen.dataset import Dataset

@@ -51,6 +51,8 @@ def job_difference(old: dict, new: dict, path: str = "") -> str | None:
             found = job_difference(a, b, where)
             if found:
                 return found
+        elif key not in old or key not in new:  # a manifest of an older version, say
+            return f"{where}: missing {'in the folder' if key not in old else 'now'}"
         elif a != b:
             return f"{where}: {json.dumps(a)} vs {json.dumps(b)}"
     return None

@@ -259,3 +259,14 @@ def test_contradicting_job_options_are_refused_before_any_work(tmp_path, capsys)
     assert datagen("generate", DIGITS_MODEL, *JOB, "--group-size", "12", "-o", tmp_path / "o") == 1
     assert "--group-size (12) must be a multiple of --batch-size (8)" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_job_difference_names_the_first_differing_field():
+    from onnx_datagen.run_folder import job_difference
+
+    job = {"config": {"lr": 16.0, "scheduler_patience": None}, "model": {"path": "a.onnx", "sha256": "1"}}
+    assert job_difference(job, json.loads(json.dumps(job))) is None
+    moved = {**job, "model": {"path": "elsewhere/a.onnx", "sha256": "1"}}
+    assert job_difference(job, moved) is None  # the same file elsewhere: the sha256 decides
+    assert job_difference(job, {**job, "config": {"lr": 8.0, "scheduler_patience": None}}) == "config.lr: 16.0 vs 8.0"
+    assert job_difference({"model": job["model"]}, job) == "config: missing in the folder"  # an older manifest

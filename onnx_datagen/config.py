@@ -161,7 +161,7 @@ def knob(default: Any, help: str) -> Any:
 EXTRA_PIXELS_DIVISOR = 7  # default canvas margin = image side / 7 (see GenerationConfig.margin)
 # Cross-entropy weight with --labels, against the BN loss: 100 iterations on the digits CNN gave 96 % of images
 # classified as their label at 0.001 with BN match 0.102 (0.098 without), 99 % at 0.01 but BN match 0.168;
-# ResNet-20 (60 iterations): 100 % at 0.001 with BN match 0.136 (0.152 without), 0.207 at 0.01. A few
+# ResNet-20 (60 iterations): 100 % at 0.001 with BN match 0.130 (0.149 without), 0.204 at 0.01. A few
 # classes fight statistics made of all of them: '3,5' on digits hit 66 % at 0.001, 94 % at 0.01 (60 iterations).
 LABELS_CE_WEIGHT = 0.001
 ALL_IMAGES_GROUP = 1024  # default images per group under all-images statistics (MCT, DGH report 1024-image sets)

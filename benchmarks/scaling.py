@@ -83,7 +83,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="datagen-scaling-"))
     r20 = cifar_resnet.export(cifar_resnet.load(args.shared_data / "resnet20-12fca82f.th", 20), work / "r20.onnx")
     settings = ["-n", args.n_images, "--n-iter", args.n_iter, "--group-size", args.group_size]
-    job = ["generate", str(r20), "--normalization", "cifar10", "--format", "npy", "-q", *map(str, settings)]
+    # The akamaster CIFAR ResNets were trained on ImageNet-normalised input (as in calibration_benchmark.py).
+    job = ["generate", str(r20), "--normalization", "imagenet", "--format", "npy", "-q", *map(str, settings)]
     times: dict[str, list[float]] = {mode: [] for mode in MODES}
     reference = None
     for repeat in range(args.repeats):

@@ -31,6 +31,9 @@ def cli(debug: bool) -> None:
     Example:
       datagen inspect model.onnx
       datagen generate model.onnx --n-images 1024 -o calib/
+      datagen generate model.onnx --n-images 50000 --shard 1/4 -o part1/   # and 2/4, 3/4, 4/4 elsewhere
+      datagen merge part1/ part2/ part3/ part4/ -o calib/
+      datagen batch jobs.yaml --ray
       datagen export calib/ --to openvino
       datagen quantize model.onnx --calib calib/ -o model.int8.onnx
       datagen evaluate model.onnx --quantized model.int8.onnx --data test.npz

@@ -44,6 +44,7 @@ class Scheduler(str, Enum):
 
 class BnLoss(str, Enum):
     L2_SQUARE = "l2-square"  # ||mean - mu||^2 / C + ||std - sigma||^2 / C
+    L2_NORM_MEAN_VAR = "l2-norm-mean-var"  # ||mean - mu|| + ||var - sigma^2||, not squared (DeepInversion)
 
 
 class OutputLoss(str, Enum):
@@ -79,12 +80,14 @@ class Granularity(str, Enum):
 class ImagePipeline(str, Enum):
     SMOOTHING_AND_AUGMENTATION = "smoothing-and-augmentation"  # flip, Gaussian smoothing, random crop
     IDENTITY = "identity"
+    JITTER_AND_FLIP = "jitter-and-flip"  # DeepInversion: random circular shift, then flip; no smoothing
 
 
 class Clipping(str, Enum):
     NONE = "none"
     CLAMP = "clamp"  # clamp to the valid pixel range, straight-through gradient
     REFLECT = "reflect"  # fold the stored images back inside the range after every step, and clamp views
+    CLAMP_CANVAS = "clamp-canvas"  # clamp the stored images after every step, views as they are (DeepInversion)
 
 
 class Precision(str, Enum):

@@ -2,7 +2,9 @@
 
 The canvas is larger than the image by `extra_pixels` so the random crop can move. `clamp` acts
 only on the view, with a straight-through gradient, and never on the stored canvas (MCT today);
-`reflect` folds the stored canvas back into range after every step (MCT before July 2024).
+`reflect` folds the stored canvas back into range after every step (MCT before July 2024), and
+`clamp-canvas` clamps it (DeepInversion). `jitter-and-flip` is DeepInversion's augmentation: the
+canvas is the image, shifted circularly by up to the margin and flipped.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def gaussian_kernel(channels: int, sigma: float, size: int = SMOOTHING_SIZE) -> 
 
 def clip(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor, mode: Clipping) -> torch.Tensor:
     """Clamp a view to [low, high] per channel; the gradient passes straight through (identity)."""
-    if mode is Clipping.NONE:
+    if mode in (Clipping.NONE, Clipping.CLAMP_CANVAS):  # clamp-canvas keeps the stored images in range instead
         return x
     return x + (torch.maximum(torch.minimum(x, high), low) - x).detach()
 
@@ -47,6 +49,7 @@ class CanvasPipeline:
     ) -> None:
         self.augment = config.pipeline is ImagePipeline.SMOOTHING_AND_AUGMENTATION
         self.extra = config.margin(height, width) if self.augment else 0
+        self.jitter = config.margin(height, width) if config.pipeline is ImagePipeline.JITTER_AND_FLIP else 0
         self.height, self.width = height, width
         self.flip_probability = config.flip_probability
         self.clipping = config.clipping
@@ -62,6 +65,9 @@ class CanvasPipeline:
     def after_step(self, canvas: torch.Tensor) -> None:
         if self.clipping is Clipping.REFLECT:
             reflect_(canvas, self.low, self.high)
+        elif self.clipping is Clipping.CLAMP_CANVAS:
+            with torch.no_grad():
+                canvas.copy_(torch.maximum(torch.minimum(canvas, self.high), self.low))
 
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.kernel, padding=SMOOTHING_SIZE // 2, groups=x.shape[1])
@@ -75,6 +81,11 @@ class CanvasPipeline:
             x = self.smooth(x)
             top, left = (int(v) for v in rng.integers(0, self.extra + 1, size=2))
             x = x[:, :, top : top + self.height, left : left + self.width]
+        elif self.jitter:  # one shift and one flip decision per batch, as DeepInversion
+            down, right = (int(v) for v in rng.integers(-self.jitter, self.jitter + 1, size=2))
+            x = torch.roll(x, shifts=(down, right), dims=(2, 3))
+            if rng.random() < self.flip_probability:
+                x = torch.flip(x, dims=(3,))
         return clip(x, self.low, self.high, self.clipping)
 
     def final_view(self, canvas: torch.Tensor) -> torch.Tensor:

@@ -48,10 +48,23 @@ def test_view_clipping_range_and_straight_through_gradient(mode):
     low, high = torch.full((1, 1, 1, 1), -2.0), torch.full((1, 1, 1, 1), 2.0)
     x = torch.tensor([-3.0, -1.0, 0.5, 2.5]).view(1, 1, 1, 4).requires_grad_(True)
     y = clip(x, low, high, mode)
-    expected = [-3.0, -1.0, 0.5, 2.5] if mode is Clipping.NONE else [-2.0, -1.0, 0.5, 2.0]
+    views_unclamped = mode in (Clipping.NONE, Clipping.CLAMP_CANVAS)  # clamp-canvas clamps the stored images
+    expected = [-3.0, -1.0, 0.5, 2.5] if views_unclamped else [-2.0, -1.0, 0.5, 2.0]
     np.testing.assert_allclose(y.detach().flatten().numpy(), expected)
     y.sum().backward()
     np.testing.assert_allclose(x.grad.flatten().numpy(), 1.0)  # identity gradient everywhere
+
+
+def test_jitter_and_flip_is_a_circular_shift_of_the_image_sized_canvas_and_clamp_canvas_clamps_it():
+    p = pipeline(pipeline="jitter-and-flip", extra_pixels=3, flip_probability=1.0, clipping="clamp-canvas")
+    assert p.canvas_size == (8, 6)  # no margin: DeepInversion shifts the image itself
+    canvas = torch.randn(2, 3, 8, 6) * 3
+    view = p.training_view(canvas, np.random.default_rng(7))
+    down, right = (int(v) for v in np.random.default_rng(7).integers(-3, 4, size=2))
+    torch.testing.assert_close(view, torch.flip(torch.roll(canvas, (down, right), dims=(2, 3)), dims=(3,)))
+    torch.testing.assert_close(p.final_view(canvas), canvas)  # the images themselves, no smoothing or crop
+    p.after_step(canvas)
+    assert float(canvas.min()) == -2.0 and float(canvas.max()) == 2.0  # clamped in place to [-2, 2]
 
 
 def test_reflect_folds_the_stored_canvas_back_into_range():

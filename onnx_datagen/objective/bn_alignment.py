@@ -32,7 +32,13 @@ def l2_square(mean, std, target_mean, target_std, std_weight: float = 1.0):
     return ((mean - target_mean) ** 2).sum() / channels + std_weight * ((std - target_std) ** 2).sum() / channels
 
 
-BN_LOSSES = {BnLoss.L2_SQUARE: l2_square}
+def l2_norm_mean_var(mean, std, target_mean, target_std, std_weight: float = 1.0):
+    """||mean - mu|| + std_weight * ||var - sigma^2||: DeepInversion's r_feature, plain L2 norms of the mean and
+    variance gaps (not squared, not divided by C). Per image, the norms run over all B x C entries."""
+    return ((mean - target_mean) ** 2).sum() ** 0.5 + std_weight * ((std**2 - target_std**2) ** 2).sum() ** 0.5
+
+
+BN_LOSSES = {BnLoss.L2_SQUARE: l2_square, BnLoss.L2_NORM_MEAN_VAR: l2_norm_mean_var}
 
 
 def bn_loss_for(config: GenerationConfig):

@@ -76,3 +76,13 @@ def test_dgh_hinge_output_loss_by_hand():
     expected = np.mean([-6.0 + hinge[0], -0.5 + hinge[1]])  # Z's ranges are 6 and 0.5
     got = OUTPUT_LOSSES[OutputLoss.NEGATIVE_MIN_MAX_BN_HINGE]([Z], [], last)
     assert float(got) == pytest.approx(expected, rel=1e-6)
+
+
+def test_l2_norm_mean_var_by_hand():
+    # mean gap (3, -4) -> norm 5; variance gap: std (2, 1) vs (1, 1) -> var gap (3, 0) -> norm 3
+    loss = BN_LOSSES[BnLoss.L2_NORM_MEAN_VAR](T([3.0, 0.0]), T([2.0, 1.0]), T([0.0, 4.0]), T([1.0, 1.0]))
+    assert float(loss) == pytest.approx(5.0 + 3.0)
+    numpy_loss = BN_LOSSES[BnLoss.L2_NORM_MEAN_VAR](
+        *(np.array(v) for v in ([3.0, 0.0], [2.0, 1.0], [0.0, 4.0], [1.0, 1.0]))
+    )
+    assert float(numpy_loss) == pytest.approx(8.0)  # the manifest's report scores with numpy

@@ -161,12 +161,10 @@ def print_summary(dataset) -> None:
 def progress_printer(job, mode: str = "auto"):
     """A progress display with the job's step count (for the ETA) and its number of groups."""
     from onnx_datagen.config import Method
-    from onnx_datagen.groups import plan_groups
     from onnx_datagen.progress import ProgressPrinter
 
-    every = plan_groups(max(1, job.n_images), job.config)
-    mine = job.shard.select(every) if job.shard else every
-    batches = sum(-(-g.size // job.config.batch_size) for g in mine)
+    every, mine = job.groups()
+    batches = sum(len(g.batches(job.config.batch_size)) for g in mine)
     steps = 0 if job.config.method is Method.FRACTAL else batches * job.config.n_iter
     printer = ProgressPrinter(mode)
     printer.expect(steps, len(every))

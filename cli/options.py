@@ -90,7 +90,7 @@ def build_config(values: dict) -> GenerationConfig:
     from onnx_datagen.presets import config_data
 
     preset = values.get("preset")
-    data = config_data(values.get("preset"), values.get("config_file"))
+    data = config_data(preset, values.get("config_file"))
     for f in dataclasses.fields(GenerationConfig):
         if f.name not in CUSTOM_FIELDS and values.get(f.name) is not None:
             data[f.name] = values[f.name]
@@ -99,8 +99,9 @@ def build_config(values: dict) -> GenerationConfig:
         data["normalization"] = normalization
     config = GenerationConfig.from_dict(data)
     if preset:  # options win over a preset (documented); say so, since it changes what the preset means
-        final, chosen = config.to_dict(), GenerationConfig.from_dict(config_data(preset)).to_dict()
-        for key in sorted(config_data(preset)):
+        preset_data = config_data(preset)
+        final, chosen = config.to_dict(), GenerationConfig.from_dict(preset_data).to_dict()
+        for key in sorted(preset_data):
             if final[key] != chosen[key]:
                 click.echo(f"note: {_flag(key)} {final[key]} replaces preset {preset}'s {chosen[key]}", err=True)
     return config

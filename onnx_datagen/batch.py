@@ -68,13 +68,10 @@ def read_jobs(path: str | Path, ray_address: str | None = None) -> list[Generati
             )
         if "model" not in merged or "output" not in merged:
             raise ConfigError(f"{where}: give both model and output")
+        formats = merged.get("format", "npy,png")
         try:
             generation = GenerationConfig.from_dict(config_data(merged.get("preset"), config))
-        except UserError as err:
-            raise ConfigError(f"{where}: {err}") from None
-        formats = merged.get("format", "npy,png")
-        jobs.append(
-            GenerationJob(
+            job = GenerationJob(
                 model=base / str(merged["model"]),
                 output=base / str(merged["output"]),
                 n_images=merged.get("n_images", 1024),
@@ -86,7 +83,9 @@ def read_jobs(path: str | Path, ray_address: str | None = None) -> list[Generati
                 resume=True,
                 ray_address=ray_address,
             )
-        )
+        except UserError as err:
+            raise ConfigError(f"{where}: {err}") from None
+        jobs.append(job)
     return jobs
 
 

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from onnx_datagen.backends.base import ProgressSink
+from onnx_datagen.backends.base import Group, ProgressSink
 from onnx_datagen.config import GenerationConfig
 from onnx_datagen.dataset import Dataset
 from onnx_datagen.errors import ConfigError, UserError
@@ -31,6 +31,16 @@ class GenerationJob:
     overwrite: bool = False
     ray_address: str | None = None  # "local" starts a local Ray instance; else a cluster address
 
+    def __post_init__(self) -> None:
+        from onnx_datagen.generation import check_n_images
+
+        check_n_images(self.n_images)
+
+    def groups(self) -> tuple[list[Group], list[Group]]:
+        """All of the job's groups, and the ones this run makes (its shard's)."""
+        every = plan_groups(self.n_images, self.config)
+        return every, self.shard.select(every) if self.shard else every
+
 
 @dataclass
 class JobOutcome:
@@ -44,22 +54,20 @@ class JobOutcome:
 def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutcome:
     """Run (or continue, with job.resume) a job into its output folder; see run_folder for the folder's states."""
     from onnx_datagen.exporters import check_formats, parse_formats
-    from onnx_datagen.generation import assemble, check_n_images, job_record, load_source
+    from onnx_datagen.generation import assemble, job_record, load_source
 
     started = time.perf_counter()
     config = job.config
-    check_n_images(job.n_images)
     formats = parse_formats(job.formats)
     source = load_source(job.model, config, job.input_name, job.size)
     check_formats(formats, source.image.channels, job.layout)
     record = job_record(source, config, job.n_images)
-    groups = plan_groups(job.n_images, config)
+    groups, mine = job.groups()
     if job.shard and job.shard.count > len(groups):
         raise ConfigError(
             f"--shard {job.shard}: this job has only {len(groups)} groups of {config.images_per_group} images; "
             f"use at most {len(groups)} shards, or a smaller --group-size"
         )
-    mine = job.shard.select(groups) if job.shard else groups
     # Before touching the folder: local runs convert the model, Ray runs check Ray and the address, so a
     # model, option, install or address the engine refuses leaves no half-started run behind.
     if job.ray_address:

@@ -58,6 +58,23 @@ def reference(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def slow_reference(tmp_path_factory) -> Path:
+    """One uninterrupted run of SLOW_JOB, the bytes every interrupted run must reproduce."""
+    out = tmp_path_factory.mktemp("slow_ref") / "calib"
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out) == 0
+    return out
+
+
+def interrupt(out: Path, sig: int, after_group: int) -> tuple[int, str]:
+    """Run SLOW_JOB into `out` in a process, send it `sig` once group `after_group` is saved; (exit code, stderr)."""
+    process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out)
+    wait_for(out / "groups" / f"group-{after_group:06d}.npz", process)
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=60)
+    return process.returncode, err
+
+
 def test_shards_merge_to_the_bytes_of_one_run(reference, tmp_path):
     for k in (1, 2, 3):
         assert datagen("generate", DIGITS_MODEL, *JOB, "--shard", f"{k}/3", "-o", tmp_path / f"s{k}") == 0
@@ -93,13 +110,9 @@ def test_merge_refuses_mixed_missing_repeated_and_unfinished_shards(tmp_path, ca
     assert not (tmp_path / "out" / "manifest.json").exists()
 
 
-def test_kill_9_mid_run_then_resume_gives_the_bytes_of_one_run(tmp_path):
-    reference, out = tmp_path / "ref", tmp_path / "killed"
-    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", reference) == 0
-    process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out)
-    wait_for(out / "groups" / "group-000001.npz", process)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+def test_kill_9_mid_run_then_resume_gives_the_bytes_of_one_run(slow_reference, tmp_path):
+    reference, out = slow_reference, tmp_path / "killed"
+    assert interrupt(out, signal.SIGKILL, after_group=1)[0] == -signal.SIGKILL
     state = json.loads((out / "manifest.json").read_text())
     assert state["status"] == "running" and not (out / "images.npy").exists()
     assert datagen("export", out, "--to", "openvino") == 1  # an unfinished folder is not a dataset
@@ -118,10 +131,7 @@ def test_kill_9_mid_run_then_resume_gives_the_bytes_of_one_run(tmp_path):
 
 def test_resume_refuses_another_job_and_names_the_field(tmp_path, capsys):
     out = tmp_path / "o"
-    process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out)
-    wait_for(out / "groups" / "group-000000.npz", process)
-    process.kill()
-    process.wait()
+    interrupt(out, signal.SIGKILL, after_group=0)
     assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "--lr", "8", "-o", out, "--resume") == 1
     assert "config.lr: 16.0 vs 8.0" in capsys.readouterr().err
     assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "--shard", "1/2", "-o", out, "--resume") == 1
@@ -130,14 +140,10 @@ def test_resume_refuses_another_job_and_names_the_field(tmp_path, capsys):
     assert json.loads((out / "manifest.json").read_text())["n_images"] == 40
 
 
-def test_ctrl_c_leaves_a_resumable_folder_and_says_how(tmp_path):
-    reference, out = tmp_path / "ref", tmp_path / "o"
-    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", reference) == 0
-    process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out)
-    wait_for(out / "groups" / "group-000000.npz", process)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and "rerun the same command with --resume" in err and "Traceback" not in err
+def test_ctrl_c_leaves_a_resumable_folder_and_says_how(slow_reference, tmp_path):
+    reference, out = slow_reference, tmp_path / "o"
+    code, err = interrupt(out, signal.SIGINT, after_group=0)
+    assert code == 130 and "rerun the same command with --resume" in err and "Traceback" not in err
     assert json.loads((out / "manifest.json").read_text())["status"] == "running"
     assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out, "--resume") == 0
     same_dataset(reference, out)
@@ -197,10 +203,9 @@ def ray_task_pids() -> list[int]:
     return pids
 
 
-def test_ray_worker_killed_mid_group_is_retried_to_the_same_bytes(tmp_path):
+def test_ray_worker_killed_mid_group_is_retried_to_the_same_bytes(slow_reference, tmp_path):
     pytest.importorskip("ray", reason="the ray extra is part of .[test]; this guards partial installs only")
-    reference, out = tmp_path / "ref", tmp_path / "ray"
-    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB, "-o", reference) == 0
+    reference, out = slow_reference, tmp_path / "ray"
     process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "--ray", "-o", out)
     deadline = time.monotonic() + 120
     while not ray_task_pids():  # the first groups take seconds each: a worker is busy for a while
@@ -245,6 +250,10 @@ def test_batch_file_errors_name_the_job(tmp_path, capsys):
     assert datagen("batch", tmp_path / "jobs.yaml") == 1
     err = capsys.readouterr().err
     assert "job 1: unknown keys n_iterations" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "jobs.yaml").write_text("jobs:\n  - {model: a.onnx, output: o, n_images: many}\n")
+    assert datagen("batch", tmp_path / "jobs.yaml") == 1
+    err = capsys.readouterr().err
+    assert "job 1: --n-images must be a positive integer, got 'many'" in err and len(err.strip().splitlines()) == 1
 
 
 def test_contradicting_job_options_are_refused_before_any_work(tmp_path, capsys):

@@ -117,72 +117,88 @@ def spec_id(spec) -> str:
     return "nncf" if spec == "nncf" else "_".join(str(v) for v in spec.values())
 
 
-def main_run(args) -> None:
-    import cifar_resnet
-    import onnx
+class Bench:
+    """One model's benchmark state: its exports, the evaluation sets and float predictions, the result cache."""
 
-    from onnx_datagen.config import Normalization
-    from onnx_datagen.evaluation import compare
-    from onnx_datagen.image_sets import load_labelled
-    from onnx_datagen.report import bn_match
-    from onnx_datagen.runtime import inference_session, run_batched
+    def __init__(self, args) -> None:
+        import cifar_resnet
+        import onnx
 
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    results = Results(work / "results.jsonl")
-    kept_path = work / f"resnet{args.depth}.onnx"  # BN kept: BN presets run on it, BN match is scored on it
-    onnx_path = work / f"resnet{args.depth}_folded.onnx" if args.fold_bn else kept_path
-    model = cifar_resnet.load(Path(args.shared_data) / cifar_resnet.DEPTHS[args.depth], args.depth)
-    for path in {kept_path, onnx_path}:
-        if not path.exists():
-            cifar_resnet.export(model, path, fold_bn=path != kept_path)  # asserts |onnx - torch| < 1e-4
+        from onnx_datagen.config import Normalization
+        from onnx_datagen.evaluation import compare
+        from onnx_datagen.image_sets import load_labelled
+        from onnx_datagen.runtime import inference_session, run_batched
 
-    norm = Normalization.preset("imagenet")
-    data = Path(args.shared_data)
-    e1 = load_labelled(data / "cifar10_test_lossless_first1017.npz")
-    e2 = load_labelled(data / "cifar10_test.npz").subset(*E2_RANGE)
-    if args.e2_limit:
-        e2 = e2.subset(0, args.e2_limit)
-    eval_sets = {"E1": (e1.model_input(norm), e1.labels), "E2": (e2.model_input(norm), e2.labels)}
-    float_session = inference_session(onnx.load(str(onnx_path)), args.threads)
-    reference = {k: run_batched(float_session, x) for k, (x, _) in eval_sets.items()}
-    results.add(
-        {
-            "key": f"float|R{args.depth}",
-            "kind": "float",
-            "depth": args.depth,
-            "E1": compare(reference["E1"], None, e1.labels).float_top1,
-            "E2": compare(reference["E2"], None, e2.labels).float_top1,
-            "n_E2": len(e2),
-        }
-    )
+        self.args = args
+        self.work = work = Path(args.work)
+        work.mkdir(parents=True, exist_ok=True)
+        self.results = Results(work / "results.jsonl")
+        self.kept_path = work / f"resnet{args.depth}.onnx"  # BN kept: BN presets run on it, BN match scored on it
+        fold_bn = getattr(args, "fold_bn", False)
+        self.onnx_path = work / f"resnet{args.depth}_folded.onnx" if fold_bn else self.kept_path
+        model = cifar_resnet.load(Path(args.shared_data) / cifar_resnet.DEPTHS[args.depth], args.depth)
+        for path in {self.kept_path, self.onnx_path}:
+            if not path.exists():
+                cifar_resnet.export(model, path, fold_bn=path != self.kept_path)  # asserts |onnx - torch| < 1e-4
 
-    sets = {}
-    for name, images in calibration_sets_lazy(args, work, onnx_path, results):
-        sets[name] = images
-        bn_key = f"bn|R{args.depth}|{name}|{args.n_iter}"
+        norm = Normalization.preset("imagenet")
+        data = Path(args.shared_data)
+        e1 = load_labelled(data / "cifar10_test_lossless_first1017.npz")
+        e2 = load_labelled(data / "cifar10_test.npz").subset(*E2_RANGE)
+        if args.e2_limit:
+            e2 = e2.subset(0, args.e2_limit)
+        self.eval_sets = {"E1": (e1.model_input(norm), e1.labels), "E2": (e2.model_input(norm), e2.labels)}
+        float_session = inference_session(onnx.load(str(self.onnx_path)), args.threads)
+        self.reference = {k: run_batched(float_session, x) for k, (x, _) in self.eval_sets.items()}
+        self.results.add(
+            {
+                "key": f"float|R{args.depth}",
+                "kind": "float",
+                "depth": args.depth,
+                "E1": compare(self.reference["E1"], None, e1.labels).float_top1,
+                "E2": compare(self.reference["E2"], None, e2.labels).float_top1,
+                "n_E2": len(e2),
+            }
+        )
+
+    def evaluate(self, name: str, images: np.ndarray, n_iter: int, quantizers: dict = QUANTIZERS) -> None:
+        """BN match and every quantizer's E1/E2/E3 for one calibration set (cached by name and n_iter)."""
+        import onnx
+
+        from onnx_datagen.evaluation import compare
+        from onnx_datagen.report import bn_match
+        from onnx_datagen.runtime import inference_session, run_batched
+
+        depth, results = self.args.depth, self.results
+        bn_key = f"bn|R{depth}|{name}|{n_iter}"
         if results.get(bn_key) is None:
-            results.add({"key": bn_key, "kind": "bn_match", "depth": args.depth, "set": name,
-                         "bn_match": bn_match(str(kept_path), images)})  # fmt: skip
-        for qname, spec in QUANTIZERS.items():
-            key = f"q|R{args.depth}|{name}|{qname}|{args.n_iter}"
+            results.add({"key": bn_key, "kind": "bn_match", "depth": depth, "set": name,
+                         "bn_match": bn_match(str(self.kept_path), images)})  # fmt: skip
+        for qname, spec in quantizers.items():
+            key = f"q|R{depth}|{name}|{qname}|{n_iter}"
             if results.get(key) is not None:
                 continue
             started = time.perf_counter()
-            qpath = quantize_set(name, spec, images, onnx_path, work)
-            session = inference_session(onnx.load(str(qpath)), args.threads)
-            row = {"key": key, "kind": "quant", "depth": args.depth, "set": name, "quantizer": qname,
-                   "n_calib": len(images), "n_iter": args.n_iter}  # fmt: skip
-            for metric, (x, labels) in eval_sets.items():
-                report = compare(reference[metric], run_batched(session, x), labels)
+            qpath = quantize_set(name, spec, images, self.onnx_path, self.work)
+            session = inference_session(onnx.load(str(qpath)), self.args.threads)
+            row = {"key": key, "kind": "quant", "depth": depth, "set": name, "quantizer": qname,
+                   "n_calib": len(images), "n_iter": n_iter}  # fmt: skip
+            for metric, (x, labels) in self.eval_sets.items():
+                report = compare(self.reference[metric], run_batched(session, x), labels)
                 row[metric] = report.quantized_top1
                 if metric == "E2":
                     row["E3"] = report.top1_agreement
                     row["sqnr_db"] = report.sqnr_db
             results.add(row)
             qpath.unlink()
-            log(f"R{args.depth} {name:10s} {qname:12s} E1 {row['E1']:.2f} E2 {row['E2']:.2f} E3 {row['E3']:.2f} "
+            log(f"R{depth} {name:10s} {qname:12s} E1 {row['E1']:.2f} E2 {row['E2']:.2f} E3 {row['E3']:.2f} "
                 f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
+
+
+def main_run(args) -> None:
+    bench = Bench(args)
+    for name, images in calibration_sets_lazy(args, bench.work, bench.onnx_path, bench.results):
+        bench.evaluate(name, images, args.n_iter)
 
 
 def calibration_sets_lazy(args, work, onnx_path, results):

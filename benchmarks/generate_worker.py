@@ -49,17 +49,19 @@ def run_datagen(args) -> tuple[np.ndarray, dict]:
     from onnx_datagen import GenerationConfig
     from onnx_datagen.presets import load_preset
 
-    preset = load_preset("prior") if args.generator == "prior" else {}
-    config = GenerationConfig.from_dict(
-        {**preset, "n_iter": args.n_iter, "batch_size": args.batch_size, "seed": args.seed}
-    )
+    preset = load_preset(args.preset or ("prior" if args.generator == "prior" else "mct"))
+    overrides = {"n_iter": args.n_iter, "seed": args.seed}
+    if args.batch_size:  # else the preset's own batch size
+        overrides["batch_size"] = args.batch_size
+    config = GenerationConfig.from_dict({**preset, **overrides})
     if args.granularity:
         config = config.replace(granularity=args.granularity)
     started = time.perf_counter()
     dataset = onnx_datagen.generate(args.onnx, n_images=args.n_images, config=config)
     wall = time.perf_counter() - started
     stats = dataset.manifest["statistics"] or {}
-    return dataset.images, {"generate_seconds": wall, "bn_loss_final": stats.get("bn_loss_final")}
+    report = {"generate_seconds": wall, "bn_loss_final": stats.get("bn_loss_final"), "batch_size": config.batch_size}
+    return dataset.images, {**report, "diversity": dataset.manifest.get("diversity")}
 
 
 def run_mct(args) -> tuple[np.ndarray, dict]:
@@ -74,7 +76,7 @@ def run_mct(args) -> tuple[np.ndarray, dict]:
     torch.manual_seed(args.seed)
     model = cifar_resnet.load(Path(args.shared_data) / cifar_resnet.DEPTHS[args.depth], args.depth)
     config = mct.data_generation.get_pytorch_data_generation_config(
-        n_iter=args.n_iter, data_gen_batch_size=args.batch_size
+        n_iter=args.n_iter, data_gen_batch_size=args.batch_size or 32
     )
     started = time.perf_counter()
     images = mct.data_generation.pytorch_data_generation_experimental(
@@ -88,13 +90,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("generator", choices=["datagen", "mct", "prior"], help="prior: datagen --preset prior")
     parser.add_argument("--granularity", help="datagen: override the default statistics granularity")
+    parser.add_argument("--preset", help="datagen: start from this preset (default mct, our defaults)")
     parser.add_argument("--depth", type=int, required=True)
     parser.add_argument("--onnx", required=True, help="the BN-kept export (datagen's input)")
     parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-images", type=int, default=512)
     parser.add_argument("--n-iter", type=int, default=500)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the preset's (MCT: 32)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True)
     parser.add_argument("--report", required=True)
@@ -107,11 +110,12 @@ def main() -> None:
     np.save(args.out, images)
     report.update(
         generator=f"{args.generator} {args.granularity}" if args.granularity else args.generator,
+        preset=args.preset,
         depth=args.depth,
         seed=args.seed,
         n_images=len(images),
         n_iter=args.n_iter,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size or report.get("batch_size"),
         threads=args.threads,
         images_x_iterations_per_second=len(images) * args.n_iter / report["generate_seconds"],
         peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -45,6 +45,7 @@ class Scheduler(str, Enum):
 class BnLoss(str, Enum):
     L2_SQUARE = "l2-square"  # ||mean - mu||^2 / C + ||std - sigma||^2 / C
     L2_NORM_MEAN_VAR = "l2-norm-mean-var"  # ||mean - mu|| + ||var - sigma^2||, not squared (DeepInversion)
+    SLACK_L2_SQUARE = "slack-l2-square"  # DSG: gaps inside per-layer margins are free; squared, mean over images
 
 
 class OutputLoss(str, Enum):
@@ -62,11 +63,20 @@ class DataInit(str, Enum):
     CLAMPED_GAUSSIAN = "clamped-gaussian"  # N(0, 1) clamped to the valid pixel range (DGH's "digitize")
     UNIFORM = "uniform"  # U(-sqrt 3, sqrt 3): unit variance, what ZeroQ's init means to be
     ZEROQ_ORIGINAL = "zeroq-original"  # ZeroQ's code as is: divided by the variance, so values within +-0.024
+    UNIFORM_01 = "uniform-01"  # U[0, 1) in model-input space (DSG's torch.rand)
+
+
+class Parameterization(str, Enum):
+    """What the optimiser changes to change the images."""
+
+    PIXELS = "pixels"  # the images themselves
+    GENERATOR = "generator"  # GENIE: a small generator and its latent codes per batch, both optimised
 
 
 class LayerWeighting(str, Enum):
     AVERAGE = "average"  # 1 / number of terms (BN layers + the input pseudo-layer)
     FIRST_LAYER_MULTIPLIER = "first-layer-multiplier"  # first BN layer x first_layer_multiplier, others 1
+    SUM = "sum"  # every term 1 (ZeroQ, DSG and GENIE add their layers up)
 
 
 class Granularity(str, Enum):
@@ -193,6 +203,16 @@ class GenerationConfig:
     output_loss: OutputLoss = knob(OutputLoss.NEGATIVE_MIN_MAX, "loss on the model outputs")
     output_loss_multiplier: float = knob(1e-5, "weight of the output loss")
     init: DataInit = knob(DataInit.GAUSSIAN, "initial images")
+    parameterization: Parameterization = knob(
+        Parameterization.PIXELS, "optimise the pixels, or per batch a small generator and its latents (GENIE)"
+    )
+    generator_lr: float = knob(
+        0.01, "parameterization generator: learning rate of the generator's weights (x0.95 every 100 iterations)"
+    )
+    latent_dim: int = knob(256, "parameterization generator: size of each image's latent code")
+    swing: bool = knob(
+        False, "GENIE's swing convolutions: strided convs see their input shifted by 0-2 px at random each step"
+    )
     labels: str | None = knob(
         None,
         "class targets, cycled over the images: 'balanced' (image i -> class i mod K), or classes and ranges "
@@ -205,6 +225,17 @@ class GenerationConfig:
     )
     tv_weight: float = knob(0.0, "weight of the total-variation prior (DeepInversion's TV-L2) on the model's view")
     l2_weight: float = knob(0.0, "weight of the L2-norm image prior")
+    slack_percentile: float = knob(
+        50.0,
+        "slack-l2-square: each layer's margin is this percentile of the per-image gaps of a pilot batch aligned "
+        "at batch level",
+    )
+    sample_enhancement: bool = knob(
+        False, "DSG's layer-wise sample enhancement: image j of each batch weighs BN layer j x4 (j < 20; per image)"
+    )
+    correlation_weight: float = knob(
+        0.0, "weight of DSG's sample correlation inhibition, divided by the number of BN layers (DSG: 1)"
+    )
     layer_weighting: LayerWeighting = knob(LayerWeighting.AVERAGE, "weights of the per-layer BN losses")
     first_layer_multiplier: float = knob(10.0, "first-layer-multiplier: weight of the first BN layer")
     input_term: bool = knob(True, "also align the input image with mean 0 / std 1 per channel (normalised space)")
@@ -238,9 +269,17 @@ class GenerationConfig:
                 object.__setattr__(self, f.name, _to_enum(enum_type, value, f.name))
         if isinstance(self.normalization, dict):
             object.__setattr__(self, "normalization", _normalization_from_dict(self.normalization))
-        for name in ("n_iter", "batch_size"):
+        for name in ("n_iter", "batch_size", "latent_dim"):
             _check_positive_int(name, getattr(self, name))
-        for name in ("lr", "min_lr", "smoothing_sigma", "first_layer_multiplier", "stats_eps", "std_weight"):
+        for name in (
+            "lr",
+            "min_lr",
+            "smoothing_sigma",
+            "first_layer_multiplier",
+            "stats_eps",
+            "std_weight",
+            "generator_lr",
+        ):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{_flag(name)} must be > 0, got {getattr(self, name)}")
         if not 0 < self.scheduler_factor < 1:
@@ -254,7 +293,22 @@ class GenerationConfig:
             parse_labels(self.labels)  # a bad spec fails here, not after the model is loaded
             if self.method is Method.FRACTAL:
                 raise ConfigError("--labels needs the model in the loop; fractal images have none: drop one of them")
-        for name in ("ce_weight", "tv_weight", "l2_weight"):
+        if self.parameterization is Parameterization.GENERATOR:
+            if self.init is not DataInit.GAUSSIAN:
+                raise ConfigError(
+                    f"--init {self.init.value} sets starting pixels, but --parameterization generator makes the images "
+                    "from N(0, 1) latents; drop --init or use --parameterization pixels"
+                )
+            if self.clipping in (Clipping.REFLECT, Clipping.CLAMP_CANVAS):
+                raise ConfigError(
+                    f"--clipping {self.clipping.value} edits stored pixels, and --parameterization generator stores "
+                    "none; use --clipping clamp or none"
+                )
+        if not 0 <= self.slack_percentile <= 100:
+            raise ConfigError(f"{_flag('slack_percentile')} must be in [0, 100], got {self.slack_percentile}")
+        if self.sample_enhancement and self.granularity is not Granularity.PER_IMAGE:
+            raise ConfigError("--sample-enhancement weighs single images, so it needs --granularity per-image")
+        for name in ("ce_weight", "tv_weight", "l2_weight", "correlation_weight"):
             if (getattr(self, name) or 0) < 0:
                 raise ConfigError(f"{_flag(name)} must be >= 0, got {getattr(self, name)}")
         if self.output_loss_multiplier < 0:

@@ -20,6 +20,11 @@ def uniform(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> np.nd
     return rng.uniform(-np.sqrt(3.0), np.sqrt(3.0), shape).astype(np.float32)
 
 
+def uniform_01(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """U[0, 1) in model-input space, as DSG's torch.rand (its docstring says N(0, 1))."""
+    return rng.random(shape, dtype=np.float32)
+
+
 def zeroq_original(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> np.ndarray:
     """ZeroQ's init exactly: (randint(0, 256) - 127.5) / 5418.75, which divides by the variance of U(-128, 127)
     instead of its standard deviation, so images start almost flat (within +-0.024)."""
@@ -60,5 +65,6 @@ INITS = {
     DataInit.CLAMPED_GAUSSIAN: gaussian,
     DataInit.UNIFORM: uniform,
     DataInit.ZEROQ_ORIGINAL: zeroq_original,
+    DataInit.UNIFORM_01: uniform_01,
     DataInit.DIVERSE: diverse,
 }

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 
 from onnx_datagen.backends.base import Backend, Group, LayerSums, ProgressSink, StepReport
-from onnx_datagen.config import DataInit, Device, GenerationConfig, Granularity, Optimizer, OutputLoss, Precision
+from onnx_datagen.config import (
+    BnLoss,
+    DataInit,
+    Device,
+    GenerationConfig,
+    Granularity,
+    Optimizer,
+    OutputLoss,
+    Parameterization,
+    Precision,
+)
 from onnx_datagen.deps import require
 from onnx_datagen.diversity import DiversitySums
 from onnx_datagen.errors import ConfigError, ModelError, OptimizationError
@@ -17,7 +28,8 @@ from onnx_datagen.graph.prepare import PreparedModel
 from onnx_datagen.image_init import INITS
 from onnx_datagen.image_init import fractal as fractal_init
 from onnx_datagen.image_pipeline import CanvasPipeline, valid_range
-from onnx_datagen.objective.bn_alignment import alignment_targets, bn_loss_for
+from onnx_datagen.objective.bn_alignment import alignment_targets, bn_loss_for, enhancement_weights, slack_margins
+from onnx_datagen.objective.correlation import correlation_inhibition
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES, HeadActivation, LastBn
 from onnx_datagen.objective.priors import class_cross_entropy, l2_prior, target_labels, total_variation_l2
 from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
@@ -26,11 +38,19 @@ from onnx_datagen.schedules import make_schedule
 
 torch = require("torch")
 
+from onnx_datagen.backends.image_generators import (  # noqa: E402 - needs torch, checked just above
+    GenieGenerator,
+    generator_lr,
+    install_swing,
+    swinging,
+)
+
 # Independent random streams, each derived from (seed, batch index) or (seed, group, iteration), so a group
 # (without all-images statistics, a batch) regenerates alone, whatever runs before or beside it.
 INIT_STREAM, AUGMENT_STREAM, ORDER_STREAM = 0, 1, 2
+SLACK_PILOT_ITERATIONS = 100  # steps of the batch-level pilot whose per-image gaps set slack-l2-square's margins
 
-OPTIMIZERS = {
+OPTIMIZERS = {  # params: tensors, or parameter groups (dicts) with their own lr
     Optimizer.RADAM: lambda params, lr: torch.optim.RAdam(params, lr=lr),
     Optimizer.ADAM: lambda params, lr: torch.optim.Adam(params, lr=lr),
     Optimizer.SGD: lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
@@ -144,14 +164,18 @@ class TorchModel:
 @dataclass
 class _Batch:
     index: int
-    canvas: object  # torch.Tensor with requires_grad
+    params: object  # the optimised tensor: the canvas itself, or the latents the generator maps to it
     optimizer: object
     schedule: object
     rng: np.random.Generator  # augmentation stream of this batch
+    generator: object | None = None  # GenieGenerator when the images are parameterised by one
+
+    def canvas(self):
+        return self.params if self.generator is None else self.generator(self.params)
 
 
 class TorchBackend(Backend):
-    def __init__(self, prepared: PreparedModel, config: GenerationConfig) -> None:
+    def __init__(self, prepared: PreparedModel, config: GenerationConfig, model: TorchModel | None = None) -> None:
         if config.device is Device.CUDA and not torch.cuda.is_available():
             raise ConfigError(
                 "--device cuda was asked for but torch sees no CUDA device; use --device cpu "
@@ -175,7 +199,7 @@ class TorchBackend(Backend):
         torch.manual_seed(config.seed)
         self.config = config
         self.prepared = prepared
-        self.model = TorchModel(prepared, config.device.value, config.precision)
+        self.model = model or TorchModel(prepared, config.device.value, config.precision)
         self.device = self.model.device
         mean, std = config.normalization.per_channel(prepared.image.channels)
         low, high = valid_range(mean, std, config.normalization.pixel_scale)
@@ -189,6 +213,8 @@ class TorchBackend(Backend):
         )
         self.bn_loss = bn_loss_for(config)
         self.output_loss = OUTPUT_LOSSES[config.output_loss]
+        self.margins: list[tuple[float, float]] | None = None  # slack-l2-square's, from a pilot on first use
+        self.swing_convs = install_swing(self.model.module) if config.swing else []
 
     # --- optimisation -------------------------------------------------------------------------------
 
@@ -212,6 +238,8 @@ class TorchBackend(Backend):
     def _new_batch(self, index: int, size: int) -> _Batch:
         c = self.config
         shape = (size, self.prepared.image.channels, *self.pipeline.canvas_size)
+        if c.parameterization is Parameterization.GENERATOR:
+            return self._new_generator_batch(index, shape)
         if c.init is DataInit.FRACTAL:  # fractal i depends on (seed, i) alone, like --preset fractal's
             canvas_np = fractal_init(c.seed, index * c.batch_size, shape, c.normalization)
         else:
@@ -227,19 +255,78 @@ class TorchBackend(Backend):
             np.random.default_rng([c.seed, index, AUGMENT_STREAM]),
         )
 
+    def _new_generator_batch(self, index: int, shape: tuple[int, ...]) -> _Batch:
+        """GENIE: a fresh generator (weights drawn from the batch's init stream) and N(0, 1) latents; one Adam-style
+        optimiser with two parameter groups, latents at lr (and the schedule), weights at generator_lr."""
+        c = self.config
+        rng = np.random.default_rng([c.seed, index, INIT_STREAM])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(rng.integers(2**63)))
+            generator = GenieGenerator(c.latent_dim, *shape[1:]).to(self.device).train()
+        latents = torch.tensor(rng.standard_normal((shape[0], c.latent_dim), dtype=np.float32), device=self.device)
+        latents.requires_grad_(True)
+        groups = [{"params": [latents]}, {"params": list(generator.parameters()), "lr": c.generator_lr}]
+        return _Batch(
+            index,
+            latents,
+            OPTIMIZERS[c.optimizer](groups, c.lr),
+            make_schedule(c),
+            np.random.default_rng([c.seed, index, AUGMENT_STREAM]),
+            generator,
+        )
+
     def _layer_moments(self, x, forward: Forward, granularity: Granularity) -> list:
         return [moments(x, granularity)] + [moments(t, granularity) for t in forward.bn_inputs]
 
     def _losses(self, layer_moments: list):
         terms = []
-        for weight, (first, second), (target_mean, target_std) in zip(self.weights, layer_moments, self.targets):
+        for layer, (weight, (first, second), (target_mean, target_std)) in enumerate(
+            zip(self.weights, layer_moments, self.targets)
+        ):
             if weight:
                 mean, std = mean_std(first, second, self.config.stats_eps)
-                terms.append(weight * self.bn_loss(mean, std, target_mean, target_std))
+                options = self._slack_options(layer, mean) if self.config.bn_loss is BnLoss.SLACK_L2_SQUARE else {}
+                terms.append(weight * self.bn_loss(mean, std, target_mean, target_std, **options))
         return sum(terms)
+
+    def _slack_options(self, layer: int, mean) -> dict:
+        """Layer `layer`'s margins (none on the input term) and, per image, DSG's sample enhancement weights."""
+        options = {"margins": self.margins[layer - 1] if layer else (0.0, 0.0)}
+        if self.config.sample_enhancement and layer:
+            options["image_weights"] = torch.tensor(enhancement_weights(layer - 1, mean.shape[0]), device=self.device)
+        return options
+
+    def _pilot_margins(self) -> list[tuple[float, float]]:
+        """slack-l2-square's margins: align one batch at batch level (plain l2-square, no other terms, this
+        config's optimiser), then take the configured percentile of its per-image gaps to each BN layer's
+        statistics: the spread that matching batch statistics leaves between images."""
+        c = self.config
+        pilot_config = c.replace(
+            granularity=Granularity.PER_BATCH,
+            bn_loss=BnLoss.L2_SQUARE,
+            sample_enhancement=False,
+            correlation_weight=0.0,
+            labels=None,
+            ce_weight=0.0,
+            tv_weight=0.0,
+            l2_weight=0.0,
+            output_loss=OutputLoss.NONE,
+            n_iter=SLACK_PILOT_ITERATIONS,
+        )
+        pilot = TorchBackend(self.prepared, pilot_config, self.model)
+        _, images = pilot.optimize(Group(0, 0, c.batch_size))
+        gaps = []
+        with torch.no_grad():
+            forward = self.model(torch.tensor(images, device=self.device))
+            for t, (target_mean, target_std) in zip(forward.bn_inputs, self.targets[1:]):
+                mean, std = mean_std(*moments(t, Granularity.PER_IMAGE), c.stats_eps)
+                gaps.append(((mean - target_mean).abs().cpu().numpy(), (std - target_std).abs().cpu().numpy()))
+        return slack_margins(gaps, c.slack_percentile)
 
     def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
         c = self.config
+        if c.bn_loss is BnLoss.SLACK_L2_SQUARE and self.margins is None:
+            self.margins = self._pilot_margins()
         batches = [self._new_batch(k, size) for k, size in group.batches(c.batch_size)]
         initial = self._final_images(batches)
         all_images = c.granularity is Granularity.ALL_IMAGES
@@ -248,7 +335,7 @@ class TorchBackend(Backend):
         if cache is not None:
             with torch.no_grad():
                 for slot, batch in enumerate(batches):
-                    x = self.pipeline.final_view(batch.canvas)
+                    x = self.pipeline.final_view(batch.canvas())
                     cache.store(slot, self._layer_moments(x, self.model(x), granularity))
 
         for iteration in range(c.n_iter):
@@ -256,8 +343,9 @@ class TorchBackend(Backend):
             for position, slot in enumerate(order):
                 batch = batches[slot]
                 batch.optimizer.zero_grad(set_to_none=True)
-                x = self.pipeline.training_view(batch.canvas, batch.rng)
-                forward = self.model(x)
+                x = self.pipeline.training_view(batch.canvas(), batch.rng)
+                with swinging(self.swing_convs, batch.rng) if self.swing_convs else contextlib.nullcontext():
+                    forward = self.model(x)
                 layer_moments = self._layer_moments(x, forward, granularity)
                 stats = cache.combined(slot, layer_moments) if cache is not None else layer_moments
                 bn_loss = self._losses(stats)
@@ -266,7 +354,7 @@ class TorchBackend(Backend):
                     if c.output_loss_multiplier
                     else torch.zeros((), device=self.device)
                 )
-                loss = bn_loss + output_loss + self._prior_terms(x, forward, batch.index * c.batch_size)
+                loss = bn_loss + output_loss + self._prior_terms(x, forward, batch)
                 loss_value = float(loss.detach())
                 if not np.isfinite(loss_value):
                     raise OptimizationError(
@@ -276,10 +364,12 @@ class TorchBackend(Backend):
                     )
                 loss.backward()
                 batch.optimizer.step()
-                self.pipeline.after_step(batch.canvas)
+                if batch.generator is None:
+                    self.pipeline.after_step(batch.params)
                 lr = batch.schedule.step(loss_value)
-                for param_group in batch.optimizer.param_groups:
-                    param_group["lr"] = lr
+                batch.optimizer.param_groups[0]["lr"] = lr
+                if batch.generator is not None:
+                    batch.optimizer.param_groups[1]["lr"] = generator_lr(c.generator_lr, iteration + 1)
                 if cache is not None:  # one step stale, from the augmented view: no extra forward (as MCT)
                     cache.store(slot, layer_moments)
                 if progress is not None:
@@ -299,22 +389,26 @@ class TorchBackend(Backend):
                     )
         return initial, self._final_images(batches)
 
-    def _prior_terms(self, x, forward: Forward, first_index: int):
-        """Class targets and image priors (each only when its weight is set): no statistics involved."""
+    def _prior_terms(self, x, forward: Forward, batch: _Batch):
+        """Class targets, image priors and sample decorrelation (each only when its weight is set)."""
         c = self.config
         total = torch.zeros((), device=self.device)
         if self.label_cycle:
-            labels = target_labels(self.label_cycle, first_index, x.shape[0], self.device)
+            labels = target_labels(self.label_cycle, batch.index * c.batch_size, x.shape[0], self.device)
             total = total + c.class_weight * class_cross_entropy(forward.outputs[0], labels)
         if c.tv_weight:
             total = total + c.tv_weight * total_variation_l2(x)
         if c.l2_weight:
             total = total + c.l2_weight * l2_prior(x)
+        if c.correlation_weight and x.shape[0] > 1:
+            reference = torch.tensor(batch.rng.standard_normal(tuple(x.shape), dtype=np.float32), device=self.device)
+            weight = c.correlation_weight / max(1, len(self.prepared.bn_sites))
+            total = total + weight * correlation_inhibition(x, reference)
         return total
 
     def _final_images(self, batches: list[_Batch]) -> np.ndarray:
         with torch.no_grad():
-            return np.concatenate([self.pipeline.final_view(b.canvas).float().cpu().numpy() for b in batches])
+            return np.concatenate([self.pipeline.final_view(b.canvas()).float().cpu().numpy() for b in batches])
 
     # --- measurement ---------------------------------------------------------------------------------
 

@@ -38,7 +38,43 @@ def l2_norm_mean_var(mean, std, target_mean, target_std, std_weight: float = 1.0
     return ((mean - target_mean) ** 2).sum() ** 0.5 + std_weight * ((std**2 - target_std**2) ** 2).sum() ** 0.5
 
 
-BN_LOSSES = {BnLoss.L2_SQUARE: l2_square, BnLoss.L2_NORM_MEAN_VAR: l2_norm_mean_var}
+def slack_l2_square(mean, std, target_mean, target_std, std_weight=1.0, margins=(0.0, 0.0), image_weights=None):
+    """DSG's slack distribution alignment: D = max(|gap| - margin, 0) per entry, for the mean and the std with the
+    layer's two margins; ||D_mean||^2 + std_weight ||D_std||^2 (squared Frobenius norms), mean over images.
+
+    image_weights (B,) scale each image's squared gaps (layer-wise sample enhancement: 4 for one image). With zero
+    margins this is l2_square x C / B. Per batch, the statistics are one "image".
+    """
+    mean_margin, std_margin = margins
+    mean_gap = (abs(mean - target_mean) - mean_margin).clip(min=0) ** 2
+    std_gap = (abs(std - target_std) - std_margin).clip(min=0) ** 2
+    per_entry = mean_gap + std_weight * std_gap
+    if image_weights is not None:
+        per_entry = per_entry * image_weights[:, None]
+    return per_entry.sum() / (mean.shape[0] if mean.ndim == 2 else 1)
+
+
+BN_LOSSES = {
+    BnLoss.L2_SQUARE: l2_square,
+    BnLoss.L2_NORM_MEAN_VAR: l2_norm_mean_var,
+    BnLoss.SLACK_L2_SQUARE: slack_l2_square,
+}
+ENHANCED_SAMPLES = 20  # DSG enhances samples 0..19, one per BN layer
+ENHANCEMENT = 4.0  # the enhanced sample's residual is doubled: its squared gaps count 4 times
+
+
+def enhancement_weights(bn_layer: int, n_images: int) -> np.ndarray:
+    """DSG's layer-wise sample enhancement: image j of a batch weighs BN layer j (0-based, j < 20) 4 times."""
+    weights = np.ones(n_images, dtype=np.float32)
+    if bn_layer < min(n_images, ENHANCED_SAMPLES):
+        weights[bn_layer] = ENHANCEMENT
+    return weights
+
+
+def slack_margins(gaps: list[tuple[np.ndarray, np.ndarray]], percentile: float) -> list[tuple[float, float]]:
+    """One (mean, std) margin per layer: the percentile of that layer's absolute per-image gaps (all images and
+    channels). DSG's margin files are not public; this is our rule, applied to a pilot batch (see the backend)."""
+    return [(float(np.percentile(m, percentile)), float(np.percentile(s, percentile))) for m, s in gaps]
 
 
 def bn_loss_for(config: GenerationConfig):

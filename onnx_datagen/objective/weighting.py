@@ -15,7 +15,12 @@ def first_layer_multiplier(n_bn: int, input_term: bool, multiplier: float) -> li
     return [1.0 if input_term else 0.0] + [multiplier] + [1.0] * (n_bn - 1)
 
 
+def unweighted_sum(n_bn: int, input_term: bool, multiplier: float) -> list[float]:
+    return [1.0 if input_term else 0.0] + [1.0] * n_bn
+
+
 LAYER_WEIGHTINGS = {
     LayerWeighting.AVERAGE: average,
     LayerWeighting.FIRST_LAYER_MULTIPLIER: first_layer_multiplier,
+    LayerWeighting.SUM: unweighted_sum,
 }

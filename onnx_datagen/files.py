@@ -22,6 +22,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise OutputError(f"cannot write in {path.parent}: {err.strerror or err}; choose another -o/--output") from err
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; others (a toolchain container) must read the data
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -31,6 +32,12 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         ) from err
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

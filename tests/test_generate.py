@@ -1,6 +1,7 @@
 """End to end on the embedded digits model: does generation actually match the BN statistics?"""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -55,7 +56,13 @@ def test_same_seed_gives_identical_bytes_and_batches_are_regenerable_alone():
 
 
 def test_saved_dataset_png_round_trip_and_manifest(generated, tmp_path):
-    out = generated.save(tmp_path / "calib", ["npy", "png"])
+    mask = os.umask(0o022)
+    try:
+        out = generated.save(tmp_path / "calib", ["npy", "png"])
+    finally:
+        os.umask(mask)
+    # files follow the umask (temp files start at 0600): a toolchain container under another user reads them
+    assert {f.stat().st_mode & 0o777 for f in out.rglob("*") if f.is_file()} == {0o644}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["files"]["npy"] == ["images.npy"] and len(manifest["files"]["png"]) == 64
     assert manifest["model"]["sha256"] and manifest["seed"] == 0 and manifest["config"]["n_iter"] == 60

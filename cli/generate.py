@@ -165,7 +165,7 @@ def progress_printer(job, mode: str = "auto"):
 
     every, mine = job.groups()
     batches = sum(len(g.batches(job.config.batch_size)) for g in mine)
-    steps = 0 if job.config.method is Method.FRACTAL else batches * job.config.n_iter
+    steps = {Method.FRACTAL: 0, Method.GENERATOR: job.config.n_iter}.get(job.config.method, batches * job.config.n_iter)
     printer = ProgressPrinter(mode)
     printer.expect(steps, len(every))
     return printer

@@ -13,6 +13,8 @@ from onnx_datagen.cli.generate import generate_command
 from onnx_datagen.cli.inspect import inspect_command
 from onnx_datagen.cli.merge import merge_command
 from onnx_datagen.cli.quantize import quantize_command
+from onnx_datagen.cli.sample import sample_command
+from onnx_datagen.cli.train_generator import train_generator_command
 
 from onnx_datagen._version import __version__
 from onnx_datagen.errors import UserError
@@ -34,6 +36,7 @@ def cli(debug: bool) -> None:
       datagen generate model.onnx --n-images 50000 --shard 1/4 -o part1/   # and 2/4, 3/4, 4/4 elsewhere
       datagen merge part1/ part2/ part3/ part4/ -o calib/
       datagen batch jobs.yaml --ray
+      datagen train-generator model.onnx -o gen.onnx && datagen sample gen.onnx -n 50000 -o calib/
       datagen export calib/ --to openvino
       datagen quantize model.onnx --calib calib/ -o model.int8.onnx
       datagen evaluate model.onnx --quantized model.int8.onnx --data test.npz
@@ -44,6 +47,8 @@ cli.add_command(inspect_command)
 cli.add_command(generate_command)
 cli.add_command(merge_command)
 cli.add_command(batch_command)
+cli.add_command(train_generator_command)
+cli.add_command(sample_command)
 cli.add_command(export_command)
 cli.add_command(quantize_command)
 cli.add_command(evaluate_command)

@@ -24,6 +24,7 @@ class Method(str, Enum):
     BN_INVERSION = "bn-inversion"  # optimise images until their BN statistics match the stored ones
     FRACTAL = "fractal"  # model-agnostic IFS fractal images: no optimisation, no statistics needed
     PRIOR = "prior"  # optimise without BN statistics: image priors and class targets only (set their weights)
+    GENERATOR = "generator"  # train one conditional generator against the BN objective, then sample it
 
 
 class Optimizer(str, Enum):
@@ -203,6 +204,11 @@ class GenerationConfig:
     output_loss: OutputLoss = knob(OutputLoss.NEGATIVE_MIN_MAX, "loss on the model outputs")
     output_loss_multiplier: float = knob(1e-5, "weight of the output loss")
     init: DataInit = knob(DataInit.GAUSSIAN, "initial images")
+    init_from: str | None = knob(
+        None,
+        "an ONNX generator whose samples are the starting images, in place of --init (inputs: latents [N, D] float "
+        "and optionally labels [N] int; output: images in model-input space), e.g. from `datagen train-generator`",
+    )
     parameterization: Parameterization = knob(
         Parameterization.PIXELS, "optimise the pixels, or per batch a small generator and its latents (GENIE)"
     )
@@ -268,7 +274,7 @@ class GenerationConfig:
             if enum_type is not None and not isinstance(value, enum_type):
                 object.__setattr__(self, f.name, _to_enum(enum_type, value, f.name))
         if isinstance(self.normalization, dict):
-            object.__setattr__(self, "normalization", _normalization_from_dict(self.normalization))
+            object.__setattr__(self, "normalization", normalization_from_dict(self.normalization))
         for name in ("n_iter", "batch_size", "latent_dim"):
             _check_positive_int(name, getattr(self, name))
         for name in (
@@ -293,8 +299,20 @@ class GenerationConfig:
             parse_labels(self.labels)  # a bad spec fails here, not after the model is loaded
             if self.method is Method.FRACTAL:
                 raise ConfigError("--labels needs the model in the loop; fractal images have none: drop one of them")
+        if self.method is Method.GENERATOR:
+            if self.granularity is Granularity.ALL_IMAGES:
+                raise ConfigError(
+                    "--method generator trains on fresh samples every step, so there is no fixed set for all-images "
+                    "statistics; use --granularity per-batch"
+                )
+            pixel_start = self.init_from or self.init is not DataInit.GAUSSIAN
+            if self.parameterization is Parameterization.GENERATOR or pixel_start:
+                raise ConfigError(
+                    "--method generator makes its images from N(0, 1) latents; drop --parameterization, --init and "
+                    "--init-from"
+                )
         if self.parameterization is Parameterization.GENERATOR:
-            if self.init is not DataInit.GAUSSIAN:
+            if self.init is not DataInit.GAUSSIAN or self.init_from:
                 raise ConfigError(
                     f"--init {self.init.value} sets starting pixels, but --parameterization generator makes the images "
                     "from N(0, 1) latents; drop --init or use --parameterization pixels"
@@ -340,10 +358,11 @@ class GenerationConfig:
 
     @property
     def images_per_group(self) -> int:
-        """group_size, or its default: about 1024 images for all-images statistics, one batch otherwise."""
+        """group_size, or its default: about 1024 images for all-images statistics and for sampling a trained
+        generator (one training serves them all), one batch otherwise."""
         if self.group_size is not None:
             return self.group_size
-        if self.granularity is Granularity.ALL_IMAGES:
+        if self.granularity is Granularity.ALL_IMAGES or self.method is Method.GENERATOR:
             return max(1, round(ALL_IMAGES_GROUP / self.batch_size)) * self.batch_size
         return self.batch_size
 
@@ -448,7 +467,8 @@ def _to_enum(enum_type: type[Enum], value: Any, name: str) -> Enum:
         raise ConfigError(f"{_flag(name)}: {value!r} is not one of {choices}") from None
 
 
-def _normalization_from_dict(data: dict[str, Any]) -> Normalization:
+def normalization_from_dict(data: dict[str, Any]) -> Normalization:
+    """A Normalization from its config/manifest form: a preset name, or mean and std (with pixel_scale)."""
     scale = float(data.get("pixel_scale", 1.0))
     if "mean" in data or "std" in data:
         if "mean" not in data or "std" not in data:

@@ -72,23 +72,28 @@ def load_source(
     elif config.method is Method.FRACTAL:
         source = load_model_input(model, input_name, size)
     else:
-        source = prepare_model(model, input_name, size, use_bn=config.method is Method.BN_INVERSION)
+        source = prepare_model(model, input_name, size, use_bn=config.method is not Method.PRIOR)
     config.normalization.per_channel(source.image.channels)  # fails early on a mean/std of the wrong length
     return source
+
+
+def model_record(source: ModelInput | PreparedModel) -> dict:
+    """The manifest's `model`: which file, and how its image input is fed (exporters read the input's name)."""
+    return {
+        "path": source.label,
+        "sha256": source.sha256,
+        "input": source.image.name,
+        "input_layout": source.image.layout,
+        "input_batch": source.image.batch,  # fixed batch size, or null when dynamic
+        "bn_layers": len(getattr(source, "bn_sites", [])),
+    }
 
 
 def job_record(source: ModelInput | PreparedModel, config: GenerationConfig, n_images: int) -> dict:
     """What decides the images: equal records give equal bytes. Resume and merge compare it field by field."""
     groups = plan_groups(n_images, config)
     return {
-        "model": {
-            "path": source.label,
-            "sha256": source.sha256,
-            "input": source.image.name,
-            "input_layout": source.image.layout,
-            "input_batch": source.image.batch,  # fixed batch size, or null when dynamic
-            "bn_layers": len(getattr(source, "bn_sites", [])),
-        },
+        "model": model_record(source),
         "image_shape": list(source.image.chw),
         "n_images": n_images,
         "config": config.to_dict(),

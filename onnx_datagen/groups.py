@@ -108,7 +108,11 @@ class GroupRunner:
     def __init__(self, source: ModelInput | PreparedModel, config: GenerationConfig) -> None:
         self.source, self.config = source, config
         self.backend = None
-        if config.method is not Method.FRACTAL:
+        if config.method is Method.GENERATOR:
+            from onnx_datagen.backends.generator_backend import GeneratorBackend
+
+            self.backend = GeneratorBackend(source, config)
+        elif config.method is not Method.FRACTAL:
             from onnx_datagen.backends.torch_backend import TorchBackend
 
             self.backend = TorchBackend(source, config)

@@ -1,9 +1,11 @@
-"""Torch modules that make or perturb images during optimisation: GENIE's per-batch generator and swing convs.
+"""Torch modules that make or perturb images during optimisation: image generators and swing convs.
 
 GENIE (SamsungLabs/Genie, distill.py) does not optimise pixels: each batch has its own small generator and
 latent codes, both trained against the BN objective; the generator is a smooth image prior. Its last,
 non-affine BatchNorm runs on batch statistics, so every batch comes out with zero mean and unit variance per
-channel. Swing convolutions are GENIE's sub-pixel jitter where the teacher downsamples.
+channel. The same network with a class embedding multiplying the latent (GDFQ's conditioning) is the
+`generator` method's conditional generator. Swing convolutions are GENIE's sub-pixel jitter where the teacher
+downsamples.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ GENIE_WIDTH = 128  # channels of the generator's first feature map (GENIE)
 GENERATOR_DECAY, GENERATOR_DECAY_EVERY = 0.95, 100  # GENIE's ExponentialLR(0.95) on G, stepped every 100 iterations
 
 
-class GenieGenerator(nn.Module):
+class ConvGenerator(nn.Module):
     """Linear(latent -> 128 x H/4 x W/4) -> BN -> up x2 -> conv 3x3 (128 -> 64) -> BN -> LeakyReLU(0.2) -> up x2
-    -> conv 3x3 (64 -> C) -> tanh -> BN(C, no affine); sides not divisible by 4 are made larger and centre-cropped."""
+    -> conv 3x3 (64 -> C) -> tanh -> BN(C, no affine); sides not divisible by 4 are made larger and centre-cropped.
+    With `classes`, the latent is first multiplied by a learned embedding of the image's class (GDFQ)."""
 
-    def __init__(self, latent_dim: int, channels: int, height: int, width: int) -> None:
+    def __init__(self, latent_dim: int, channels: int, height: int, width: int, classes: int | None = None) -> None:
         super().__init__()
         self.height, self.width = height, width
+        self.embed = nn.Embedding(classes, latent_dim) if classes else None
         self.grid = (-(-height // 4), -(-width // 4))
         self.project = nn.Sequential(nn.Linear(latent_dim, GENIE_WIDTH * self.grid[0] * self.grid[1]))
         self.body = nn.Sequential(
@@ -40,7 +44,9 @@ class GenieGenerator(nn.Module):
             nn.BatchNorm2d(channels, affine=False),
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            z = self.embed(labels) * z
         x = self.body(self.project(z).view(z.shape[0], GENIE_WIDTH, *self.grid))
         top, left = (x.shape[2] - self.height) // 2, (x.shape[3] - self.width) // 2
         return x[:, :, top : top + self.height, left : left + self.width]

@@ -39,7 +39,7 @@ from onnx_datagen.schedules import make_schedule
 torch = require("torch")
 
 from onnx_datagen.backends.image_generators import (  # noqa: E402 - needs torch, checked just above
-    GenieGenerator,
+    ConvGenerator,
     generator_lr,
     install_swing,
     swinging,
@@ -168,7 +168,7 @@ class _Batch:
     optimizer: object
     schedule: object
     rng: np.random.Generator  # augmentation stream of this batch
-    generator: object | None = None  # GenieGenerator when the images are parameterised by one
+    generator: object | None = None  # ConvGenerator when the images are parameterised by one
 
     def canvas(self):
         return self.params if self.generator is None else self.generator(self.params)
@@ -215,6 +215,11 @@ class TorchBackend(Backend):
         self.output_loss = OUTPUT_LOSSES[config.output_loss]
         self.margins: list[tuple[float, float]] | None = None  # slack-l2-square's, from a pilot on first use
         self.swing_convs = install_swing(self.model.module) if config.swing else []
+        self.init_generator = None
+        if config.init_from:
+            from onnx_datagen.onnx_generator import OnnxGenerator
+
+            self.init_generator = OnnxGenerator.load(config.init_from)
 
     # --- optimisation -------------------------------------------------------------------------------
 
@@ -240,7 +245,9 @@ class TorchBackend(Backend):
         shape = (size, self.prepared.image.channels, *self.pipeline.canvas_size)
         if c.parameterization is Parameterization.GENERATOR:
             return self._new_generator_batch(index, shape)
-        if c.init is DataInit.FRACTAL:  # fractal i depends on (seed, i) alone, like --preset fractal's
+        if self.init_generator is not None:
+            canvas_np = self._generated_start(index * c.batch_size, shape)
+        elif c.init is DataInit.FRACTAL:  # fractal i depends on (seed, i) alone, like --preset fractal's
             canvas_np = fractal_init(c.seed, index * c.batch_size, shape, c.normalization)
         else:
             canvas_np = INITS[c.init](np.random.default_rng([c.seed, index, INIT_STREAM]), shape)
@@ -255,6 +262,19 @@ class TorchBackend(Backend):
             np.random.default_rng([c.seed, index, AUGMENT_STREAM]),
         )
 
+    def _generated_start(self, first: int, shape: tuple[int, ...]) -> np.ndarray:
+        """--init-from: the generator's images first.. (its latents from (seed, i)), reflect-padded to the canvas."""
+        images = self.init_generator.sample(self.config.seed, first, shape[0], self.label_cycle)
+        image_shape = (shape[1], self.prepared.image.height, self.prepared.image.width)
+        if images.shape[1:] != image_shape:
+            raise ModelError(
+                f"--init-from {self.config.init_from} makes images of shape {list(images.shape[1:])}, but the model "
+                f"takes {list(image_shape)}; use a generator made for this model (datagen train-generator)"
+            )
+        extra_h, extra_w = shape[2] - image_shape[1], shape[3] - image_shape[2]
+        pad = ((0, 0), (0, 0), (extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
+        return np.pad(images, pad, mode="reflect")
+
     def _new_generator_batch(self, index: int, shape: tuple[int, ...]) -> _Batch:
         """GENIE: a fresh generator (weights drawn from the batch's init stream) and N(0, 1) latents; one Adam-style
         optimiser with two parameter groups, latents at lr (and the schedule), weights at generator_lr."""
@@ -262,7 +282,7 @@ class TorchBackend(Backend):
         rng = np.random.default_rng([c.seed, index, INIT_STREAM])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(2**63)))
-            generator = GenieGenerator(c.latent_dim, *shape[1:]).to(self.device).train()
+            generator = ConvGenerator(c.latent_dim, *shape[1:]).to(self.device).train()
         latents = torch.tensor(rng.standard_normal((shape[0], c.latent_dim), dtype=np.float32), device=self.device)
         latents.requires_grad_(True)
         groups = [{"params": [latents]}, {"params": list(generator.parameters()), "lr": c.generator_lr}]
@@ -348,13 +368,9 @@ class TorchBackend(Backend):
                     forward = self.model(x)
                 layer_moments = self._layer_moments(x, forward, granularity)
                 stats = cache.combined(slot, layer_moments) if cache is not None else layer_moments
-                bn_loss = self._losses(stats)
-                output_loss = (
-                    self.output_loss(forward.outputs, forward.heads, self._last_bn(forward)) * c.output_loss_multiplier
-                    if c.output_loss_multiplier
-                    else torch.zeros((), device=self.device)
-                )
-                loss = bn_loss + output_loss + self._prior_terms(x, forward, batch)
+                first = batch.index * c.batch_size
+                labels = target_labels(self.label_cycle, first, len(x), self.device) if self.label_cycle else None
+                loss, bn_loss, output_loss = self.objective(x, forward, stats, labels, batch.rng)
                 loss_value = float(loss.detach())
                 if not np.isfinite(loss_value):
                     raise OptimizationError(
@@ -389,19 +405,30 @@ class TorchBackend(Backend):
                     )
         return initial, self._final_images(batches)
 
-    def _prior_terms(self, x, forward: Forward, batch: _Batch):
+    def objective(self, x, forward: Forward, stats: list, labels, rng: np.random.Generator):
+        """The configured loss of one step: (total, BN term, output term); `labels` are the class targets (or None),
+        `rng` draws what the terms need at random (the decorrelation's reference batch)."""
+        c = self.config
+        bn_loss = self._losses(stats)
+        output_loss = (
+            self.output_loss(forward.outputs, forward.heads, self._last_bn(forward)) * c.output_loss_multiplier
+            if c.output_loss_multiplier
+            else torch.zeros((), device=self.device)
+        )
+        return bn_loss + output_loss + self._prior_terms(x, forward, labels, rng), bn_loss, output_loss
+
+    def _prior_terms(self, x, forward: Forward, labels, rng: np.random.Generator):
         """Class targets, image priors and sample decorrelation (each only when its weight is set)."""
         c = self.config
         total = torch.zeros((), device=self.device)
-        if self.label_cycle:
-            labels = target_labels(self.label_cycle, batch.index * c.batch_size, x.shape[0], self.device)
+        if labels is not None:
             total = total + c.class_weight * class_cross_entropy(forward.outputs[0], labels)
         if c.tv_weight:
             total = total + c.tv_weight * total_variation_l2(x)
         if c.l2_weight:
             total = total + c.l2_weight * l2_prior(x)
         if c.correlation_weight and x.shape[0] > 1:
-            reference = torch.tensor(batch.rng.standard_normal(tuple(x.shape), dtype=np.float32), device=self.device)
+            reference = torch.tensor(rng.standard_normal(tuple(x.shape), dtype=np.float32), device=self.device)
             weight = c.correlation_weight / max(1, len(self.prepared.bn_sites))
             total = total + weight * correlation_inhibition(x, reference)
         return total

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from onnx_datagen.backends.image_generators import (
-    GenieGenerator,
+    ConvGenerator,
     SwingConv,
     generator_lr,
     install_swing,
@@ -35,7 +35,7 @@ def test_swing_conv_shifts_the_input_of_strided_convs_only():
 
 
 def test_genie_generator_shapes_and_learning_rate_decay():
-    generator = GenieGenerator(latent_dim=8, channels=3, height=10, width=12).train()
+    generator = ConvGenerator(latent_dim=8, channels=3, height=10, width=12).train()
     images = generator(torch.randn(5, 8))
     assert images.shape == (5, 3, 10, 12)  # made at 12 x 12 and centre-cropped
     assert generator_lr(0.01, 99) == 0.01 and abs(generator_lr(0.01, 250) - 0.01 * 0.95**2) < 1e-12

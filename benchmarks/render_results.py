@@ -1,9 +1,11 @@
 """Turn the benchmark's results.jsonl files into benchmarks/RESULTS.md and benchmarks/results.json.
 
     .bench/bin/python benchmarks/render_results.py bench-work/R20 bench-work/R56 --folded bench-work/R20f ...
+    python benchmarks/render_results.py --presets bench-work/P20 bench-work/P56   # keep the other tables
 
-Tables only come from measured rows; the hand-written findings in benchmarks/results_notes.md are
-appended under their own heading.
+Tables only come from measured rows; without main work folders, the main and folded tables are rendered
+again from the rows stored in results.json (as measured, with their machine line). The hand-written
+findings in benchmarks/results_notes.md are appended under their own heading.
 """
 
 from __future__ import annotations
@@ -132,6 +134,71 @@ def timing_table(rows: list[dict]) -> list[str]:
     return out + [""]
 
 
+PRESET_COLUMNS = ["W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax", "W4A8 MinMax"]
+
+
+def presets_tables(rows: list[dict]) -> list[str]:
+    out = []
+    for depth in sorted({r["depth"] for r in rows if r["kind"] == "quant"}):
+        out += preset_table([r for r in rows if r.get("depth") == depth], depth)
+    return out
+
+
+def preset_table(rows: list[dict], depth: int) -> list[str]:
+    """The anchors, then every preset at equal iterations and at equal CPU time; cells E1 / E3, mean ±half-range
+    over seeds."""
+    quant = [r for r in rows if r["kind"] == "quant"]
+    floats = next(r for r in rows if r["kind"] == "float")
+    bn = {(r["set"], int(r["key"].rsplit("|", 1)[1])): r["bn_match"] for r in rows if r["kind"] == "bn_match"}
+    cpu = {(r["preset"], r["seed"], r["n_iter"]): r["generate_cpu_seconds"] for r in rows if r["kind"] == "timing"}
+    budgets = [r for r in rows if r["kind"] == "budget"]
+    base = max(r["n_iter"] for r in quant)  # the equal-iteration count
+    generated = [r["set"] for r in quant if r["set"] not in ("real", "fractal")]
+    presets = list(dict.fromkeys(name.rsplit(" ", 1)[0] for name in generated))
+    seeds = sorted({int(name.rsplit(" s", 1)[1]) for name in generated})
+    n_calib = next(r["n_calib"] for r in quant if r["set"] == "real")
+
+    def cells(names: list[str], n_iter: int) -> str:
+        found = []
+        for q in PRESET_COLUMNS:
+            hits = [r for r in quant if r["set"] in names and r["quantizer"] == q and r["n_iter"] == n_iter]
+            ok = len(hits) == len(names)
+            found.append(" / ".join(mean_spread([r[m] for r in hits]) for m in ("E1", "E3")) if ok else "–")
+        values = [bn[n, n_iter] for n in names if (n, n_iter) in bn]
+        found.append(f"{statistics.mean(values):.3f}" if len(values) == len(names) else "–")
+        return " | ".join(found)
+
+    out = [
+        f"### Presets, ResNet-{depth}",
+        "",
+        f"Float E1 {floats['E1']:.2f}. {n_calib} calibration images; seeds {', '.join(map(str, seeds))}; E3 on "
+        f"{floats['n_E2']} E2 images. Cells: E1 / E3 (%), mean ±half-range over seeds. CPU s: generation CPU time "
+        "(one thread), mean over seeds.",
+        "",
+        "| set | budget | iterations | " + " | ".join(PRESET_COLUMNS) + " | BN match | CPU s |",
+        "|---|---|---|" + "---|" * (len(PRESET_COLUMNS) + 2),
+        f"| real | – | – | {cells(['real'], base)} | – |",
+        f"| fractal | – | – | {cells(['fractal'], 0)} | – |",
+    ]
+    for preset in presets:
+        names = [f"{preset} s{seed}" for seed in seeds]
+        seconds = [cpu[preset, s, base] for s in seeds if (preset, s, base) in cpu]
+        seconds_cell = f"{statistics.mean(seconds):.0f}" if seconds else "–"
+        out.append(f"| {preset} | equal iterations | {base} | {cells(names, base)} | {seconds_cell} |")
+    for preset in presets:
+        mine = sorted((b for b in budgets if b["preset"] == preset), key=lambda b: b["seed"])
+        if preset == "mct" or len(mine) < len(seeds):
+            continue
+        if all(abs(b["n_iter"] - base) <= 0.1 * base for b in mine):
+            reused = "/".join(str(b["n_iter"]) for b in mine) + " (within 10 %: the equal-iteration sets)"
+            out.append(f"| {preset} | equal CPU time | {reused} | {cells([f'{preset} s{s}' for s in seeds], base)} | |")
+            continue
+        for b in mine:  # seeds may get different budgets: one row each
+            name = f"{preset} s{b['seed']}"
+            out.append(f"| {name} | equal CPU time | {b['n_iter']} | {cells([name], b['n_iter'])} | |")
+    return out + [""]
+
+
 GAP_QUANTIZERS = ["W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax"]
 MIN_GAP = 2.0  # E1 points between noise and BN inversion below which a share of the gap means nothing
 
@@ -181,10 +248,15 @@ def gap_table(kept: list[dict], folded: list[dict]) -> list[str]:
     return out + [""]
 
 
-def render(work_dirs: list[Path], out_dir: Path, folded_dirs: list[Path] = ()) -> None:
-    rows = load_rows(work_dirs)
-    folded = load_rows(folded_dirs) if folded_dirs else []
-    info = machine()
+def render(work_dirs: list[Path], out_dir: Path, folded_dirs: list[Path] = (), preset_dirs: list[Path] = ()) -> None:
+    if work_dirs:
+        rows = load_rows(work_dirs)
+        folded = load_rows(folded_dirs) if folded_dirs else []
+        info = machine()
+    else:  # keep the measured main tables: re-render them from results.json
+        stored = json.loads((out_dir / "results.json").read_text())
+        rows, folded, info = stored["rows"], stored["folded_rows"], stored["machine"]
+    preset_rows = load_rows(preset_dirs) if preset_dirs else []
     depths = sorted({r["depth"] for r in rows if r["kind"] == "quant"})
     notes = (HERE / "results_notes.md").read_text() if (HERE / "results_notes.md").exists() else ""
     lines = [
@@ -228,6 +300,18 @@ def render(work_dirs: list[Path], out_dir: Path, folded_dirs: list[Path] = ()) -
             "",
             *gap_table(rows, folded),
         ]
+    if preset_rows:
+        now = machine()
+        lines += [
+            "## Presets: every method at equal iterations and at equal CPU time",
+            "",
+            f"Measured on {now['cpu']}, {now['cores']} cores, torch {now['versions']['torch']}, onnxruntime "
+            f"{now['versions']['onnxruntime']}, commit {now['commit']}; by `benchmarks/presets_benchmark.py` (its "
+            "docstring has the commands). Each preset runs as shipped except n_iter, n_images and seed. Equal CPU "
+            "time: the iterations that cost what mct (the default) costs at the equal-iteration count.",
+            "",
+            *presets_tables(preset_rows),
+        ]
     lines += [
         "## Generation speed and memory (datagen and MCT in the same run, one after the other)",
         "",
@@ -237,11 +321,22 @@ def render(work_dirs: list[Path], out_dir: Path, folded_dirs: list[Path] = ()) -
         notes,
     ]
     (out_dir / "RESULTS.md").write_text("\n".join(lines).rstrip() + "\n")
-    data = {"machine": info, "rows": rows, "folded_rows": folded}
+    data = {"machine": info, "rows": rows, "folded_rows": folded, "preset_rows": preset_rows}
     (out_dir / "results.json").write_text(json.dumps(data, indent=1) + "\n")
 
 
+def _split(args: list[str], flags: tuple[str, ...]) -> dict[str, list[Path]]:
+    """Positional work folders, then each --flag's folders."""
+    groups, current = {"": []}, ""
+    for arg in args:
+        if arg in flags:
+            current = arg
+            groups[current] = []
+        else:
+            groups[current].append(Path(arg))
+    return groups
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    split = args.index("--folded") if "--folded" in args else len(args)
-    render([Path(p) for p in args[:split]], HERE, [Path(p) for p in args[split + 1 :]])
+    parts = _split(sys.argv[1:], ("--folded", "--presets"))
+    render(parts[""], HERE, parts.get("--folded", []), parts.get("--presets", []))

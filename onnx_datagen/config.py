@@ -215,7 +215,7 @@ class GenerationConfig:
     generator_lr: float = knob(
         0.01, "parameterization generator: learning rate of the generator's weights (x0.95 every 100 iterations)"
     )
-    latent_dim: int = knob(256, "parameterization generator: size of each image's latent code")
+    latent_dim: int = knob(256, "parameterization generator (and method generator): size of each image's latent code")
     swing: bool = knob(
         False, "GENIE's swing convolutions: strided convs see their input shifted by 0-2 px at random each step"
     )

@@ -57,3 +57,21 @@ def test_every_config_field_has_a_cli_option():
         if f.name not in CUSTOM_FIELDS:
             assert "--" + f.name.replace("_", "-") in flags, f.name
     assert {"--normalization", "--mean", "--std", "--pixel-scale", "--config"} <= flags
+
+
+def test_readme_configuration_table_lists_every_field_and_choice():
+    import dataclasses
+    import re
+    from enum import Enum
+    from pathlib import Path
+
+    from onnx_datagen.config import _ENUM_FIELDS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = {m[1]: m[2] for m in re.finditer(r"^\| `(--[a-z0-9-]+)[^|]*\| [^|]* \| ([^|]*) \|", readme, re.M)}
+    for f in dataclasses.fields(GenerationConfig):
+        flag = "--" + f.name.replace("_", "-")
+        assert flag in rows, f"README's configuration table lacks {flag}"
+        enum_type = _ENUM_FIELDS.get(f.name)
+        if enum_type is not None and issubclass(enum_type, Enum):
+            assert [c.strip() for c in rows[flag].split(",")] == [m.value for m in enum_type], flag

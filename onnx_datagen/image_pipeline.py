@@ -9,6 +9,8 @@ canvas is the image, shifted circularly by up to the margin and flipped.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -39,6 +41,15 @@ def reflect_(canvas: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> Non
     with torch.no_grad():
         clamped = torch.maximum(torch.minimum(canvas, high), low)
         canvas.copy_(torch.maximum(torch.minimum(2 * clamped - canvas, high), low))
+
+
+@dataclass(frozen=True)
+class ViewDraw:
+    """A training view's random choices: flip, and the crop's top-left corner (jitter: the down/right shift)."""
+
+    flip: bool
+    top: int
+    left: int
 
 
 class CanvasPipeline:
@@ -72,19 +83,31 @@ class CanvasPipeline:
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.kernel, padding=SMOOTHING_SIZE // 2, groups=x.shape[1])
 
+    def draw(self, rng: np.random.Generator) -> ViewDraw:
+        """One step's random choices, for the whole batch: the flip, and the crop offset (or circular shift)."""
+        if self.augment:
+            flip = bool(rng.random() < self.flip_probability)
+            top, left = (int(v) for v in rng.integers(0, self.extra + 1, size=2))
+            return ViewDraw(flip, top, left)
+        if self.jitter:  # DeepInversion: shift first, then the flip decision
+            down, right = (int(v) for v in rng.integers(-self.jitter, self.jitter + 1, size=2))
+            return ViewDraw(bool(rng.random() < self.flip_probability), down, right)
+        return ViewDraw(False, 0, 0)
+
     def training_view(self, canvas: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         """Random flip (whole batch) -> smoothing -> random crop (one offset per batch) -> clip."""
+        return self.view(canvas, self.draw(rng))
+
+    def view(self, canvas: torch.Tensor, drawn: ViewDraw) -> torch.Tensor:
         x = canvas
         if self.augment:
-            if rng.random() < self.flip_probability:
+            if drawn.flip:
                 x = torch.flip(x, dims=(3,))
             x = self.smooth(x)
-            top, left = (int(v) for v in rng.integers(0, self.extra + 1, size=2))
-            x = x[:, :, top : top + self.height, left : left + self.width]
-        elif self.jitter:  # one shift and one flip decision per batch, as DeepInversion
-            down, right = (int(v) for v in rng.integers(-self.jitter, self.jitter + 1, size=2))
-            x = torch.roll(x, shifts=(down, right), dims=(2, 3))
-            if rng.random() < self.flip_probability:
+            x = x[:, :, drawn.top : drawn.top + self.height, drawn.left : drawn.left + self.width]
+        elif self.jitter:
+            x = torch.roll(x, shifts=(drawn.top, drawn.left), dims=(2, 3))
+            if drawn.flip:
                 x = torch.flip(x, dims=(3,))
         return clip(x, self.low, self.high, self.clipping)
 

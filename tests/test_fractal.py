@@ -57,7 +57,7 @@ def test_cli_fractal_on_folded_model_and_the_errors_that_point_to_it(tmp_path, c
     assert code == 0 and [line.split()[0] for line in out.strip().splitlines()] == list(describe_presets())
     code, _, err = run(["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "nope", "-o", tmp_path / "x"], capsys)
     assert code == 1 and f"unknown preset 'nope'; choose one of {', '.join(sorted(describe_presets()))}" in err
-    assert "deepinversion, dgh, dsg, fractal, genie" in err
+    assert "deepinversion, dgh, dsg, fractal, generator, genie, mct, prior, zeroq" in err
 
 
 def test_options_over_a_preset_are_applied_with_a_note(tmp_path, capsys):

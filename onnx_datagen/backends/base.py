@@ -8,6 +8,10 @@ from typing import Protocol
 
 import numpy as np
 
+from onnx_datagen.config import GenerationConfig
+from onnx_datagen.diversity import DiversitySums
+from onnx_datagen.graph.prepare import PreparedModel
+
 
 @dataclass(frozen=True)
 class Group:
@@ -93,16 +97,62 @@ class LayerSums:
         )
 
 
+@dataclass
+class Measured:
+    """One batch through the model: the input and every BN input, the first output, the first head's features."""
+
+    layers: list[np.ndarray]
+    logits: np.ndarray | None
+    features: np.ndarray | None
+
+
 class Backend(ABC):
-    """An engine: optimise canvases into images, and measure BN-input statistics of any image set."""
+    """An engine: optimise canvases into images, and measure BN-input statistics of any image set.
+
+    Engines only run the model (`measure`); the sums every engine reports are computed here, in float64.
+    """
+
+    config: GenerationConfig
+    prepared: PreparedModel
 
     @abstractmethod
     def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return the group's (initial images, final images), both N x C x H x W float32 in model-input space."""
 
     @abstractmethod
+    def measure(self, images: np.ndarray) -> Measured:
+        """Run one batch of images (N x C x H x W, model-input space) through the model, without gradients."""
+
+    def _measured(self, images: np.ndarray):
+        for start in range(0, len(images), self.config.batch_size):
+            yield self.measure(images[start : start + self.config.batch_size])
+
     def layer_sums(self, images: np.ndarray) -> LayerSums:
         """Sums over all images and positions of `images` (input first, then BN layers in graph order)."""
+        total = None
+        for measured in self._measured(images):
+            flat = [t.astype(np.float64).swapaxes(0, 1).reshape(t.shape[1], -1) for t in measured.layers]
+            part = LayerSums(
+                [f.sum(axis=1) for f in flat], [(f * f).sum(axis=1) for f in flat], [f.shape[1] for f in flat]
+            )
+            total = part if total is None else total + part
+        return total
+
+    def diversity_sums(self, images: np.ndarray) -> DiversitySums:
+        """Unit penultimate features (input of the first output's linear layer) and predicted classes, summed."""
+        from onnx_datagen.graph.heads import output_classes
+
+        classes = output_classes(self.prepared)
+        feature_sum = counts = None
+        for measured in self._measured(images):
+            if measured.features is not None:
+                f = measured.features.astype(np.float64).reshape(len(measured.features), -1)
+                unit = (f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)).sum(axis=0)
+                feature_sum = unit if feature_sum is None else feature_sum + unit
+            if classes:
+                found = np.bincount(measured.logits.argmax(axis=1), minlength=classes)
+                counts = found if counts is None else counts + found
+        return DiversitySums(len(images), feature_sum, counts)
 
     def layer_statistics(self, images: np.ndarray) -> LayerStatistics:
         return self.layer_sums(images).statistics()

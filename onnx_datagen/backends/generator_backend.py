@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from onnx_datagen.backends.base import Backend, Group, LayerSums, ProgressSink, StepReport
+from onnx_datagen.backends.base import Backend, Group, Measured, ProgressSink, StepReport
 from onnx_datagen.backends.image_generators import ConvGenerator, swinging
-from onnx_datagen.backends.torch_backend import OPTIMIZERS, TorchBackend, TorchModel, classifier_classes
+from onnx_datagen.backends.torch_backend import OPTIMIZERS, TorchBackend, TorchModel
 from onnx_datagen.config import GenerationConfig
-from onnx_datagen.diversity import DiversitySums
 from onnx_datagen.errors import ModelError, OptimizationError
+from onnx_datagen.graph.heads import classifier_classes
 from onnx_datagen.graph.prepare import PreparedModel
 from onnx_datagen.onnx_generator import META_PREFIX, cycled_labels, latent_codes
 from onnx_datagen.schedules import make_schedule
@@ -140,11 +140,8 @@ class GeneratorBackend(Backend):
             self.train(progress)
         return self.sample(group.start, group.size, self.untrained), self.sample(group.start, group.size)
 
-    def layer_sums(self, images: np.ndarray) -> LayerSums:
-        return self.pixels.layer_sums(images)
-
-    def diversity_sums(self, images: np.ndarray) -> DiversitySums:
-        return self.pixels.diversity_sums(images)
+    def measure(self, images: np.ndarray) -> Measured:
+        return self.pixels.measure(images)
 
     def export_onnx(self, path: str | Path) -> None:
         """Write the trained generator (with the final view) as ONNX: inputs latents [N, D] float32 and labels [N]

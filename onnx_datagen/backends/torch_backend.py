@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onnx_datagen.backends.base import Backend, Group, LayerSums, ProgressSink, StepReport
+from onnx_datagen.backends.base import Backend, Group, Measured, ProgressSink, StepReport
 from onnx_datagen.config import (
     BnLoss,
     DataInit,
@@ -21,9 +21,8 @@ from onnx_datagen.config import (
     Precision,
 )
 from onnx_datagen.deps import require
-from onnx_datagen.diversity import DiversitySums
 from onnx_datagen.errors import ConfigError, ModelError, OptimizationError
-from onnx_datagen.graph.image_input import describe_dims, tensor_dims
+from onnx_datagen.graph.heads import classifier_classes
 from onnx_datagen.graph.prepare import PreparedModel
 from onnx_datagen.image_init import INITS
 from onnx_datagen.image_init import fractal as fractal_init
@@ -439,51 +438,10 @@ class TorchBackend(Backend):
 
     # --- measurement ---------------------------------------------------------------------------------
 
-    def layer_sums(self, images: np.ndarray) -> LayerSums:
-        sums, squares, counts = [], [], []
+    def measure(self, images: np.ndarray) -> Measured:
         with torch.no_grad():
-            for start in range(0, len(images), self.config.batch_size):
-                x = torch.tensor(images[start : start + self.config.batch_size], device=self.device)
-                for i, t in enumerate([x] + self.model(x).bn_inputs):
-                    t = t.double().transpose(0, 1).reshape(t.shape[1], -1)
-                    if i == len(sums):
-                        sums.append(0.0), squares.append(0.0), counts.append(0)
-                    sums[i] = sums[i] + t.sum(dim=1)
-                    squares[i] = squares[i] + (t * t).sum(dim=1)
-                    counts[i] += t.shape[1]
-        return LayerSums([s.cpu().numpy() for s in sums], [q.cpu().numpy() for q in squares], counts)
-
-    def diversity_sums(self, images: np.ndarray) -> DiversitySums:
-        """Unit penultimate features (input of the first output's linear layer) and predicted classes, summed."""
-        classes = _output_classes(self.prepared)
-        feature_sum, counts = None, None
-        with torch.no_grad():
-            for start in range(0, len(images), self.config.batch_size):
-                forward = self.model(torch.tensor(images[start : start + self.config.batch_size], device=self.device))
-                if forward.heads:
-                    f = forward.heads[0].features.double().flatten(1)
-                    unit = (f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)).sum(dim=0).cpu().numpy()
-                    feature_sum = unit if feature_sum is None else feature_sum + unit
-                if classes:
-                    found = np.bincount(forward.outputs[0].argmax(dim=1).cpu().numpy(), minlength=classes)
-                    counts = found if counts is None else counts + found
-        return DiversitySums(len(images), feature_sum, counts)
-
-
-def _output_classes(prepared: PreparedModel) -> int | None:
-    dims = tensor_dims(prepared.model.graph.output[0])
-    if dims is None or len(dims) != 2 or not isinstance(dims[1], int) or dims[1] < 2:
-        return None
-    return dims[1]
-
-
-def classifier_classes(prepared: PreparedModel) -> int:
-    """K of the first output when it is an [N, K] classifier output (needed for class targets)."""
-    classes = _output_classes(prepared)
-    if classes is None:
-        dims = tensor_dims(prepared.model.graph.output[0])
-        raise ModelError(
-            f"{prepared.label}: class targets (--labels, --ce-weight) need a first output of shape [N, classes], "
-            f"got {describe_dims(dims)}; drop --labels and set --ce-weight 0"
-        )
-    return classes
+            x = torch.tensor(images, device=self.device)
+            forward = self.model(x)
+        layers = [t.cpu().numpy() for t in [x, *forward.bn_inputs]]
+        features = forward.heads[0].features.cpu().numpy() if forward.heads else None
+        return Measured(layers, forward.outputs[0].cpu().numpy() if forward.outputs else None, features)

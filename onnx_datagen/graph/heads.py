@@ -1,4 +1,5 @@
-"""Output heads: the last Gemm/MatMul/Conv before each graph output (for the regularized min-max loss)."""
+"""Output heads: the last Gemm/MatMul/Conv before each graph output (for the regularized min-max loss), and the
+number of classes of a classifier output (for class targets and the diversity report)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 
+from onnx_datagen.errors import ModelError
 from onnx_datagen.graph.constants import constant_tensors
+from onnx_datagen.graph.image_input import describe_dims, tensor_dims
 
 # Ops that carry the head's result to the graph output unchanged in value (only reshaped/biased).
 _PASS_THROUGH = {"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Add", "Transpose"}
@@ -45,3 +48,23 @@ def find_output_heads(model: onnx.ModelProto) -> list[OutputHead]:
             continue
         heads.append(OutputHead(output.name, node.input[0], rows))
     return heads
+
+
+def output_classes(prepared) -> int | None:
+    """K when the prepared model's first output is [N, K] (K >= 2), else None."""
+    dims = tensor_dims(prepared.model.graph.output[0])
+    if dims is None or len(dims) != 2 or not isinstance(dims[1], int) or dims[1] < 2:
+        return None
+    return dims[1]
+
+
+def classifier_classes(prepared) -> int:
+    """K of the first output when it is an [N, K] classifier output (needed for class targets)."""
+    classes = output_classes(prepared)
+    if classes is None:
+        dims = tensor_dims(prepared.model.graph.output[0])
+        raise ModelError(
+            f"{prepared.label}: class targets (--labels, --ce-weight) need a first output of shape [N, classes], "
+            f"got {describe_dims(dims)}; drop --labels and set --ce-weight 0"
+        )
+    return classes

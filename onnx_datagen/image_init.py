@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from onnx_datagen.config import DataInit
+from onnx_datagen.config import DataInit, GenerationConfig
 from onnx_datagen.deps import require
+from onnx_datagen.errors import ModelError
 
+INIT_STREAM = 0  # batch k's starting canvas comes from the random stream (seed, k, INIT_STREAM)
 DIVERSE_BLUR = 5  # box-filter size of the diverse init
 ZEROQ_VARIANCE = 5418.75  # the divisor in ZeroQ's utils/data_utils.py (the variance of U(-128, 127))
 
@@ -68,3 +70,42 @@ INITS = {
     DataInit.UNIFORM_01: uniform_01,
     DataInit.DIVERSE: diverse,
 }
+
+
+class StartingCanvases:
+    """Batch k's starting canvas, in model-input space: from --init-from's generator, the fractal images, or a
+    random init drawn from (seed, k) (the clamped Gaussian clamped to the valid range)."""
+
+    def __init__(self, config: GenerationConfig, prepared, pipeline, label_cycle: list[int] | None) -> None:
+        self.config, self.label_cycle = config, label_cycle
+        self.image_shape = (prepared.image.channels, prepared.image.height, prepared.image.width)
+        self.low, self.high = (np.asarray(v.cpu()) for v in (pipeline.low, pipeline.high))
+        self.generator = None
+        if config.init_from:
+            from onnx_datagen.onnx_generator import OnnxGenerator
+
+            self.generator = OnnxGenerator.load(config.init_from)
+
+    def canvas(self, index: int, shape: tuple[int, int, int, int]) -> np.ndarray:
+        c = self.config
+        if self.generator is not None:
+            canvas = self._generated(index * c.batch_size, shape)
+        elif c.init is DataInit.FRACTAL:  # fractal i depends on (seed, i) alone, like --preset fractal's
+            canvas = fractal(c.seed, index * c.batch_size, shape, c.normalization)
+        else:
+            canvas = INITS[c.init](np.random.default_rng([c.seed, index, INIT_STREAM]), shape)
+        if c.init is DataInit.CLAMPED_GAUSSIAN:
+            canvas = np.clip(canvas, self.low, self.high)
+        return canvas
+
+    def _generated(self, first: int, shape: tuple[int, ...]) -> np.ndarray:
+        """--init-from: the generator's images first.. (its latents from (seed, i)), reflect-padded to the canvas."""
+        images = self.generator.sample(self.config.seed, first, shape[0], self.label_cycle)
+        if images.shape[1:] != self.image_shape:
+            raise ModelError(
+                f"--init-from {self.config.init_from} makes images of shape {list(images.shape[1:])}, but the model "
+                f"takes {list(self.image_shape)}; use a generator made for this model (datagen train-generator)"
+            )
+        extra_h, extra_w = shape[2] - self.image_shape[1], shape[3] - self.image_shape[2]
+        pad = ((0, 0), (0, 0), (extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
+        return np.pad(images, pad, mode="reflect")

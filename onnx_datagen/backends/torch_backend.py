@@ -11,7 +11,6 @@ import numpy as np
 from onnx_datagen.backends.base import Backend, Group, Measured, ProgressSink, StepReport
 from onnx_datagen.config import (
     BnLoss,
-    DataInit,
     Device,
     GenerationConfig,
     Granularity,
@@ -24,10 +23,15 @@ from onnx_datagen.deps import require
 from onnx_datagen.errors import ConfigError, ModelError, OptimizationError
 from onnx_datagen.graph.heads import classifier_classes
 from onnx_datagen.graph.prepare import PreparedModel
-from onnx_datagen.image_init import INITS
-from onnx_datagen.image_init import fractal as fractal_init
+from onnx_datagen.image_init import INIT_STREAM, StartingCanvases
 from onnx_datagen.image_pipeline import CanvasPipeline, valid_range
-from onnx_datagen.objective.bn_alignment import alignment_targets, bn_loss_for, enhancement_weights, slack_margins
+from onnx_datagen.objective.bn_alignment import (
+    alignment_loss,
+    alignment_targets,
+    bn_loss_for,
+    enhancement_weights,
+    slack_margins,
+)
 from onnx_datagen.objective.correlation import correlation_inhibition
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES, HeadActivation, LastBn
 from onnx_datagen.objective.priors import class_cross_entropy, l2_prior, target_labels, total_variation_l2
@@ -46,7 +50,7 @@ from onnx_datagen.backends.image_generators import (  # noqa: E402 - needs torch
 
 # Independent random streams, each derived from (seed, batch index) or (seed, group, iteration), so a group
 # (without all-images statistics, a batch) regenerates alone, whatever runs before or beside it.
-INIT_STREAM, AUGMENT_STREAM, ORDER_STREAM = 0, 1, 2
+AUGMENT_STREAM, ORDER_STREAM = 1, 2  # INIT_STREAM = 0 is image_init's
 SLACK_PILOT_ITERATIONS = 100  # steps of the batch-level pilot whose per-image gaps set slack-l2-square's margins
 
 OPTIMIZERS = {  # params: tensors, or parameter groups (dicts) with their own lr
@@ -214,11 +218,7 @@ class TorchBackend(Backend):
         self.output_loss = OUTPUT_LOSSES[config.output_loss]
         self.margins: list[tuple[float, float]] | None = None  # slack-l2-square's, from a pilot on first use
         self.swing_convs = install_swing(self.model.module) if config.swing else []
-        self.init_generator = None
-        if config.init_from:
-            from onnx_datagen.onnx_generator import OnnxGenerator
-
-            self.init_generator = OnnxGenerator.load(config.init_from)
+        self.starts = StartingCanvases(config, prepared, self.pipeline, self.label_cycle)
 
     # --- optimisation -------------------------------------------------------------------------------
 
@@ -244,14 +244,7 @@ class TorchBackend(Backend):
         shape = (size, self.prepared.image.channels, *self.pipeline.canvas_size)
         if c.parameterization is Parameterization.GENERATOR:
             return self._new_generator_batch(index, shape)
-        if self.init_generator is not None:
-            canvas_np = self._generated_start(index * c.batch_size, shape)
-        elif c.init is DataInit.FRACTAL:  # fractal i depends on (seed, i) alone, like --preset fractal's
-            canvas_np = fractal_init(c.seed, index * c.batch_size, shape, c.normalization)
-        else:
-            canvas_np = INITS[c.init](np.random.default_rng([c.seed, index, INIT_STREAM]), shape)
-        if c.init is DataInit.CLAMPED_GAUSSIAN:
-            canvas_np = np.clip(canvas_np, self.pipeline.low.cpu().numpy(), self.pipeline.high.cpu().numpy())
+        canvas_np = self.starts.canvas(index, shape)
         canvas = torch.tensor(canvas_np, device=self.device).requires_grad_(True)
         return _Batch(
             index,
@@ -260,19 +253,6 @@ class TorchBackend(Backend):
             make_schedule(c),
             np.random.default_rng([c.seed, index, AUGMENT_STREAM]),
         )
-
-    def _generated_start(self, first: int, shape: tuple[int, ...]) -> np.ndarray:
-        """--init-from: the generator's images first.. (its latents from (seed, i)), reflect-padded to the canvas."""
-        images = self.init_generator.sample(self.config.seed, first, shape[0], self.label_cycle)
-        image_shape = (shape[1], self.prepared.image.height, self.prepared.image.width)
-        if images.shape[1:] != image_shape:
-            raise ModelError(
-                f"--init-from {self.config.init_from} makes images of shape {list(images.shape[1:])}, but the model "
-                f"takes {list(image_shape)}; use a generator made for this model (datagen train-generator)"
-            )
-        extra_h, extra_w = shape[2] - image_shape[1], shape[3] - image_shape[2]
-        pad = ((0, 0), (0, 0), (extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
-        return np.pad(images, pad, mode="reflect")
 
     def _new_generator_batch(self, index: int, shape: tuple[int, ...]) -> _Batch:
         """GENIE: a fresh generator (weights drawn from the batch's init stream) and N(0, 1) latents; one Adam-style
@@ -298,15 +278,15 @@ class TorchBackend(Backend):
         return [moments(x, granularity)] + [moments(t, granularity) for t in forward.bn_inputs]
 
     def _losses(self, layer_moments: list):
-        terms = []
-        for layer, (weight, (first, second), (target_mean, target_std)) in enumerate(
-            zip(self.weights, layer_moments, self.targets)
-        ):
-            if weight:
-                mean, std = mean_std(first, second, self.config.stats_eps)
-                options = self._slack_options(layer, mean) if self.config.bn_loss is BnLoss.SLACK_L2_SQUARE else {}
-                terms.append(weight * self.bn_loss(mean, std, target_mean, target_std, **options))
-        return sum(terms)
+        slack = self.config.bn_loss is BnLoss.SLACK_L2_SQUARE
+        return alignment_loss(
+            layer_moments,
+            self.targets,
+            self.weights,
+            self.bn_loss,
+            self.config.stats_eps,
+            self._slack_options if slack else None,
+        )
 
     def _slack_options(self, layer: int, mean) -> dict:
         """Layer `layer`'s margins (none on the input term) and, per image, DSG's sample enhancement weights."""

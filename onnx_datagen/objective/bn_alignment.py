@@ -77,6 +77,23 @@ def slack_margins(gaps: list[tuple[np.ndarray, np.ndarray]], percentile: float) 
     return [(float(np.percentile(m, percentile)), float(np.percentile(s, percentile))) for m, s in gaps]
 
 
+def alignment_loss(layer_moments: list, targets: list, weights: list[float], bn_loss, eps: float, options=None):
+    """sum over layers of weight x bn_loss(mean, std, targets), from each layer's (first, second) moments.
+
+    `options(layer, mean)` gives a layer's extra bn_loss arguments (slack margins). Plain arithmetic: torch
+    tensors and graph values (objective/lowering.py) both go through it.
+    """
+    from onnx_datagen.objective.statistics import mean_std
+
+    terms = []
+    for layer, (weight, (first, second), (target_mean, target_std)) in enumerate(zip(weights, layer_moments, targets)):
+        if weight:
+            mean, std = mean_std(first, second, eps)
+            extra = options(layer, mean) if options else {}
+            terms.append(weight * bn_loss(mean, std, target_mean, target_std, **extra))
+    return sum(terms)
+
+
 def bn_loss_for(config: GenerationConfig):
     """The configured per-layer BN loss, with its std weight: one function for optimising and reporting."""
     return partial(BN_LOSSES[config.bn_loss], std_weight=config.std_weight)

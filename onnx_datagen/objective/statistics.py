@@ -23,7 +23,7 @@ def moments(x: torch.Tensor, granularity: Granularity) -> tuple[torch.Tensor, to
 def mean_std(first: torch.Tensor, second: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Biased variance from the moments; eps keeps the square root differentiable at zero variance."""
     var = (second - first * first).clamp_min(0.0)
-    return first, torch.sqrt(var + eps)
+    return first, (var + eps).sqrt()  # a method, so graph values (objective/lowering.py) lower it too
 
 
 class MomentCache:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 
@@ -54,9 +55,32 @@ cli.add_command(quantize_command)
 cli.add_command(evaluate_command)
 
 
+class _NoteHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (tests and callers may swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def _notes_to_stderr() -> None:
+    """The library's warnings (e.g. --backend auto's fallback) as `note: ...` lines on stderr."""
+    logger = logging.getLogger("onnx_datagen")
+    if not any(isinstance(h, _NoteHandler) for h in logger.handlers):
+        handler = _NoteHandler()
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 user error, 2 usage error, 130 interrupted)."""
     args = sys.argv[1:] if argv is None else list(argv)
+    _notes_to_stderr()
     try:
         result = cli.main(args=args, prog_name="datagen", standalone_mode=False)
     except UserError as err:

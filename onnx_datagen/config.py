@@ -106,6 +106,14 @@ class Precision(str, Enum):
     FAST = "fast"  # bf16 autocast + channels_last (CPU with bf16 support, or CUDA)
 
 
+class Engine(str, Enum):
+    """Which engine optimises the images."""
+
+    AUTO = "auto"  # torch when onnx2torch converts the model, else ort-training (and say so)
+    TORCH = "torch"  # the graph converted with onnx2torch, optimised with torch
+    ORT_TRAINING = "ort-training"  # forward and backward in ONNX Runtime training, on the ONNX graph itself
+
+
 class Device(str, Enum):
     CPU = "cpu"
     CUDA = "cuda"
@@ -264,6 +272,9 @@ class GenerationConfig:
     )
     stats_eps: float = knob(1e-6, "added to the synthetic variance before the square root")
     seed: int = knob(0, "random seed; batch k's randomness derives from (seed, k)")
+    backend: Engine = knob(
+        Engine.AUTO, "engine: torch (onnx2torch), ort-training (ONNX Runtime, extra ort-training), or auto"
+    )
     device: Device = knob(Device.CPU, "where to optimise")
     precision: Precision = knob(Precision.FP32, "fp32, or fast: bf16 autocast + channels_last")
 

@@ -12,6 +12,10 @@ class ModelError(UserError):
     """The ONNX model cannot be used (missing, unreadable, folded BatchNorm, unsupported graph)."""
 
 
+class ConversionError(ModelError):
+    """onnx2torch cannot convert the model (an op it lacks): --backend auto falls back to ort-training."""
+
+
 class ConfigError(UserError):
     """An option or configuration value is invalid."""
 

@@ -108,14 +108,10 @@ class GroupRunner:
     def __init__(self, source: ModelInput | PreparedModel, config: GenerationConfig) -> None:
         self.source, self.config = source, config
         self.backend = None
-        if config.method is Method.GENERATOR:
-            from onnx_datagen.backends.generator_backend import GeneratorBackend
+        if config.method is not Method.FRACTAL:
+            from onnx_datagen.backends.choice import make_backend
 
-            self.backend = GeneratorBackend(source, config)
-        elif config.method is not Method.FRACTAL:
-            from onnx_datagen.backends.torch_backend import TorchBackend
-
-            self.backend = TorchBackend(source, config)
+            self.backend = make_backend(source, config)
 
     def run(self, group: Group, progress: ProgressSink | None = None) -> GroupResult:
         started = time.perf_counter()
@@ -137,21 +133,8 @@ class GroupRunner:
         """What the manifest says about the engine (merged datasets take it from their shards)."""
         if self.backend is None:
             return {}
-        import platform
-
-        import torch
-
-        c = self.config
         return {
             "canvas_margin": self.backend.pipeline.extra,  # the resolved extra_pixels
             "label_cycle": self.backend.label_cycle,
-            "backend": {
-                "name": "torch",
-                "device": c.device.value,
-                "precision": c.precision.value,
-                "micro_batch": self.backend.model.micro_batch,
-                "threads": torch.get_num_threads(),
-                "torch": torch.__version__,
-                "python": platform.python_version(),
-            },
+            "backend": self.backend.engine_record(),
         }

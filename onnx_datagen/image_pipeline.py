@@ -98,7 +98,8 @@ class CanvasPipeline:
         """Random flip (whole batch) -> smoothing -> random crop (one offset per batch) -> clip."""
         return self.view(canvas, self.draw(rng))
 
-    def view(self, canvas: torch.Tensor, drawn: ViewDraw) -> torch.Tensor:
+    def view(self, canvas: torch.Tensor, drawn: ViewDraw, clamp: bool = True) -> torch.Tensor:
+        """The training view for these choices (clamp=False: before clipping)."""
         x = canvas
         if self.augment:
             if drawn.flip:
@@ -109,7 +110,7 @@ class CanvasPipeline:
             x = torch.roll(x, shifts=(drawn.top, drawn.left), dims=(2, 3))
             if drawn.flip:
                 x = torch.flip(x, dims=(3,))
-        return clip(x, self.low, self.high, self.clipping)
+        return clip(x, self.low, self.high, self.clipping) if clamp else x
 
     def final_view(self, canvas: torch.Tensor) -> torch.Tensor:
         """Smoothing -> centre crop -> clip: the images that are returned."""

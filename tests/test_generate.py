@@ -1,5 +1,6 @@
 """End to end on the embedded digits model: does generation actually match the BN statistics?"""
 
+import importlib.util
 import json
 import os
 
@@ -106,3 +107,15 @@ def test_option_combinations_reduce_the_bn_loss(changes):
     config = QUICK.replace(n_iter=25, **changes)
     stats = onnx_datagen.generate(str(DIGITS_MODEL), n_images=16, config=config).manifest["statistics"]
     assert stats["bn_loss_final"] < 0.5 * stats["bn_loss_initial"], (changes, stats)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("onnxruntime.training") is not None, reason="the ort-training environment has the extra"
+)
+def test_ort_training_backend_without_its_extra_names_the_install(tmp_path, capsys):
+    from tests.cli.test_cli import run
+    from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
+
+    code, _, err = run(["generate", DIGITS_MODEL, *DIGITS_ARGS, "--backend", "ort-training", "--granularity",
+                        "per-batch", "-n", "4", "-o", tmp_path / "o"], capsys)  # fmt: skip
+    assert code == 1 and "install onnx-datagen[ort-training] in its own environment" in err

@@ -120,6 +120,10 @@ class Backend(ABC):
         """Return the group's (initial images, final images), both N x C x H x W float32 in model-input space."""
 
     @abstractmethod
+    def engine_record(self) -> dict:
+        """The manifest's `backend` entry: the engine's name, versions and settings that decide the numerics."""
+
+    @abstractmethod
     def measure(self, images: np.ndarray) -> Measured:
         """Run one batch of images (N x C x H x W, model-input space) through the model, without gradients."""
 

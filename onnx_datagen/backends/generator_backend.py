@@ -143,6 +143,9 @@ class GeneratorBackend(Backend):
     def measure(self, images: np.ndarray) -> Measured:
         return self.pixels.measure(images)
 
+    def engine_record(self) -> dict:
+        return self.pixels.engine_record()
+
     def export_onnx(self, path: str | Path) -> None:
         """Write the trained generator (with the final view) as ONNX: inputs latents [N, D] float32 and labels [N]
         int64, output images [N, C, H, W] in model-input space; checked against torch with ONNX Runtime."""

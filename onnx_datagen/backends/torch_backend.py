@@ -20,7 +20,7 @@ from onnx_datagen.config import (
     Precision,
 )
 from onnx_datagen.deps import require
-from onnx_datagen.errors import ConfigError, ModelError, OptimizationError
+from onnx_datagen.errors import ConfigError, ConversionError, OptimizationError
 from onnx_datagen.graph.heads import classifier_classes
 from onnx_datagen.graph.prepare import PreparedModel
 from onnx_datagen.image_init import INIT_STREAM, StartingCanvases
@@ -101,7 +101,7 @@ class TorchModel:
         try:
             module = onnx2torch.convert(prepared.model)
         except NotImplementedError as err:
-            raise ModelError(f"{prepared.label}: the torch backend cannot convert this model ({err})") from err
+            raise ConversionError(f"{prepared.label}: the torch backend cannot convert this model ({err})") from err
         module.eval().requires_grad_(False)
         self.prepared = prepared
         self.device = torch.device(device)
@@ -417,6 +417,20 @@ class TorchBackend(Backend):
             return np.concatenate([self.pipeline.final_view(b.canvas()).float().cpu().numpy() for b in batches])
 
     # --- measurement ---------------------------------------------------------------------------------
+
+    def engine_record(self) -> dict:
+        import platform
+
+        c = self.config
+        return {
+            "name": "torch",
+            "device": c.device.value,
+            "precision": c.precision.value,
+            "micro_batch": self.model.micro_batch,
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        }
 
     def measure(self, images: np.ndarray) -> Measured:
         with torch.no_grad():

@@ -20,7 +20,7 @@ def bn_as_affine(model: onnx.ModelProto, ranks: dict[str, int]) -> onnx.ModelPro
     constants = constant_tensors(model)
     new = onnx.ModelProto()
     new.CopyFrom(model)
-    nodes = []
+    nodes, replaced = [], set()
     for node in new.graph.node:
         if node.op_type != "BatchNormalization":
             nodes.append(node)
@@ -32,6 +32,7 @@ def bn_as_affine(model: onnx.ModelProto, ranks: dict[str, int]) -> onnx.ModelPro
         except KeyError as err:
             raise ModelError(f"BatchNormalization {node.name!r}: {err.args[0]} is not a constant") from err
         eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
+        replaced.update(node.input[1:5])
         scale = gamma / np.sqrt(var + eps)
         shift = beta - mean * scale
         shape = [len(scale)] + [1] * (ranks[node.input[0]] - 2)
@@ -43,4 +44,8 @@ def bn_as_affine(model: onnx.ModelProto, ranks: dict[str, int]) -> onnx.ModelPro
         nodes.append(helper.make_node("Add", [scaled, names[1]], [node.output[0]]))
     del new.graph.node[:]
     new.graph.node.extend(nodes)
+    used = {name for node in nodes for name in node.input} | {o.name for o in new.graph.output}
+    kept = [t for t in new.graph.initializer if t.name not in replaced or t.name in used]
+    del new.graph.initializer[:]
+    new.graph.initializer.extend(kept)  # the BN parameters now folded into the Mul/Add constants
     return new

@@ -52,14 +52,20 @@ class GraphBuilder:
         return GraphValue(self, name, tuple(shape))
 
     def reduce(self, op_type: str, x: GraphValue, axes: tuple[int, ...] | None) -> GraphValue:
-        """ReduceX over `axes` (all when None), keepdims 0; axes are an input from opset 18 (ReduceSum: 13)."""
+        """ReduceX over `axes` (all when None); axes are an input from opset 18 (ReduceSum: 13).
+
+        Reduced with keepdims=1, then reshaped: with keepdims=0, ORT 1.19's gradient of a Sqrt after a full
+        ReduceSum gets a shape its ReduceMean gradient rejects ("Incompatible dimensions" in an Expand).
+        """
         rank = len(x.shape)
         axes = tuple(range(rank)) if axes is None else tuple(a % rank for a in axes)
+        kept = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+        if self.opset >= (13 if op_type == "ReduceSum" else 18):
+            reduced = self.op(op_type, [x.name, self.int_const(list(axes))], kept, keepdims=1)
+        else:
+            reduced = self.op(op_type, [x.name], kept, axes=list(axes), keepdims=1)
         shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
-        input_axes = self.opset >= (13 if op_type == "ReduceSum" else 18)
-        if input_axes:
-            return self.op(op_type, [x.name, self.int_const(list(axes))], shape, keepdims=0)
-        return self.op(op_type, [x.name], shape, axes=list(axes), keepdims=0)
+        return self.op("Reshape", [reduced.name, self.int_const(list(shape))], shape)
 
     def output(self, value: GraphValue, name: str) -> onnx.ValueInfoProto:
         """Expose `value` as a graph output called `name` (through an Identity)."""

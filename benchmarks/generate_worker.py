@@ -62,6 +62,8 @@ def run_datagen(args) -> tuple[np.ndarray, dict]:
     config = GenerationConfig.from_dict({**preset, **overrides})
     if args.granularity:
         config = config.replace(granularity=args.granularity)
+    if args.backend:
+        config = config.replace(backend=args.backend)
     started, cpu = time.perf_counter(), cpu_seconds()
     dataset = onnx_datagen.generate(args.onnx, n_images=args.n_images, config=config)
     wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
@@ -99,6 +101,7 @@ def main() -> None:
     parser.add_argument("generator", choices=["datagen", "mct", "prior"], help="prior: datagen --preset prior")
     parser.add_argument("--granularity", help="datagen: override the default statistics granularity")
     parser.add_argument("--preset", help="datagen: start from this preset (default mct, our defaults)")
+    parser.add_argument("--backend", help="datagen: torch, ort-training or auto (default: the config's)")
     parser.add_argument("--depth", type=int, required=True)
     parser.add_argument("--onnx", required=True, help="the BN-kept export (datagen's input)")
     parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
@@ -119,6 +122,7 @@ def main() -> None:
     report.update(
         generator=f"{args.generator} {args.granularity}" if args.granularity else args.generator,
         preset=args.preset,
+        backend=args.backend,
         depth=args.depth,
         seed=args.seed,
         n_images=len(images),

@@ -1,0 +1,74 @@
+"""The two engines on one model: torch (onnx2torch) and ort-training, same settings, speed and quality.
+
+    .venv-ort/bin/python benchmarks/backends_benchmark.py --depth 20 --work bench-work/B20
+    python benchmarks/render_results.py --presets ... --backends bench-work/B20
+
+Runs in the ort-training environment (it has torch too), so both engines and the quantizer share one
+ONNX Runtime. Settings: the mct preset at per-batch granularity (ort-training has no all-images cache),
+each engine in its own one-thread process; speed is images x iterations per CPU second and per wall second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from calibration_benchmark import Bench, log  # noqa: E402
+from presets_benchmark import PRESET_QUANTIZERS  # noqa: E402
+
+BACKENDS = ["torch", "ort-training"]
+
+
+def generate(bench: Bench, backend: str, seed: int) -> np.ndarray:
+    args = bench.args
+    stem = f"R{args.depth}_backend-{backend}_s{seed}_n{args.n_images}_it{args.n_iter}"
+    out, report = bench.work / f"{stem}.npy", bench.work / f"{stem}.json"
+    if not out.exists():
+        log(f"generating {stem} ...")
+        subprocess.run(
+            [
+                sys.executable, str(HERE / "generate_worker.py"), "datagen",
+                "--preset", "mct", "--granularity", "per-batch", "--backend", backend,
+                "--depth", str(args.depth), "--onnx", str(bench.kept_path), "--shared-data", args.shared_data,
+                "--seed", str(seed), "--n-images", str(args.n_images), "--n-iter", str(args.n_iter),
+                "--threads", "1", "--out", str(out), "--report", str(report),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        timing = json.loads(report.read_text())
+        bench.results.add({"key": f"engine|R{args.depth}|{backend}|{seed}", "kind": "engine", **timing})
+        log(f"  {backend}: {timing['generate_seconds']:.0f} s ({timing['generate_cpu_seconds']:.0f} s CPU)")
+    return np.load(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--depth", type=int, choices=[20, 32, 44, 56], default=20)
+    parser.add_argument("--work", default="bench-work/backends")
+    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0])
+    parser.add_argument("--n-images", type=int, default=256)
+    parser.add_argument("--n-iter", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--e2-limit", type=int, default=2000)
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    bench = Bench(args)
+    for seed in args.seeds:
+        for backend in BACKENDS:
+            images = generate(bench, backend, seed)
+            bench.evaluate(f"{backend} s{seed}", images, args.n_iter, PRESET_QUANTIZERS)
+
+
+if __name__ == "__main__":
+    main()

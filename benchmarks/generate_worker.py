@@ -68,7 +68,10 @@ def run_datagen(args) -> tuple[np.ndarray, dict]:
     dataset = onnx_datagen.generate(args.onnx, n_images=args.n_images, config=config)
     wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     stats = dataset.manifest["statistics"] or {}
+    import onnxruntime
+
     report = {"generate_seconds": wall, "generate_cpu_seconds": cpu, "batch_size": config.batch_size}
+    report["onnxruntime"] = onnxruntime.__version__
     report.update(bn_loss_final=stats.get("bn_loss_final"), diversity=dataset.manifest.get("diversity"))
     return dataset.images, report
 

@@ -199,6 +199,38 @@ def preset_table(rows: list[dict], depth: int) -> list[str]:
     return out + [""]
 
 
+def backends_table(rows: list[dict]) -> list[str]:
+    """torch vs ort-training on the same settings: speed (images x iterations per CPU and wall second) and quality."""
+    engines = [r for r in rows if r["kind"] == "engine"]
+    quant = [r for r in rows if r["kind"] == "quant"]
+    bn = {r["set"]: r["bn_match"] for r in rows if r["kind"] == "bn_match"}
+    out = [
+        "| model | engine | seed | images x iterations | wall s | CPU s | img·it per CPU s | vs torch | "
+        + " | ".join(PRESET_COLUMNS)
+        + " | BN match |",
+        "|---|---|---|---|---|---|---|---|" + "---|" * (len(PRESET_COLUMNS) + 1),
+    ]
+    for r in sorted(engines, key=lambda r: (r["depth"], r["seed"], r["backend"] != "torch")):
+        name = f"{r['backend']} s{r['seed']}"
+        torch_run = next(t for t in engines if t["backend"] == "torch" and t["seed"] == r["seed"]
+                         and t["depth"] == r["depth"])  # fmt: skip
+        rate = r["n_images"] * r["n_iter"] / r["generate_cpu_seconds"]
+        ratio = torch_run["generate_cpu_seconds"] / r["generate_cpu_seconds"]
+        cells = []
+        for q in PRESET_COLUMNS:
+            hit = next(
+                (x for x in quant if x["set"] == name and x["quantizer"] == q and x["depth"] == r["depth"]), None
+            )
+            cells.append(f"{hit['E1']:.1f} / {hit['E3']:.1f}" if hit else "–")
+        out.append(
+            f"| ResNet-{r['depth']} | {r['backend']} | {r['seed']} | {r['n_images']} x {r['n_iter']} | "
+            f"{r['generate_seconds']:.0f} | {r['generate_cpu_seconds']:.0f} | {rate:.1f} | {ratio:.2f}x | "
+            + " | ".join(cells)
+            + f" | {bn.get(name, float('nan')):.3f} |"
+        )
+    return out + [""]
+
+
 GAP_QUANTIZERS = ["W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax"]
 MIN_GAP = 2.0  # E1 points between noise and BN inversion below which a share of the gap means nothing
 
@@ -248,7 +280,13 @@ def gap_table(kept: list[dict], folded: list[dict]) -> list[str]:
     return out + [""]
 
 
-def render(work_dirs: list[Path], out_dir: Path, folded_dirs: list[Path] = (), preset_dirs: list[Path] = ()) -> None:
+def render(
+    work_dirs: list[Path],
+    out_dir: Path,
+    folded_dirs: list[Path] = (),
+    preset_dirs: list[Path] = (),
+    backend_dirs: list[Path] = (),
+) -> None:
     if work_dirs:
         rows = load_rows(work_dirs)
         folded = load_rows(folded_dirs) if folded_dirs else []
@@ -257,6 +295,7 @@ def render(work_dirs: list[Path], out_dir: Path, folded_dirs: list[Path] = (), p
         stored = json.loads((out_dir / "results.json").read_text())
         rows, folded, info = stored["rows"], stored["folded_rows"], stored["machine"]
     preset_rows = load_rows(preset_dirs) if preset_dirs else []
+    backend_rows = load_rows(backend_dirs) if backend_dirs else []
     depths = sorted({r["depth"] for r in rows if r["kind"] == "quant"})
     notes = (HERE / "results_notes.md").read_text() if (HERE / "results_notes.md").exists() else ""
     lines = [
@@ -312,6 +351,17 @@ def render(work_dirs: list[Path], out_dir: Path, folded_dirs: list[Path] = (), p
             "",
             *presets_tables(preset_rows),
         ]
+    if backend_rows:
+        lines += [
+            "## Engines: torch and ort-training on the same settings",
+            "",
+            "`benchmarks/backends_benchmark.py`, run in the ort-training environment (onnxruntime-training "
+            f"{next(r for r in backend_rows if r['kind'] == 'engine').get('onnxruntime')}, which also "
+            "quantizes and evaluates here): the mct preset at per-batch granularity (ort-training has no "
+            "all-images cache), one thread per engine, each in its own process. Cells: E1 / E3 (%).",
+            "",
+            *backends_table(backend_rows),
+        ]
     lines += [
         "## Generation speed and memory (datagen and MCT in the same run, one after the other)",
         "",
@@ -321,7 +371,8 @@ def render(work_dirs: list[Path], out_dir: Path, folded_dirs: list[Path] = (), p
         notes,
     ]
     (out_dir / "RESULTS.md").write_text("\n".join(lines).rstrip() + "\n")
-    data = {"machine": info, "rows": rows, "folded_rows": folded, "preset_rows": preset_rows}
+    data = {"machine": info, "rows": rows, "folded_rows": folded, "preset_rows": preset_rows,
+            "backend_rows": backend_rows}  # fmt: skip
     (out_dir / "results.json").write_text(json.dumps(data, indent=1) + "\n")
 
 
@@ -338,5 +389,5 @@ def _split(args: list[str], flags: tuple[str, ...]) -> dict[str, list[Path]]:
 
 
 if __name__ == "__main__":
-    parts = _split(sys.argv[1:], ("--folded", "--presets"))
-    render(parts[""], HERE, parts.get("--folded", []), parts.get("--presets", []))
+    parts = _split(sys.argv[1:], ("--folded", "--presets", "--backends"))
+    render(parts[""], HERE, parts.get("--folded", []), parts.get("--presets", []), parts.get("--backends", []))

@@ -12,6 +12,11 @@ from onnx_datagen.config import GenerationConfig
 from onnx_datagen.diversity import DiversitySums
 from onnx_datagen.graph.prepare import PreparedModel
 
+# Random streams, each derived from (seed, batch index) or (seed, group, iteration), so a group (without
+# all-images statistics, a batch) regenerates alone, whatever runs before or beside it; every engine draws the
+# same numbers. Stream 0 is image_init.INIT_STREAM (starting canvases).
+AUGMENT_STREAM, ORDER_STREAM = 1, 2
+
 
 @dataclass(frozen=True)
 class Group:

@@ -24,7 +24,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from onnx_datagen.backends.base import Backend, Group, Measured, ProgressSink, StepReport
+from onnx_datagen.backends.base import AUGMENT_STREAM, ORDER_STREAM, Backend, Group, Measured, ProgressSink, StepReport
 from onnx_datagen.config import (
     BnLoss,
     Clipping,
@@ -53,7 +53,6 @@ CANVAS = "datagen/canvas"
 ROWS, COLS, OFFSET = "datagen/rows", "datagen/cols", "datagen/clip_offset"
 LOSS, BN_LOSS, OUTPUT_LOSS = "datagen/loss", "datagen/bn_loss", "datagen/output_loss"
 ORT_IR_VERSION = 10  # the newest IR onnxruntime-training 1.19 loads
-AUGMENT_STREAM, ORDER_STREAM = 1, 2  # the torch engine's streams: the same draws on both engines
 EXTRA = "onnx-datagen[ort-training]"
 
 SUPPORTED_BN_LOSSES = {BnLoss.L2_SQUARE, BnLoss.L2_NORM_MEAN_VAR}

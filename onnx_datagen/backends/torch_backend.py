@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onnx_datagen.backends.base import Backend, Group, Measured, ProgressSink, StepReport
+from onnx_datagen.backends.base import AUGMENT_STREAM, ORDER_STREAM, Backend, Group, Measured, ProgressSink, StepReport
 from onnx_datagen.config import (
     BnLoss,
     Device,
@@ -48,9 +48,6 @@ from onnx_datagen.backends.image_generators import (  # noqa: E402 - needs torch
     swinging,
 )
 
-# Independent random streams, each derived from (seed, batch index) or (seed, group, iteration), so a group
-# (without all-images statistics, a batch) regenerates alone, whatever runs before or beside it.
-AUGMENT_STREAM, ORDER_STREAM = 1, 2  # INIT_STREAM = 0 is image_init's
 SLACK_PILOT_ITERATIONS = 100  # steps of the batch-level pilot whose per-image gaps set slack-l2-square's margins
 
 OPTIMIZERS = {  # params: tensors, or parameter groups (dicts) with their own lr

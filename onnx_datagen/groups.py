@@ -92,8 +92,9 @@ def determinism(config: GenerationConfig) -> dict:
     if config.method is Method.FRACTAL or (config.device is Device.CPU and config.precision is Precision.FP32):
         return {
             "byte_identical": True,
-            "scope": "same model, config and seed, same torch build and CPU type: one run, shards, resumed "
-            "runs and Ray tasks write the same bytes (checked with 1 and 2 torch threads)",
+            "scope": "same model, config and seed, same engine build (torch, or onnxruntime-training) and CPU type: "
+            "one run, shards, resumed runs and Ray tasks write the same bytes (checked with 1 and 2 threads on "
+            "both engines)",
         }
     return {
         "byte_identical": False,

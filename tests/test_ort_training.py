@@ -93,3 +93,29 @@ def test_auto_falls_back_to_ort_training_when_onnx2torch_cannot_convert(tmp_path
     assert manifest["statistics"]["bn_loss_final"] < manifest["statistics"]["bn_loss_initial"]
     code, _, err = run([*args, "--backend", "torch", "-o", tmp_path / "t"], capsys)
     assert code == 1 and "the torch backend cannot convert this model" in err
+
+
+def test_same_bytes_with_one_and_two_threads():
+    import torch
+
+    config = GenerationConfig.from_dict(
+        {
+            "normalization": DIGITS_NORM,
+            "granularity": "per-batch",
+            "n_iter": 10,
+            "batch_size": 16,
+            "backend": "ort-training",
+        }
+    )
+    before = torch.get_num_threads()
+    images = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)  # the ORT session takes torch's thread count
+            dataset = onnx_datagen.generate(str(DIGITS_MODEL), n_images=32, config=config)
+            assert dataset.manifest["backend"]["threads"] == threads
+            images.append(dataset.images)
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_array_equal(images[0], images[1])
+    assert dataset.manifest["determinism"]["byte_identical"]

@@ -52,6 +52,7 @@ from onnx_datagen.schedules import make_schedule
 CANVAS = "datagen/canvas"
 ROWS, COLS, OFFSET = "datagen/rows", "datagen/cols", "datagen/clip_offset"
 LOSS, BN_LOSS, OUTPUT_LOSS = "datagen/loss", "datagen/bn_loss", "datagen/output_loss"
+N_BATCHES, REST, MOMENT = "datagen/batches", "datagen/rest", "datagen/moment"  # all-images statistics
 ORT_IR_VERSION = 10  # the newest IR onnxruntime-training 1.19 loads
 EXTRA = "onnx-datagen[ort-training]"
 
@@ -80,8 +81,6 @@ def unsupported(config: GenerationConfig) -> list[str]:
     problems = []
     if c.method is not Method.BN_INVERSION:
         problems.append(f"--method {c.method.value} (only bn-inversion)")
-    if c.granularity is Granularity.ALL_IMAGES:
-        problems.append("--granularity all-images (use per-batch or per-image)")
     if c.bn_loss not in SUPPORTED_BN_LOSSES:
         problems.append(f"--bn-loss {c.bn_loss.value}")
     if c.output_loss not in SUPPORTED_OUTPUT_LOSSES and c.output_loss_multiplier:
@@ -111,14 +110,48 @@ class _Session:
         self.module.train()
         self.inputs = list(self.module.input_names())
 
-    def step(self, canvas: np.ndarray, feeds: dict[str, np.ndarray]) -> tuple[list[float], np.ndarray]:
-        """Losses and the canvas gradient at `canvas`."""
+    def step(self, canvas: np.ndarray, feeds: dict[str, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+        """The graph's outputs (loss, BN loss, output loss, then any moments) and the canvas gradient at `canvas`."""
         self.state.parameters[CANVAS].data = canvas
         self.module.lazy_reset_grad()
         outputs = self.module(*[feeds[name] for name in self.inputs])
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        values = [float(v.numpy() if hasattr(v, "numpy") else np.asarray(v)) for v in outputs]
-        return values, self.state.parameters[CANVAS].grad
+        return [v.numpy() if hasattr(v, "numpy") else np.asarray(v) for v in outputs], self.state.parameters[
+            CANVAS
+        ].grad
+
+
+class _MomentCache:
+    """The torch engine's MomentCache in numpy: each batch's latest per-batch moments per layer, and their sums;
+    a step sees the other batches' sums (rest) as graph inputs and adds its own live moments in the graph."""
+
+    def __init__(self, n_batches: int) -> None:
+        self.n_batches = n_batches
+        self.slots: list[list[np.ndarray] | None] = [None] * n_batches
+        self.sums: list[np.ndarray] | None = None
+
+    def store(self, slot: int, moments: list[np.ndarray]) -> None:
+        fresh = [np.asarray(m, dtype=np.float32) for m in moments]
+        old = self.slots[slot]
+        if self.sums is None:
+            self.sums = [np.zeros_like(m) for m in fresh]
+        self.sums = [s + m - (old[i] if old else 0) for i, (s, m) in enumerate(zip(self.sums, fresh))]
+        self.slots[slot] = fresh
+
+    def feeds(self, slot: int) -> dict[str, np.ndarray]:
+        feeds = {N_BATCHES: np.asarray(self.n_batches, dtype=np.float32)}
+        for i, (total, mine) in enumerate(zip(self.sums, self.slots[slot])):
+            feeds[f"{REST}{i // 2}_{i % 2}"] = total - mine
+        return feeds
+
+    @staticmethod
+    def empty_feeds(channels: list[int]) -> dict[str, np.ndarray]:
+        """A lone batch: no other batches, count 1 (used to read a batch's own moments)."""
+        feeds = {N_BATCHES: np.asarray(1.0, dtype=np.float32)}
+        for i, c in enumerate(channels):
+            for k in range(2):
+                feeds[f"{REST}{i}_{k}"] = np.zeros(c, dtype=np.float32)
+        return feeds
 
 
 @contextlib.contextmanager
@@ -240,11 +273,21 @@ class OrtTrainingBackend(Backend):
         b.nodes.append(helper.make_node("Identity", [fed.name], [image.name]))
         n_view = len(b.nodes)  # the view runs before the model, the loss after it
 
-        granularity = c.granularity
+        all_images = c.granularity is Granularity.ALL_IMAGES
+        granularity = Granularity.PER_BATCH if all_images else c.granularity
         layer_moments = [moments(view, granularity)] + [
             moments(b.value(name, shapes[name]), granularity) for name in bn_names
         ]
-        bn_loss = alignment_loss(layer_moments, self.targets, self.weights, bn_loss_for(c), c.stats_eps)
+        stats = layer_moments
+        if all_images:  # MomentCache.combined, with the other batches' summed moments and their count as inputs
+            count = b.value(N_BATCHES, ())
+            inputs.append(helper.make_tensor_value_info(N_BATCHES, TensorProto.FLOAT, []))
+            stats = []
+            for i, pair in enumerate(layer_moments):
+                rests = [b.value(f"{REST}{i}_{k}", pair[0].shape) for k in range(2)]
+                inputs += [helper.make_tensor_value_info(r.name, TensorProto.FLOAT, list(r.shape)) for r in rests]
+                stats.append(tuple((rest + live) / count for rest, live in zip(rests, pair)))
+        bn_loss = alignment_loss(stats, self.targets, self.weights, bn_loss_for(c), c.stats_eps)
         model_outputs = self.session.get_outputs()[: prepared.n_outputs]
         floats = [b.value(o.name, shapes[o.name]) for o in model_outputs if o.type == "tensor(float)"]
         if c.output_loss_multiplier and c.output_loss is not OutputLoss.NONE:
@@ -253,6 +296,10 @@ class OrtTrainingBackend(Backend):
             output_loss = b.const(np.float32(0.0))
         total = bn_loss + output_loss
         outputs = [b.output(total, LOSS), b.output(bn_loss, BN_LOSS), b.output(output_loss, OUTPUT_LOSS)]
+        if all_images:  # this batch's moments, for the cache
+            outputs += [
+                b.output(m, f"{MOMENT}{i}_{k}") for i, pair in enumerate(layer_moments) for k, m in enumerate(pair)
+            ]
 
         kept_inputs = [v for v in graph.input if v.name != image.name]
         canvas_init = numpy_helper.from_array(np.zeros((batch, channels, canvas_h, canvas_w), np.float32), CANVAS)
@@ -320,13 +367,19 @@ class OrtTrainingBackend(Backend):
             rng = np.random.default_rng([c.seed, index, AUGMENT_STREAM])
             batches.append((index, canvas, OPTIMIZERS[c.optimizer]([canvas], c.lr), make_schedule(c), rng))
         initial = self._final_images(batches)
+        cache = self._filled_cache(batches) if c.granularity is Granularity.ALL_IMAGES else None
         for iteration in range(c.n_iter):
             order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
             for position, slot in enumerate(order):
                 index, canvas, optimizer, schedule, rng = batches[slot]
                 session = self._session(len(canvas))
                 feeds = self._feeds(canvas, self.pipeline.draw(rng))
-                (loss, bn_loss, output_loss), grad = session.step(canvas.numpy(), feeds)
+                if cache is not None:
+                    feeds.update(cache.feeds(slot))
+                outputs, grad = session.step(canvas.numpy(), feeds)
+                loss, bn_loss, output_loss = (float(v) for v in outputs[:3])
+                if cache is not None:  # one step stale, from the augmented view, as the torch engine
+                    cache.store(slot, outputs[3:])
                 if not np.isfinite(loss):
                     raise OptimizationError(
                         f"the loss became {loss} at iteration {iteration + 1}, batch {index}; lower --lr"
@@ -341,6 +394,21 @@ class OrtTrainingBackend(Backend):
                     progress(StepReport(group.index, iteration, c.n_iter, position, len(batches), index, loss, bn_loss,
                                         output_loss, lr))  # fmt: skip
         return initial, self._final_images(batches)
+
+    def _filled_cache(self, batches) -> _MomentCache:
+        """Every batch's moments from its final view (one forward each, its gradient unused), as the torch engine
+        fills its cache before the first step."""
+        cache = _MomentCache(len(batches))
+        centre = self.pipeline.extra // 2
+        for slot, (_, canvas, *_rest) in enumerate(batches):
+            feeds = self._feeds(canvas, ViewDraw(False, centre, centre))
+            feeds.update(_MomentCache.empty_feeds(self._layer_channels()))
+            outputs, _ = self._session(len(canvas)).step(canvas.numpy(), feeds)
+            cache.store(slot, outputs[3:])
+        return cache
+
+    def _layer_channels(self) -> list[int]:
+        return [len(mean) for mean, _ in self.targets]
 
     def _final_images(self, batches) -> np.ndarray:
         with self.torch.no_grad():

@@ -4,8 +4,9 @@
     python benchmarks/render_results.py --presets ... --backends bench-work/B20
 
 Runs in the ort-training environment (it has torch too), so both engines and the quantizer share one
-ONNX Runtime. Settings: the mct preset at per-batch granularity (ort-training has no all-images cache),
-each engine in its own one-thread process; speed is images x iterations per CPU second and per wall second.
+ONNX Runtime. Settings: the mct preset at per-batch granularity (the engines' arithmetic without the
+all-images cache, which each engine keeps in its own float rounding), each engine in its own one-thread
+process; speed is images x iterations per CPU second and per wall second.
 """
 
 from __future__ import annotations

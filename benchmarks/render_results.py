@@ -357,8 +357,8 @@ def render(
             "",
             "`benchmarks/backends_benchmark.py`, run in the ort-training environment (onnxruntime-training "
             f"{next(r for r in backend_rows if r['kind'] == 'engine').get('onnxruntime')}, which also "
-            "quantizes and evaluates here): the mct preset at per-batch granularity (ort-training has no "
-            "all-images cache), one thread per engine, each in its own process. Cells: E1 / E3 (%).",
+            "quantizes and evaluates here): the mct preset at per-batch granularity, one thread per engine, each "
+            "in its own process. Cells: E1 / E3 (%).",
             "",
             *backends_table(backend_rows),
         ]

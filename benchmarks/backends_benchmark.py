@@ -1,12 +1,14 @@
 """The two engines on one model: torch (onnx2torch) and ort-training, same settings, speed and quality.
 
-    .venv-ort/bin/python benchmarks/backends_benchmark.py --depth 20 --work bench-work/B20
+    python benchmarks/backends_benchmark.py --depth 20 --work bench-work/B20 --worker-python .venv-ort/bin/python
     python benchmarks/render_results.py --presets ... --backends bench-work/B20
 
-Runs in the ort-training environment (it has torch too), so both engines and the quantizer share one
-ONNX Runtime. Settings: the mct preset at per-batch granularity (the engines' arithmetic without the
-all-images cache, which each engine keeps in its own float rounding), each engine in its own one-thread
-process; speed is images x iterations per CPU second and per wall second.
+Both engines generate in the ort-training environment (--worker-python; it has torch too), so they share
+one torch and one process setup; quantization and evaluation run here, in the main environment, with the
+same ONNX Runtime as every other table (onnxruntime-training 1.19's quantizer has no int4 weights).
+Settings: the mct preset at per-batch granularity (the engines' arithmetic without the all-images cache,
+which each engine keeps in its own float rounding), each engine in its own one-thread process; speed is
+images x iterations per CPU second and per wall second.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def generate(bench: Bench, backend: str, seed: int) -> np.ndarray:
         log(f"generating {stem} ...")
         subprocess.run(
             [
-                sys.executable, str(HERE / "generate_worker.py"), "datagen",
+                args.worker_python, str(HERE / "generate_worker.py"), "datagen",
                 "--preset", "mct", "--granularity", "per-batch", "--backend", backend,
                 "--depth", str(args.depth), "--onnx", str(bench.kept_path), "--shared-data", args.shared_data,
                 "--seed", str(seed), "--n-images", str(args.n_images), "--n-iter", str(args.n_iter),
@@ -62,6 +64,7 @@ def main() -> None:
     parser.add_argument("--n-iter", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--e2-limit", type=int, default=2000)
+    parser.add_argument("--worker-python", default=sys.executable, help="the ort-training environment's python")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     bench = Bench(args)

@@ -13,6 +13,8 @@ from onnx_datagen._version import __version__
 
 _LAZY = {
     "generate": "onnx_datagen.generation",
+    "train_generator": "onnx_datagen.onnx_generator",
+    "sample": "onnx_datagen.onnx_generator",
     "inspect": "onnx_datagen.inspection",
     "quantize": "onnx_datagen.quantization",
     "QuantSettings": "onnx_datagen.quantization",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from calibration_benchmark import Bench, log  # noqa: E402
+from calibration_benchmark import Bench, log, run_worker  # noqa: E402
 from presets_benchmark import PRESET_QUANTIZERS  # noqa: E402
 
 BACKENDS = ["torch", "ort-training"]
@@ -36,18 +35,8 @@ def generate(bench: Bench, backend: str, seed: int) -> np.ndarray:
     stem = f"R{args.depth}_backend-{backend}_s{seed}_n{args.n_images}_it{args.n_iter}"
     out, report = bench.work / f"{stem}.npy", bench.work / f"{stem}.json"
     if not out.exists():
-        log(f"generating {stem} ...")
-        subprocess.run(
-            [
-                args.worker_python, str(HERE / "generate_worker.py"), "datagen",
-                "--preset", "mct", "--granularity", "per-batch", "--backend", backend,
-                "--depth", str(args.depth), "--onnx", str(bench.kept_path), "--shared-data", args.shared_data,
-                "--seed", str(seed), "--n-images", str(args.n_images), "--n-iter", str(args.n_iter),
-                "--threads", "1", "--out", str(out), "--report", str(report),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        options = ["--preset", "mct", "--granularity", "per-batch", "--backend", backend, "--n-iter", str(args.n_iter)]
+        run_worker(args, "datagen", bench.kept_path, seed, out, report, *options, python=args.worker_python)
         timing = json.loads(report.read_text())
         bench.results.add({"key": f"engine|R{args.depth}|{backend}|{seed}", "kind": "engine", **timing})
         log(f"  {backend}: {timing['generate_seconds']:.0f} s ({timing['generate_cpu_seconds']:.0f} s CPU)")

@@ -63,32 +63,37 @@ class Results:
             f.write(json.dumps(row) + "\n")
 
 
+def run_worker(args, generator: str, onnx_path: Path, seed: int, out: Path, report: Path, *options: str,
+               python: str = sys.executable) -> None:  # fmt: skip
+    """One generated set by generate_worker.py, in its own process (so wall time and peak memory are its own):
+    images to `out`, timing to `report`. `options` are the generator's further worker options."""
+    log(f"generating {out.stem} ...")
+    subprocess.run(
+        [
+            python, str(HERE / "generate_worker.py"), generator,
+            "--depth", str(args.depth),
+            "--onnx", str(onnx_path),
+            "--shared-data", args.shared_data,
+            "--seed", str(seed),
+            "--n-images", str(args.n_images),
+            "--threads", str(args.threads),
+            "--out", str(out),
+            "--report", str(report),
+            *options,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def generated_set(args, work: Path, onnx_path: Path, generator: str, seed: int, results: Results) -> np.ndarray:
     variant = f"-{args.granularity}" if args.granularity and generator == "datagen" else ""
     stem = f"R{args.depth}_{generator}{variant}_s{seed}_n{args.n_images}_it{args.n_iter}"
     out, report = work / f"{stem}.npy", work / f"{stem}.json"
     if not out.exists():
-        log(f"generating {stem} ...")
-        subprocess.run(
-            [
-                sys.executable,
-                str(HERE / "generate_worker.py"),
-                generator,
-                "--depth", str(args.depth),
-                "--onnx", str(onnx_path),
-                "--shared-data", args.shared_data,
-                "--seed", str(seed),
-                "--n-images", str(args.n_images),
-                "--n-iter", str(args.n_iter),
-                "--batch-size", str(args.batch_size),
-                "--threads", str(args.threads),
-                "--out", str(out),
-                "--report", str(report),
-                *(["--granularity", args.granularity] if args.granularity and generator == "datagen" else []),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        extra = ["--granularity", args.granularity] if args.granularity and generator == "datagen" else []
+        run_worker(args, generator, onnx_path, seed, out, report,
+                   "--n-iter", str(args.n_iter), "--batch-size", str(args.batch_size), *extra)  # fmt: skip
         timing = json.loads(report.read_text())
         results.add({"key": f"time|R{args.depth}|{generator}{variant}|{seed}", "kind": "timing", **timing})
         speed = timing["images_x_iterations_per_second"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from calibration_benchmark import QUANTIZERS, REAL_CALIB, Bench, log  # noqa: E402
+from calibration_benchmark import QUANTIZERS, REAL_CALIB, Bench, log, run_worker  # noqa: E402
 
 PRESETS = ["mct", "dgh", "dsg", "zeroq", "deepinversion", "genie", "generator"]
 PRESET_QUANTIZERS = {k: QUANTIZERS[k] for k in ("W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax", "W4A8 MinMax")}
@@ -40,24 +39,7 @@ def generate(bench: Bench, preset: str, seed: int, n_iter: int) -> tuple[np.ndar
     key = f"time|R{args.depth}|preset-{preset}|{seed}|{n_iter}"
     made = not out.exists()
     if made:
-        log(f"generating {stem} ...")
-        subprocess.run(
-            [
-                sys.executable, str(HERE / "generate_worker.py"), "datagen",
-                "--preset", preset,
-                "--depth", str(args.depth),
-                "--onnx", str(bench.kept_path),
-                "--shared-data", args.shared_data,
-                "--seed", str(seed),
-                "--n-images", str(args.n_images),
-                "--n-iter", str(n_iter),
-                "--threads", str(args.threads),
-                "--out", str(out),
-                "--report", str(report),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        run_worker(args, "datagen", bench.kept_path, seed, out, report, "--preset", preset, "--n-iter", str(n_iter))
     timing = json.loads(report.read_text())
     if made or bench.results.get(key) is None:
         bench.results.add({"key": key, "kind": "timing", **timing})

@@ -92,7 +92,7 @@ def model_record(source: ModelInput | PreparedModel) -> dict:
 def job_record(source: ModelInput | PreparedModel, config: GenerationConfig, n_images: int) -> dict:
     """What decides the images: equal records give equal bytes. Resume and merge compare it field by field."""
     groups = plan_groups(n_images, config)
-    return {
+    record = {
         "model": model_record(source),
         "image_shape": list(source.image.chw),
         "n_images": n_images,
@@ -100,6 +100,17 @@ def job_record(source: ModelInput | PreparedModel, config: GenerationConfig, n_i
         "group_size": config.images_per_group,
         "n_groups": len(groups),
     }
+    if config.init_from:  # the starting images come from this file: a changed generator is another job
+        record["init_from"] = {"path": config.init_from, "sha256": _generator_sha256(config.init_from)}
+    return record
+
+
+def _generator_sha256(path: str) -> str:
+    from onnx_datagen.graph.load import file_sha256
+
+    if not Path(path).is_file():
+        raise ConfigError(f"--init-from {path}: no such file; give the path of an ONNX generator")
+    return file_sha256(path)
 
 
 def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: list[GroupResult]) -> Dataset:

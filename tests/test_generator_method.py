@@ -121,3 +121,21 @@ def test_a_foreign_generator_needs_a_normalization(tmp_path):
         bad.graph.output[0].type.tensor_type.shape.dim.pop()
         bad.graph.output[0].type.tensor_type.shape.dim.pop()
         OnnxGenerator.load(save(bad, tmp_path / "flat.onnx")).sample(0, 0, 2)
+
+
+def test_a_changed_init_from_generator_is_another_job(trained, tmp_path):
+    from onnx_datagen.generation import job_record
+    from onnx_datagen.graph.prepare import load_model_input
+    from onnx_datagen.run_folder import job_difference
+
+    source = load_model_input(str(DIGITS_MODEL))
+    copy = tmp_path / "gen.onnx"
+    copy.write_bytes(trained.read_bytes())
+    config = GenerationConfig(init_from=str(copy), normalization=onnx_datagen.Normalization((0.3,), (0.32,)))
+    before = job_record(source, config, 8)
+    assert before["init_from"]["sha256"] == onnx_datagen.graph.load.file_sha256(trained)
+    retrained = train_generator(str(DIGITS_MODEL), tmp_path / "other.onnx", generator_config(n_iter=2, batch_size=8))
+    copy.write_bytes(retrained.read_bytes())  # same path, other weights: resume and merge must refuse
+    assert job_difference(before, job_record(source, config, 8)).startswith("init_from.sha256: ")
+    with pytest.raises(ConfigError, match="--init-from .*missing.onnx: no such file"):
+        job_record(source, config.replace(init_from=str(tmp_path / "missing.onnx")), 8)

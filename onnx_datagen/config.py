@@ -266,6 +266,12 @@ class GenerationConfig:
     )
     smoothing_sigma: float = knob(1.25, "sigma of the 3x3 Gaussian smoothing")
     flip_probability: float = knob(0.5, "probability of a horizontal flip per step")
+    low_res_fraction: float = knob(
+        0.0,
+        "share of n_iter run first at half resolution (the model sees the images 2x2 average-pooled, the jitter "
+        "halved), after which optimiser and schedule restart at full resolution (DeepInversion's setting 0: 2/3); "
+        "skipped with a note for models that only run at their own size",
+    )
     clipping: Clipping = knob(Clipping.CLAMP, "keep images inside the valid pixel range")
     normalization: Normalization = field(
         default_factory=Normalization, metadata={"help": "the model's input normalisation"}
@@ -344,6 +350,15 @@ class GenerationConfig:
             raise ConfigError(f"{_flag('output_loss_multiplier')} must be >= 0, got {self.output_loss_multiplier}")
         if self.extra_pixels is not None and (not isinstance(self.extra_pixels, int) or self.extra_pixels < 0):
             raise ConfigError(f"{_flag('extra_pixels')} must be an integer >= 0, got {self.extra_pixels!r}")
+        if not 0 <= self.low_res_fraction < 1:
+            raise ConfigError(f"{_flag('low_res_fraction')} must be in [0, 1), got {self.low_res_fraction}")
+        if self.low_res_fraction and self.pipeline is ImagePipeline.SMOOTHING_AND_AUGMENTATION:
+            raise ConfigError(
+                "--low-res-fraction pools the whole canvas, and --pipeline smoothing-and-augmentation crops a larger "
+                "one; use --pipeline jitter-and-flip or identity"
+            )
+        if self.low_res_fraction and self.method is Method.GENERATOR:
+            raise ConfigError("--low-res-fraction applies to optimised images, not to --method generator; drop it")
         if not 0 <= self.flip_probability <= 1:
             raise ConfigError(f"{_flag('flip_probability')} must be in [0, 1], got {self.flip_probability}")
         if self.group_size is not None:

@@ -4,11 +4,13 @@ The canvas is larger than the image by `extra_pixels` so the random crop can mov
 only on the view, with a straight-through gradient, and never on the stored canvas (MCT today);
 `reflect` folds the stored canvas back into range after every step (MCT before July 2024), and
 `clamp-canvas` clamps it (DeepInversion). `jitter-and-flip` is DeepInversion's augmentation: the
-canvas is the image, shifted circularly by up to the margin and flipped.
+canvas is the image, shifted circularly by up to the margin and flipped; in its low-resolution phase the
+model sees the canvas 2x2 average-pooled (`half_resolution`).
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +70,14 @@ class CanvasPipeline:
         self.low = torch.tensor(low, dtype=torch.float32, device=device).view(1, channels, 1, 1)
         self.high = torch.tensor(high, dtype=torch.float32, device=device).view(1, channels, 1, 1)
         self.kernel = gaussian_kernel(channels, config.smoothing_sigma).to(device)
+        self.pool = 1  # 2 in DeepInversion's low-resolution phase
+
+    def half_resolution(self) -> CanvasPipeline:
+        """The same pipeline, viewing the canvas 2x2 average-pooled with the jitter halved (DeepInversion); the
+        canvas itself stays at full resolution. Not for smoothing-and-augmentation (the config refuses it)."""
+        half = copy.copy(self)
+        half.pool, half.jitter = 2, self.jitter // 2
+        return half
 
     @property
     def canvas_size(self) -> tuple[int, int]:
@@ -100,7 +110,7 @@ class CanvasPipeline:
 
     def view(self, canvas: torch.Tensor, drawn: ViewDraw, clamp: bool = True) -> torch.Tensor:
         """The training view for these choices (clamp=False: before clipping)."""
-        x = canvas
+        x = F.avg_pool2d(canvas, self.pool) if self.pool > 1 else canvas
         if self.augment:
             if drawn.flip:
                 x = torch.flip(x, dims=(3,))
@@ -114,7 +124,7 @@ class CanvasPipeline:
 
     def final_view(self, canvas: torch.Tensor) -> torch.Tensor:
         """Smoothing -> centre crop -> clip: the images that are returned."""
-        x = canvas
+        x = F.avg_pool2d(canvas, self.pool) if self.pool > 1 else canvas
         if self.augment:
             x = self.smooth(x)
             top = left = self.extra // 2

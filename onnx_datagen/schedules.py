@@ -61,17 +61,18 @@ class Constant:
         return self.lr
 
 
-SCHEDULES = {
-    Scheduler.REDUCE_ON_PLATEAU: lambda c: ReduceOnPlateau(c.lr, c.scheduler_factor, c.patience, c.min_lr, False),
-    Scheduler.REDUCE_ON_PLATEAU_WITH_RESET: lambda c: ReduceOnPlateau(
+SCHEDULES = {  # (config, iterations of the phase) -> schedule
+    Scheduler.REDUCE_ON_PLATEAU: lambda c, n: ReduceOnPlateau(c.lr, c.scheduler_factor, c.patience, c.min_lr, False),
+    Scheduler.REDUCE_ON_PLATEAU_WITH_RESET: lambda c, n: ReduceOnPlateau(
         c.lr, c.scheduler_factor, c.patience, c.min_lr, True
     ),
-    Scheduler.STEP: lambda c: StepDecay(c.lr, max(1, c.n_iter // 3), c.step_gamma),
-    Scheduler.COSINE: lambda c: Cosine(c.lr, c.n_iter, c.min_lr),
-    Scheduler.CONSTANT: lambda c: Constant(c.lr),
+    Scheduler.STEP: lambda c, n: StepDecay(c.lr, max(1, n // 3), c.step_gamma),
+    Scheduler.COSINE: lambda c, n: Cosine(c.lr, n, c.min_lr),
+    Scheduler.CONSTANT: lambda c, n: Constant(c.lr),
 }
 
 
-def make_schedule(config: GenerationConfig):
-    """A fresh schedule for one batch: `.step(loss) -> lr for the next step`."""
-    return SCHEDULES[config.scheduler](config)
+def make_schedule(config: GenerationConfig, iterations: int | None = None):
+    """A fresh schedule for one batch over `iterations` steps (default n_iter): `.step(loss) -> lr for the next
+    step`. A low-resolution phase restarts it, as DeepInversion restarts its cosine schedule."""
+    return SCHEDULES[config.scheduler](config, iterations or config.n_iter)

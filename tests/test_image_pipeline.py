@@ -118,3 +118,18 @@ def test_fractal_init_is_the_fractal_preset_normalised_and_indexed_by_image():
     assert canvas.shape == (4, 3, 10, 12) and canvas.dtype == np.float32
     expected = Dataset.from_pixels(fractal_pixels(4, 10, 12, 3, seed=2, start=8), norm.mean, norm.std, 1.0)
     np.testing.assert_array_equal(canvas, expected)
+
+
+def test_half_resolution_view_pools_the_canvas_and_halves_the_jitter():
+    p = pipeline(pipeline="jitter-and-flip", extra_pixels=3, flip_probability=1.0, clipping="clamp-canvas")
+    half = p.half_resolution()
+    assert half.canvas_size == p.canvas_size == (8, 6)  # the stored images stay at full size
+    canvas = torch.randn(2, 3, 8, 6)
+    view = half.training_view(canvas, np.random.default_rng(7))
+    down, right = (int(v) for v in np.random.default_rng(7).integers(-1, 2, size=2))  # jitter 3 // 2 = 1
+    pooled = (
+        canvas[:, :, 0::2, 0::2] + canvas[:, :, 1::2, 0::2] + canvas[:, :, 0::2, 1::2] + canvas[:, :, 1::2, 1::2]
+    ) / 4
+    torch.testing.assert_close(view, torch.flip(torch.roll(pooled, (down, right), dims=(2, 3)), dims=(3,)))
+    torch.testing.assert_close(half.final_view(canvas), pooled)
+    assert p.pool == 1 and p.jitter == 3  # the full-resolution pipeline is unchanged

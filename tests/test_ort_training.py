@@ -69,6 +69,9 @@ def test_unsupported_settings_are_refused_by_name():
         onnx_datagen.generate(str(DIGITS_MODEL), n_images=4, config=config.replace(labels="balanced"))
     with pytest.raises(ConfigError, match="--bn-loss slack-l2-square"):
         onnx_datagen.generate(str(DIGITS_MODEL), n_images=4, config=config.replace(bn_loss="slack-l2-square"))
+    with pytest.raises(ConfigError, match="--low-res-fraction \\(one training graph per image size\\)"):
+        half = config.replace(low_res_fraction=0.5, pipeline="jitter-and-flip")
+        onnx_datagen.generate(str(DIGITS_MODEL), n_images=4, config=half)
 
 
 def same_upper_model() -> onnx.ModelProto:

@@ -3,12 +3,13 @@
 import json
 
 import numpy as np
+import onnx
 
 from onnx_datagen import GenerationConfig
 from onnx_datagen.config import load_config_file
 from onnx_datagen.presets import describe_presets, load_preset, preset_paths
 from tests.cli.test_cli import run
-from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
+from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, bn_model, save
 
 
 def test_presets_are_plain_config_files_with_a_description():
@@ -128,3 +129,52 @@ def test_generator_parameterization_refuses_pixel_settings(tmp_path, capsys):
     assert code == 1 and "--parameterization generator makes the images from N(0, 1) latents" in err
     code, _, err = run([*args, "--clipping", "reflect"], capsys)
     assert code == 1 and "use --clipping clamp or none" in err
+
+
+def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(tmp_path, caplog):
+    import onnx_datagen
+    from onnx_datagen.backends.base import Group
+    from onnx_datagen.backends.torch_backend import TorchBackend
+    from onnx_datagen.graph.prepare import prepare_model
+
+    config = GenerationConfig.from_dict(
+        {**load_preset("deepinversion"), "normalization": {"mean": [0.3], "std": [0.32]}}
+    )
+    assert (config.n_iter, int(config.n_iter * config.low_res_fraction)) == (3000, 2000)  # DeepInversion setting 0
+    config = config.replace(n_iter=9, batch_size=8)  # 6 iterations at 8x8, then 3 at 16x16
+    backend = TorchBackend(prepare_model(str(DIGITS_MODEL)), config)
+    model, sizes = backend.model, []
+
+    def recording(x):
+        sizes.append(tuple(x.shape[2:]))
+        return model(x)
+
+    backend.model = recording
+    reports = []
+    _, images = backend.optimize(Group(0, 0, 8), reports.append)
+    assert sizes == [(8, 8)] * 6 + [(16, 16)] * 3 and images.shape == (8, 1, 16, 16)
+    lrs = [r.lr for r in reports]  # cosine over each phase, from 0.2 to 1e-4, restarting at the switch
+    assert lrs[5] == 1e-4 and abs(lrs[6] - (1e-4 + (0.2 - 1e-4) * 0.75)) < 1e-9 and lrs[8] == 1e-4
+    backend.model = model
+    assert backend.engine_record()["half_resolution_iterations"] == 6
+
+    # A model with its size baked in (AveragePool over exactly 4x4 features) runs everything at full size.
+    fixed = bn_model(size=8)
+    node = next(n for n in fixed.graph.node if n.op_type == "GlobalAveragePool")
+    node.op_type = "AveragePool"
+    node.attribute.append(onnx.helper.make_attribute("kernel_shape", [4, 4]))
+    path = save(fixed, tmp_path / "fixed.onnx")
+    with caplog.at_level("WARNING", logger="onnx_datagen"):
+        skipped = onnx_datagen.generate(str(path), n_images=8, config=config)
+    assert "does not run at half resolution" in caplog.text and "all 9 iterations run at 8x8" in caplog.text
+    assert skipped.manifest["backend"]["half_resolution_iterations"] == 0
+    full = onnx_datagen.generate(str(path), n_images=8, config=config.replace(low_res_fraction=0.0))
+    np.testing.assert_array_equal(skipped.images, full.images)
+
+
+def test_low_res_fraction_refusals(tmp_path, capsys):
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "-n", "8", "-o", tmp_path / "o"]
+    code, _, err = run([*args, "--low-res-fraction", "0.5"], capsys)
+    assert code == 1 and "use --pipeline jitter-and-flip or identity" in err
+    code, _, err = run([*args, "--preset", "deepinversion", "--low-res-fraction", "1"], capsys)
+    assert code == 1 and "--low-res-fraction must be in [0, 1), got 1.0" in err

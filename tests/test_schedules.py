@@ -48,3 +48,14 @@ def test_every_scheduler_builds_and_never_increases_on_a_flat_loss(kind):
     schedule = make_schedule(GenerationConfig(scheduler=kind, n_iter=20))
     values = [schedule.step(1.0) for _ in range(20)]
     assert all(b <= a + 1e-12 for a, b in zip(values, values[1:]))
+
+
+def test_phases_split_n_iter_and_restart_the_schedule():
+    from onnx_datagen.backends.base import Phase, phases
+
+    config = GenerationConfig(n_iter=3000, low_res_fraction=0.6667, pipeline="jitter-and-flip")
+    assert phases(config, half_resolution_runs=True) == [Phase(2000, True), Phase(1000, False)]  # DeepInversion
+    assert phases(config, half_resolution_runs=False) == [Phase(3000, False)]
+    assert phases(config.replace(low_res_fraction=0.0), True) == [Phase(3000, False)]
+    cosine = make_schedule(GenerationConfig(scheduler=Scheduler.COSINE, n_iter=40, lr=1.0, min_lr=1e-4), 4)
+    assert [round(cosine.step(0.0), 6) for _ in range(4)] == [0.853568, 0.50005, 0.146532, 0.0001]  # over 4, not 40

@@ -8,8 +8,9 @@ from typing import Protocol
 
 import numpy as np
 
-from onnx_datagen.config import GenerationConfig
+from onnx_datagen.config import GenerationConfig, Precision
 from onnx_datagen.diversity import DiversitySums
+from onnx_datagen.errors import OptimizationError
 from onnx_datagen.graph.prepare import PreparedModel
 
 # Random streams, each derived from (seed, batch index) or (seed, group, iteration), so a group (without
@@ -102,6 +103,37 @@ class LayerSums:
         )
 
 
+@dataclass(frozen=True)
+class Phase:
+    """A run of iterations at one resolution; every batch's optimiser and schedule start afresh in each."""
+
+    iterations: int
+    half_resolution: bool = False
+
+
+def phases(config: GenerationConfig, half_resolution_runs: bool) -> list[Phase]:
+    """DeepInversion's two resolutions (low_res_fraction of n_iter at half size first), or all of n_iter at once."""
+    low = int(config.n_iter * config.low_res_fraction) if half_resolution_runs else 0
+    return [Phase(low, True), Phase(config.n_iter - low)] if low else [Phase(config.n_iter)]
+
+
+@dataclass
+class OptimisedBatch:
+    """One batch under optimisation: its parameters, its augmentation stream, and the current phase's optimiser
+    and schedule (an engine's `_start_phase` sets them)."""
+
+    index: int  # the batch's global index: its random streams and its images (index x batch_size ...)
+    size: int
+    params: object  # the optimised tensor: the canvas itself, or the latents `generator` maps to it
+    rng: np.random.Generator  # the batch's augmentation stream
+    generator: object | None = None  # GENIE's per-batch generator, when the images are parameterised by one
+    optimizer: object = None
+    schedule: object = None
+
+    def canvas(self):
+        return self.params if self.generator is None else self.generator(self.params)
+
+
 @dataclass
 class Measured:
     """One batch through the model: the input and every BN input, the first output, the first head's features."""
@@ -165,3 +197,51 @@ class Backend(ABC):
 
     def layer_statistics(self, images: np.ndarray) -> LayerStatistics:
         return self.layer_sums(images).statistics()
+
+
+class BatchLoopBackend(Backend):
+    """An engine that optimises a group's batches of images step by step (the torch and ort-training engines).
+
+    The loop is here, once; an engine supplies how a phase starts, one forward/backward, and what follows an
+    update, so both engines visit batches in the same order, check for divergence and step schedules alike.
+    """
+
+    @abstractmethod
+    def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None:
+        """Give every batch a fresh optimiser and schedule for `phase` (and refill what caches depend on it)."""
+
+    @abstractmethod
+    def _step(self, batch: OptimisedBatch, slot: int, iteration: int, phase: Phase) -> tuple[float, float, float]:
+        """Forward and backward of one batch (its gradient left on its parameters): (loss, BN loss, output loss)."""
+
+    def _after_update(self, batch: OptimisedBatch, iteration: int) -> None:
+        """Whatever follows the optimiser's step (e.g. folding stored pixels back into range)."""
+
+    def _optimise(
+        self, group: Group, batches: list[OptimisedBatch], phase_list: list[Phase], progress: ProgressSink | None
+    ) -> None:
+        """Every iteration steps each of the group's batches once, in an order drawn from (seed, group, iteration)."""
+        c = self.config
+        iteration = 0
+        for phase in phase_list:
+            self._start_phase(batches, phase)
+            for _ in range(phase.iterations):
+                order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
+                for position, slot in enumerate(order):
+                    batch = batches[slot]
+                    loss, bn_loss, output_loss = self._step(batch, slot, iteration, phase)
+                    if not np.isfinite(loss):
+                        first = batch.index * c.batch_size
+                        raise OptimizationError(
+                            f"the loss became {loss} at iteration {iteration + 1}, batch {batch.index} (images "
+                            f"{first}..{first + batch.size - 1}); lower --lr, or use --optimizer adam"
+                            + (" or --precision fp32" if c.precision is Precision.FAST else "")
+                        )
+                    batch.optimizer.step()
+                    self._after_update(batch, iteration)
+                    lr = batch.schedule.step(loss)
+                    batch.optimizer.param_groups[0]["lr"] = lr
+                    if progress is not None:
+                        progress(StepReport(group.index, iteration, c.n_iter, position, len(batches), batch.index,
+                                            loss, bn_loss, output_loss, lr))  # fmt: skip
+                iteration += 1

@@ -24,7 +24,16 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from onnx_datagen.backends.base import AUGMENT_STREAM, ORDER_STREAM, Backend, Group, Measured, ProgressSink, StepReport
+from onnx_datagen.backends.base import (
+    AUGMENT_STREAM,
+    BatchLoopBackend,
+    Group,
+    Measured,
+    OptimisedBatch,
+    Phase,
+    ProgressSink,
+    phases,
+)
 from onnx_datagen.config import (
     BnLoss,
     Clipping,
@@ -36,7 +45,7 @@ from onnx_datagen.config import (
     Parameterization,
     Precision,
 )
-from onnx_datagen.errors import ConfigError, DependencyError, ModelError, OptimizationError
+from onnx_datagen.errors import ConfigError, DependencyError, ModelError
 from onnx_datagen.graph.bn_affine import bn_as_affine
 from onnx_datagen.graph.explicit_pads import explicit_pads
 from onnx_datagen.graph.prepare import PreparedModel
@@ -88,6 +97,8 @@ def unsupported(config: GenerationConfig) -> list[str]:
     if c.class_weight or c.tv_weight or c.l2_weight or c.correlation_weight:
         problems.append("class targets and image priors (--labels, --ce-weight, --tv-weight, --l2-weight, "
                         "--correlation-weight)")  # fmt: skip
+    if c.low_res_fraction:
+        problems.append("--low-res-fraction (one training graph per image size)")
     if c.parameterization is not Parameterization.PIXELS or c.swing:
         problems.append("--parameterization generator and --swing")
     if c.precision is not Precision.FP32 or c.device is not Device.CPU:
@@ -187,7 +198,7 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
-class OrtTrainingBackend(Backend):
+class OrtTrainingBackend(BatchLoopBackend):
     def __init__(self, prepared: PreparedModel, config: GenerationConfig) -> None:
         problems = unsupported(config)
         if problems:
@@ -213,6 +224,7 @@ class OrtTrainingBackend(Backend):
         )
         self.workdir = tempfile.TemporaryDirectory(prefix="datagen-ort-")
         self.sessions: dict[int, _Session] = {}
+        self.cache: _MomentCache | None = None  # all-images statistics of the group being optimised
 
     # --- the training graph -------------------------------------------------------------------------------
 
@@ -357,62 +369,53 @@ class OrtTrainingBackend(Backend):
         return feeds
 
     def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
-        from onnx_datagen.backends.torch_backend import OPTIMIZERS
-
         c, torch = self.config, self.torch
         batches = []
         for index, size in group.batches(c.batch_size):
             shape = (size, self.prepared.image.channels, *self.pipeline.canvas_size)
             canvas = torch.tensor(self.starts.canvas(index, shape))
-            rng = np.random.default_rng([c.seed, index, AUGMENT_STREAM])
-            batches.append((index, canvas, OPTIMIZERS[c.optimizer]([canvas], c.lr), make_schedule(c), rng))
+            batches.append(OptimisedBatch(index, size, canvas, np.random.default_rng([c.seed, index, AUGMENT_STREAM])))
         initial = self._final_images(batches)
-        cache = self._filled_cache(batches) if c.granularity is Granularity.ALL_IMAGES else None
-        for iteration in range(c.n_iter):
-            order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
-            for position, slot in enumerate(order):
-                index, canvas, optimizer, schedule, rng = batches[slot]
-                session = self._session(len(canvas))
-                feeds = self._feeds(canvas, self.pipeline.draw(rng))
-                if cache is not None:
-                    feeds.update(cache.feeds(slot))
-                outputs, grad = session.step(canvas.numpy(), feeds)
-                loss, bn_loss, output_loss = (float(v) for v in outputs[:3])
-                if cache is not None:  # one step stale, from the augmented view, as the torch engine
-                    cache.store(slot, outputs[3:])
-                if not np.isfinite(loss):
-                    raise OptimizationError(
-                        f"the loss became {loss} at iteration {iteration + 1}, batch {index}; lower --lr"
-                    )
-                canvas.grad = torch.from_numpy(np.array(grad, dtype=np.float32))
-                optimizer.step()
-                self.pipeline.after_step(canvas)
-                lr = schedule.step(loss)
-                for param_group in optimizer.param_groups:
-                    param_group["lr"] = lr
-                if progress is not None:
-                    progress(StepReport(group.index, iteration, c.n_iter, position, len(batches), index, loss, bn_loss,
-                                        output_loss, lr))  # fmt: skip
+        self.cache = _MomentCache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
+        self._optimise(group, batches, phases(c, half_resolution_runs=False), progress)
         return initial, self._final_images(batches)
 
-    def _filled_cache(self, batches) -> _MomentCache:
-        """Every batch's moments from its final view (one forward each, its gradient unused), as the torch engine
-        fills its cache before the first step."""
-        cache = _MomentCache(len(batches))
-        centre = self.pipeline.extra // 2
-        for slot, (_, canvas, *_rest) in enumerate(batches):
-            feeds = self._feeds(canvas, ViewDraw(False, centre, centre))
-            feeds.update(_MomentCache.empty_feeds(self._layer_channels()))
-            outputs, _ = self._session(len(canvas)).step(canvas.numpy(), feeds)
-            cache.store(slot, outputs[3:])
-        return cache
+    def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None:
+        from onnx_datagen.backends.torch_backend import OPTIMIZERS
+
+        c = self.config
+        for batch in batches:
+            batch.optimizer = OPTIMIZERS[c.optimizer]([batch.params], c.lr)
+            batch.schedule = make_schedule(c, phase.iterations)
+        if self.cache is not None:  # every batch's moments from its final view (the gradient unused), as torch's
+            centre = self.pipeline.extra // 2
+            for slot, batch in enumerate(batches):
+                feeds = self._feeds(batch.params, ViewDraw(False, centre, centre))
+                feeds.update(_MomentCache.empty_feeds(self._layer_channels()))
+                outputs, _ = self._session(batch.size).step(batch.params.numpy(), feeds)
+                self.cache.store(slot, outputs[3:])
+
+    def _step(self, batch: OptimisedBatch, slot: int, iteration: int, phase: Phase) -> tuple[float, float, float]:
+        canvas = batch.params
+        feeds = self._feeds(canvas, self.pipeline.draw(batch.rng))
+        if self.cache is not None:
+            feeds.update(self.cache.feeds(slot))
+        outputs, grad = self._session(batch.size).step(canvas.numpy(), feeds)
+        if self.cache is not None:  # one step stale, from the augmented view, as the torch engine
+            self.cache.store(slot, outputs[3:])
+        canvas.grad = self.torch.from_numpy(np.array(grad, dtype=np.float32))
+        loss, bn_loss, output_loss = (float(v) for v in outputs[:3])
+        return loss, bn_loss, output_loss
+
+    def _after_update(self, batch: OptimisedBatch, iteration: int) -> None:
+        self.pipeline.after_step(batch.params)
 
     def _layer_channels(self) -> list[int]:
         return [len(mean) for mean, _ in self.targets]
 
-    def _final_images(self, batches) -> np.ndarray:
+    def _final_images(self, batches: list[OptimisedBatch]) -> np.ndarray:
         with self.torch.no_grad():
-            return np.concatenate([self.pipeline.final_view(canvas).numpy() for _, canvas, *_ in batches])
+            return np.concatenate([self.pipeline.final_view(batch.params).numpy() for batch in batches])
 
     # --- measurement --------------------------------------------------------------------------------------
 

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 
-from onnx_datagen.backends.base import AUGMENT_STREAM, ORDER_STREAM, Backend, Group, Measured, ProgressSink, StepReport
+from onnx_datagen.backends.base import (
+    AUGMENT_STREAM,
+    BatchLoopBackend,
+    Group,
+    Measured,
+    OptimisedBatch,
+    Phase,
+    ProgressSink,
+    phases,
+)
 from onnx_datagen.config import (
     BnLoss,
     Device,
@@ -20,7 +30,7 @@ from onnx_datagen.config import (
     Precision,
 )
 from onnx_datagen.deps import require
-from onnx_datagen.errors import ConfigError, ConversionError, OptimizationError
+from onnx_datagen.errors import ConfigError, ConversionError
 from onnx_datagen.graph.heads import classifier_classes
 from onnx_datagen.graph.prepare import PreparedModel
 from onnx_datagen.image_init import INIT_STREAM, StartingCanvases
@@ -47,6 +57,8 @@ from onnx_datagen.backends.image_generators import (  # noqa: E402 - needs torch
     install_swing,
     swinging,
 )
+
+log = logging.getLogger("onnx_datagen")
 
 SLACK_PILOT_ITERATIONS = 100  # steps of the batch-level pilot whose per-image gaps set slack-l2-square's margins
 
@@ -161,20 +173,7 @@ class TorchModel:
         return Forward(outputs, bn_inputs, heads)
 
 
-@dataclass
-class _Batch:
-    index: int
-    params: object  # the optimised tensor: the canvas itself, or the latents the generator maps to it
-    optimizer: object
-    schedule: object
-    rng: np.random.Generator  # augmentation stream of this batch
-    generator: object | None = None  # ConvGenerator when the images are parameterised by one
-
-    def canvas(self):
-        return self.params if self.generator is None else self.generator(self.params)
-
-
-class TorchBackend(Backend):
+class TorchBackend(BatchLoopBackend):
     def __init__(self, prepared: PreparedModel, config: GenerationConfig, model: TorchModel | None = None) -> None:
         if config.device is Device.CUDA and not torch.cuda.is_available():
             raise ConfigError(
@@ -216,6 +215,31 @@ class TorchBackend(Backend):
         self.margins: list[tuple[float, float]] | None = None  # slack-l2-square's, from a pilot on first use
         self.swing_convs = install_swing(self.model.module) if config.swing else []
         self.starts = StartingCanvases(config, prepared, self.pipeline, self.label_cycle)
+        self.half_resolution_runs = bool(config.low_res_fraction) and self._runs_at_half_resolution()
+        self.view_pipeline = self.pipeline  # the current phase's (half resolution: pooled views)
+        self.cache: MomentCache | None = None  # all-images statistics of the group being optimised
+
+    def _runs_at_half_resolution(self) -> bool:
+        """Whether the model takes images of half the size; models with a size baked in (a fixed AveragePool
+        window, a Reshape to constants) do not, and then the whole run is at full size, with a note."""
+        image = self.prepared.image
+        probe = torch.zeros((1, image.channels, image.height // 2, image.width // 2), device=self.device)
+        try:
+            with torch.no_grad():
+                self.model(probe)
+        except Exception as err:  # whatever the converted op raises on a size it was not built for
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            log.warning(
+                "%s: the model does not run at half resolution (%s); --low-res-fraction is skipped and all %d "
+                "iterations run at %dx%d",
+                self.prepared.label,
+                reason,
+                self.config.n_iter,
+                image.height,
+                image.width,
+            )
+            return False
+        return True
 
     # --- optimisation -------------------------------------------------------------------------------
 
@@ -236,40 +260,34 @@ class TorchBackend(Backend):
             return None
         return LastBn(forward.bn_inputs[-1], *self.targets[-1], self.config.stats_eps)
 
-    def _new_batch(self, index: int, size: int) -> _Batch:
+    def _new_batch(self, index: int, size: int) -> OptimisedBatch:
         c = self.config
         shape = (size, self.prepared.image.channels, *self.pipeline.canvas_size)
+        rng = np.random.default_rng([c.seed, index, AUGMENT_STREAM])
         if c.parameterization is Parameterization.GENERATOR:
-            return self._new_generator_batch(index, shape)
-        canvas_np = self.starts.canvas(index, shape)
-        canvas = torch.tensor(canvas_np, device=self.device).requires_grad_(True)
-        return _Batch(
-            index,
-            canvas,
-            OPTIMIZERS[c.optimizer]([canvas], c.lr),
-            make_schedule(c),
-            np.random.default_rng([c.seed, index, AUGMENT_STREAM]),
-        )
+            return self._new_generator_batch(index, shape, rng)
+        canvas = torch.tensor(self.starts.canvas(index, shape), device=self.device).requires_grad_(True)
+        return OptimisedBatch(index, size, canvas, rng)
 
-    def _new_generator_batch(self, index: int, shape: tuple[int, ...]) -> _Batch:
-        """GENIE: a fresh generator (weights drawn from the batch's init stream) and N(0, 1) latents; one Adam-style
-        optimiser with two parameter groups, latents at lr (and the schedule), weights at generator_lr."""
+    def _new_generator_batch(self, index: int, shape: tuple[int, ...], rng: np.random.Generator) -> OptimisedBatch:
+        """GENIE: a fresh generator (weights drawn from the batch's init stream) and N(0, 1) latents."""
         c = self.config
-        rng = np.random.default_rng([c.seed, index, INIT_STREAM])
+        init = np.random.default_rng([c.seed, index, INIT_STREAM])
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(rng.integers(2**63)))
+            torch.manual_seed(int(init.integers(2**63)))
             generator = ConvGenerator(c.latent_dim, *shape[1:]).to(self.device).train()
-        latents = torch.tensor(rng.standard_normal((shape[0], c.latent_dim), dtype=np.float32), device=self.device)
-        latents.requires_grad_(True)
-        groups = [{"params": [latents]}, {"params": list(generator.parameters()), "lr": c.generator_lr}]
-        return _Batch(
-            index,
-            latents,
-            OPTIMIZERS[c.optimizer](groups, c.lr),
-            make_schedule(c),
-            np.random.default_rng([c.seed, index, AUGMENT_STREAM]),
-            generator,
-        )
+        latents = torch.tensor(init.standard_normal((shape[0], c.latent_dim), dtype=np.float32), device=self.device)
+        return OptimisedBatch(index, shape[0], latents.requires_grad_(True), rng, generator)
+
+    def _parameter_groups(self, batch: OptimisedBatch) -> list:
+        """The canvas; or GENIE's two groups in one Adam-style optimiser: latents at lr (and the schedule), the
+        generator's weights at generator_lr."""
+        if batch.generator is None:
+            return [batch.params]
+        return [
+            {"params": [batch.params]},
+            {"params": list(batch.generator.parameters()), "lr": self.config.generator_lr},
+        ]
 
     def _layer_moments(self, x, forward: Forward, granularity: Granularity) -> list:
         return [moments(x, granularity)] + [moments(t, granularity) for t in forward.bn_inputs]
@@ -308,6 +326,7 @@ class TorchBackend(Backend):
             l2_weight=0.0,
             output_loss=OutputLoss.NONE,
             n_iter=SLACK_PILOT_ITERATIONS,
+            low_res_fraction=0.0,
         )
         pilot = TorchBackend(self.prepared, pilot_config, self.model)
         _, images = pilot.optimize(Group(0, 0, c.batch_size))
@@ -325,61 +344,44 @@ class TorchBackend(Backend):
             self.margins = self._pilot_margins()
         batches = [self._new_batch(k, size) for k, size in group.batches(c.batch_size)]
         initial = self._final_images(batches)
-        all_images = c.granularity is Granularity.ALL_IMAGES
-        granularity = Granularity.PER_BATCH if all_images else c.granularity
-        cache = MomentCache(len(batches)) if all_images else None  # slot j: the group's batch j
-        if cache is not None:
+        self.cache = MomentCache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None  # slot j: batch j
+        self._optimise(group, batches, phases(c, self.half_resolution_runs), progress)
+        return initial, self._final_images(batches)
+
+    def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None:
+        c = self.config
+        self.view_pipeline = self.pipeline.half_resolution() if phase.half_resolution else self.pipeline
+        for batch in batches:
+            batch.optimizer = OPTIMIZERS[c.optimizer](self._parameter_groups(batch), c.lr)
+            batch.schedule = make_schedule(c, phase.iterations)
+        if self.cache is not None:  # every batch's moments at this phase's resolution, from its final view
             with torch.no_grad():
                 for slot, batch in enumerate(batches):
-                    x = self.pipeline.final_view(batch.canvas())
-                    cache.store(slot, self._layer_moments(x, self.model(x), granularity))
+                    x = self.view_pipeline.final_view(batch.canvas())
+                    self.cache.store(slot, self._layer_moments(x, self.model(x), Granularity.PER_BATCH))
 
-        for iteration in range(c.n_iter):
-            order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
-            for position, slot in enumerate(order):
-                batch = batches[slot]
-                batch.optimizer.zero_grad(set_to_none=True)
-                x = self.pipeline.training_view(batch.canvas(), batch.rng)
-                with swinging(self.swing_convs, batch.rng) if self.swing_convs else contextlib.nullcontext():
-                    forward = self.model(x)
-                layer_moments = self._layer_moments(x, forward, granularity)
-                stats = cache.combined(slot, layer_moments) if cache is not None else layer_moments
-                first = batch.index * c.batch_size
-                labels = target_labels(self.label_cycle, first, len(x), self.device) if self.label_cycle else None
-                loss, bn_loss, output_loss = self.objective(x, forward, stats, labels, batch.rng)
-                loss_value = float(loss.detach())
-                if not np.isfinite(loss_value):
-                    raise OptimizationError(
-                        f"the loss became {loss_value} at iteration {iteration + 1}, batch {batch.index} "
-                        f"(images {batch.index * c.batch_size}..{batch.index * c.batch_size + len(x) - 1}); "
-                        "lower --lr, or use --optimizer adam or --precision fp32"
-                    )
-                loss.backward()
-                batch.optimizer.step()
-                if batch.generator is None:
-                    self.pipeline.after_step(batch.params)
-                lr = batch.schedule.step(loss_value)
-                batch.optimizer.param_groups[0]["lr"] = lr
-                if batch.generator is not None:
-                    batch.optimizer.param_groups[1]["lr"] = generator_lr(c.generator_lr, iteration + 1)
-                if cache is not None:  # one step stale, from the augmented view: no extra forward (as MCT)
-                    cache.store(slot, layer_moments)
-                if progress is not None:
-                    progress(
-                        StepReport(
-                            group.index,
-                            iteration,
-                            c.n_iter,
-                            position,
-                            len(batches),
-                            batch.index,
-                            loss_value,
-                            float(bn_loss.detach()),
-                            float(output_loss.detach()),
-                            lr,
-                        )
-                    )
-        return initial, self._final_images(batches)
+    def _step(self, batch: OptimisedBatch, slot: int, iteration: int, phase: Phase) -> tuple[float, float, float]:
+        c = self.config
+        batch.optimizer.zero_grad(set_to_none=True)
+        x = self.view_pipeline.training_view(batch.canvas(), batch.rng)
+        with swinging(self.swing_convs, batch.rng) if self.swing_convs else contextlib.nullcontext():
+            forward = self.model(x)
+        granularity = Granularity.PER_BATCH if self.cache is not None else c.granularity
+        layer_moments = self._layer_moments(x, forward, granularity)
+        stats = self.cache.combined(slot, layer_moments) if self.cache is not None else layer_moments
+        first = batch.index * c.batch_size
+        labels = target_labels(self.label_cycle, first, len(x), self.device) if self.label_cycle else None
+        loss, bn_loss, output_loss = self.objective(x, forward, stats, labels, batch.rng)
+        loss.backward()
+        if self.cache is not None:  # one step stale, from the augmented view: no extra forward (as MCT)
+            self.cache.store(slot, layer_moments)
+        return float(loss.detach()), float(bn_loss.detach()), float(output_loss.detach())
+
+    def _after_update(self, batch: OptimisedBatch, iteration: int) -> None:
+        if batch.generator is None:
+            self.pipeline.after_step(batch.params)
+        else:
+            batch.optimizer.param_groups[1]["lr"] = generator_lr(self.config.generator_lr, iteration + 1)
 
     def objective(self, x, forward: Forward, stats: list, labels, rng: np.random.Generator):
         """The configured loss of one step: (total, BN term, output term); `labels` are the class targets (or None),
@@ -409,7 +411,7 @@ class TorchBackend(Backend):
             total = total + weight * correlation_inhibition(x, reference)
         return total
 
-    def _final_images(self, batches: list[_Batch]) -> np.ndarray:
+    def _final_images(self, batches: list[OptimisedBatch]) -> np.ndarray:
         with torch.no_grad():
             return np.concatenate([self.pipeline.final_view(b.canvas()).float().cpu().numpy() for b in batches])
 
@@ -419,7 +421,7 @@ class TorchBackend(Backend):
         import platform
 
         c = self.config
-        return {
+        record = {
             "name": "torch",
             "device": c.device.value,
             "precision": c.precision.value,
@@ -428,6 +430,10 @@ class TorchBackend(Backend):
             "torch": torch.__version__,
             "python": platform.python_version(),
         }
+        if c.low_res_fraction:  # 0 where the model does not run at half size
+            half = [p.iterations for p in phases(c, self.half_resolution_runs) if p.half_resolution]
+            record["half_resolution_iterations"] = sum(half)
+        return record
 
     def measure(self, images: np.ndarray) -> Measured:
         with torch.no_grad():

@@ -200,6 +200,8 @@ class GenerationConfig:
     batch_size: int = knob(32, "images per optimisation batch")
     optimizer: Optimizer = knob(Optimizer.RADAM, "optimiser of the image pixels")
     lr: float = knob(16.0, "initial learning rate")
+    beta1: float = knob(0.9, "adam and radam: decay of the running gradient average (DeepInversion: 0.5)")
+    beta2: float = knob(0.999, "adam and radam: decay of the running squared-gradient average (DeepInversion: 0.9)")
     scheduler: Scheduler = knob(Scheduler.REDUCE_ON_PLATEAU_WITH_RESET, "learning-rate schedule")
     scheduler_factor: float = knob(0.5, "reduce-on-plateau: multiply the lr by this on a plateau")
     scheduler_patience: int | None = knob(
@@ -305,6 +307,9 @@ class GenerationConfig:
         ):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{_flag(name)} must be > 0, got {getattr(self, name)}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{_flag(name)} must be in [0, 1), got {getattr(self, name)}")
         if not 0 < self.scheduler_factor < 1:
             raise ConfigError(f"{_flag('scheduler_factor')} must be between 0 and 1, got {self.scheduler_factor}")
         if not 0 < self.step_gamma <= 1:

@@ -133,7 +133,7 @@ def test_generator_parameterization_refuses_pixel_settings(tmp_path, capsys):
 
 def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(tmp_path, caplog):
     import onnx_datagen
-    from onnx_datagen.backends.base import Group
+    from onnx_datagen.backends.base import Group, Phase
     from onnx_datagen.backends.torch_backend import TorchBackend
     from onnx_datagen.graph.prepare import prepare_model
 
@@ -157,6 +157,9 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
     assert lrs[5] == 1e-4 and abs(lrs[6] - (1e-4 + (0.2 - 1e-4) * 0.75)) < 1e-9 and lrs[8] == 1e-4
     backend.model = model
     assert backend.engine_record()["half_resolution_iterations"] == 6
+    batch = backend._new_batch(0, 8)
+    backend._start_phase([batch], Phase(3))
+    assert batch.optimizer.defaults["betas"] == (0.5, 0.9)  # DeepInversion's Adam
 
     # A model with its size baked in (AveragePool over exactly 4x4 features) runs everything at full size.
     fixed = bn_model(size=8)
@@ -178,3 +181,5 @@ def test_low_res_fraction_refusals(tmp_path, capsys):
     assert code == 1 and "use --pipeline jitter-and-flip or identity" in err
     code, _, err = run([*args, "--preset", "deepinversion", "--low-res-fraction", "1"], capsys)
     assert code == 1 and "--low-res-fraction must be in [0, 1), got 1.0" in err
+    code, _, err = run([*args, "--beta1", "1"], capsys)
+    assert code == 1 and "--beta1 must be in [0, 1), got 1.0" in err

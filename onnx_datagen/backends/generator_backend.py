@@ -80,7 +80,7 @@ class GeneratorBackend(Backend):
     def train(self, progress: ProgressSink | None = None) -> None:
         c = self.config
         generator = self.generator.train()
-        optimizer = OPTIMIZERS[c.optimizer](list(generator.parameters()), c.lr)
+        optimizer = OPTIMIZERS[c.optimizer](list(generator.parameters()), c)
         schedule = make_schedule(c)
         swing = self.pixels.swing_convs
         for step in range(c.n_iter):

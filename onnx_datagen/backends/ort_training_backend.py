@@ -385,7 +385,7 @@ class OrtTrainingBackend(BatchLoopBackend):
 
         c = self.config
         for batch in batches:
-            batch.optimizer = OPTIMIZERS[c.optimizer]([batch.params], c.lr)
+            batch.optimizer = OPTIMIZERS[c.optimizer]([batch.params], c)
             batch.schedule = make_schedule(c, phase.iterations)
         if self.cache is not None:  # every batch's moments from its final view (the gradient unused), as torch's
             centre = self.pipeline.extra // 2

@@ -63,9 +63,9 @@ log = logging.getLogger("onnx_datagen")
 SLACK_PILOT_ITERATIONS = 100  # steps of the batch-level pilot whose per-image gaps set slack-l2-square's margins
 
 OPTIMIZERS = {  # params: tensors, or parameter groups (dicts) with their own lr
-    Optimizer.RADAM: lambda params, lr: torch.optim.RAdam(params, lr=lr),
-    Optimizer.ADAM: lambda params, lr: torch.optim.Adam(params, lr=lr),
-    Optimizer.SGD: lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
+    Optimizer.RADAM: lambda params, c: torch.optim.RAdam(params, lr=c.lr, betas=(c.beta1, c.beta2)),
+    Optimizer.ADAM: lambda params, c: torch.optim.Adam(params, lr=c.lr, betas=(c.beta1, c.beta2)),
+    Optimizer.SGD: lambda params, c: torch.optim.SGD(params, lr=c.lr, momentum=0.9),
 }
 
 
@@ -352,7 +352,7 @@ class TorchBackend(BatchLoopBackend):
         c = self.config
         self.view_pipeline = self.pipeline.half_resolution() if phase.half_resolution else self.pipeline
         for batch in batches:
-            batch.optimizer = OPTIMIZERS[c.optimizer](self._parameter_groups(batch), c.lr)
+            batch.optimizer = OPTIMIZERS[c.optimizer](self._parameter_groups(batch), c)
             batch.schedule = make_schedule(c, phase.iterations)
         if self.cache is not None:  # every batch's moments at this phase's resolution, from its final view
             with torch.no_grad():

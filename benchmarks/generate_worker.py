@@ -65,12 +65,19 @@ def run_datagen(args) -> tuple[np.ndarray, dict]:
     if args.backend:
         config = config.replace(backend=args.backend)
     started, cpu = time.perf_counter(), cpu_seconds()
+    if args.init_from_preset:  # train that preset's generator first (same n_iter and seed): the starting images
+        generator = Path(args.out).with_suffix(".generator.onnx")
+        train_config = GenerationConfig.from_dict({**load_preset(args.init_from_preset), **overrides})
+        onnx_datagen.train_generator(args.onnx, generator, train_config)
+        config = config.replace(init_from=str(generator))
     dataset = onnx_datagen.generate(args.onnx, n_images=args.n_images, config=config)
     wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     stats = dataset.manifest["statistics"] or {}
     import onnxruntime
 
     report = {"generate_seconds": wall, "generate_cpu_seconds": cpu, "batch_size": config.batch_size}
+    if args.init_from_preset:
+        report["init_from_preset"] = args.init_from_preset
     report["onnxruntime"] = onnxruntime.__version__
     report.update(bn_loss_final=stats.get("bn_loss_final"), diversity=dataset.manifest.get("diversity"))
     return dataset.images, report
@@ -105,6 +112,7 @@ def main() -> None:
     parser.add_argument("--granularity", help="datagen: override the default statistics granularity")
     parser.add_argument("--preset", help="datagen: start from this preset (default mct, our defaults)")
     parser.add_argument("--backend", help="datagen: torch, ort-training or auto (default: the config's)")
+    parser.add_argument("--init-from-preset", help="datagen: start from the samples of this preset's trained generator")
     parser.add_argument("--depth", type=int, required=True)
     parser.add_argument("--onnx", required=True, help="the BN-kept export (datagen's input)")
     parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))

@@ -3,7 +3,9 @@
     python benchmarks/presets_benchmark.py --depth 20 --work bench-work/P20 --seeds 0,1 --n-images 256 --n-iter 100
     python benchmarks/render_results.py bench-work/R20 bench-work/R56 --presets bench-work/P20 bench-work/P56
 
-Each preset runs as shipped (its batch size, optimiser, losses) except n_iter, n_images and seed.
+Each preset runs as shipped (its batch size, optimiser, losses) except n_iter, n_images and seed. `A+B` is
+preset B started from the samples of preset A's trained generator (`datagen train-generator`, then
+`datagen generate --preset B --init-from`), both with n_iter iterations, timed together.
 Equal wall time: a preset gets round(n_iter x T_mct / T_preset) iterations, T being both runs' generation
 CPU time at n_iter (same seed; one thread each, so CPU time is the single-core wall time without the
 noise of other jobs on a shared machine); where that is within 10 % of n_iter, the equal-iteration set
@@ -39,10 +41,12 @@ def generate(bench: Bench, preset: str, seed: int, n_iter: int) -> tuple[np.ndar
     key = f"time|R{args.depth}|preset-{preset}|{seed}|{n_iter}"
     made = not out.exists()
     if made:
-        run_worker(args, "datagen", bench.kept_path, seed, out, report, "--preset", preset, "--n-iter", str(n_iter))
+        start, _, refined = preset.rpartition("+")  # "generator+mct": mct from the samples of generator's generator
+        options = ["--preset", refined, "--n-iter", str(n_iter)] + (["--init-from-preset", start] if start else [])
+        run_worker(args, "datagen", bench.kept_path, seed, out, report, *options)
     timing = json.loads(report.read_text())
     if made or bench.results.get(key) is None:
-        bench.results.add({"key": key, "kind": "timing", **timing})
+        bench.results.add({"key": key, "kind": "timing", **timing, "preset": preset})
         log(f"  {preset}: {timing['generate_seconds']:.0f} s ({timing['generate_cpu_seconds']:.0f} s CPU)")
     return np.load(out), timing
 

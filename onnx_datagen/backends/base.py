@@ -211,7 +211,7 @@ class BatchLoopBackend(Backend):
         """Give every batch a fresh optimiser and schedule for `phase` (and refill what caches depend on it)."""
 
     @abstractmethod
-    def _step(self, batch: OptimisedBatch, slot: int, iteration: int, phase: Phase) -> tuple[float, float, float]:
+    def _step(self, batch: OptimisedBatch, slot: int) -> tuple[float, float, float]:
         """Forward and backward of one batch (its gradient left on its parameters): (loss, BN loss, output loss)."""
 
     def _after_update(self, batch: OptimisedBatch, iteration: int) -> None:
@@ -229,7 +229,7 @@ class BatchLoopBackend(Backend):
                 order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
                 for position, slot in enumerate(order):
                     batch = batches[slot]
-                    loss, bn_loss, output_loss = self._step(batch, slot, iteration, phase)
+                    loss, bn_loss, output_loss = self._step(batch, slot)
                     if not np.isfinite(loss):
                         first = batch.index * c.batch_size
                         raise OptimizationError(

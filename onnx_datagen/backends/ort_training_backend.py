@@ -395,7 +395,7 @@ class OrtTrainingBackend(BatchLoopBackend):
                 outputs, _ = self._session(batch.size).step(batch.params.numpy(), feeds)
                 self.cache.store(slot, outputs[3:])
 
-    def _step(self, batch: OptimisedBatch, slot: int, iteration: int, phase: Phase) -> tuple[float, float, float]:
+    def _step(self, batch: OptimisedBatch, slot: int) -> tuple[float, float, float]:
         canvas = batch.params
         feeds = self._feeds(canvas, self.pipeline.draw(batch.rng))
         if self.cache is not None:

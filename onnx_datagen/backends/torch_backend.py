@@ -360,7 +360,7 @@ class TorchBackend(BatchLoopBackend):
                     x = self.view_pipeline.final_view(batch.canvas())
                     self.cache.store(slot, self._layer_moments(x, self.model(x), Granularity.PER_BATCH))
 
-    def _step(self, batch: OptimisedBatch, slot: int, iteration: int, phase: Phase) -> tuple[float, float, float]:
+    def _step(self, batch: OptimisedBatch, slot: int) -> tuple[float, float, float]:
         c = self.config
         batch.optimizer.zero_grad(set_to_none=True)
         x = self.view_pipeline.training_view(batch.canvas(), batch.rng)

@@ -353,7 +353,11 @@ def render(
             f"Measured on {now['cpu']}, {now['cores']} cores, torch {now['versions']['torch']}, onnxruntime "
             f"{now['versions']['onnxruntime']}, commit {now['commit']}; by `benchmarks/presets_benchmark.py` (its "
             "docstring has the commands). Each preset runs as shipped except n_iter, n_images and seed. Equal CPU "
-            "time: the iterations that cost what mct (the default) costs at the equal-iteration count.",
+            "time: the iterations that cost what mct (the default) costs at the equal-iteration count. "
+            "`generator+mct`: mct started from the samples of the generator preset's trained generator, both at "
+            "that many iterations, timed together. The sets were generated over several sessions; refactors in "
+            "between were checked to leave the images byte-identical, and the deepinversion rows are its setting "
+            "0 (two resolutions, Adam betas 0.5/0.9; commit 226035a).",
             "",
             *presets_tables(preset_rows),
         ]

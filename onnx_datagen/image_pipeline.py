@@ -90,6 +90,9 @@ class CanvasPipeline:
             with torch.no_grad():
                 canvas.copy_(torch.maximum(torch.minimum(canvas, self.high), self.low))
 
+    def _pooled(self, canvas: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(canvas, self.pool) if self.pool > 1 else canvas
+
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.kernel, padding=SMOOTHING_SIZE // 2, groups=x.shape[1])
 
@@ -110,7 +113,7 @@ class CanvasPipeline:
 
     def view(self, canvas: torch.Tensor, drawn: ViewDraw, clamp: bool = True) -> torch.Tensor:
         """The training view for these choices (clamp=False: before clipping)."""
-        x = F.avg_pool2d(canvas, self.pool) if self.pool > 1 else canvas
+        x = self._pooled(canvas)
         if self.augment:
             if drawn.flip:
                 x = torch.flip(x, dims=(3,))
@@ -124,7 +127,7 @@ class CanvasPipeline:
 
     def final_view(self, canvas: torch.Tensor) -> torch.Tensor:
         """Smoothing -> centre crop -> clip: the images that are returned."""
-        x = F.avg_pool2d(canvas, self.pool) if self.pool > 1 else canvas
+        x = self._pooled(canvas)
         if self.augment:
             x = self.smooth(x)
             top = left = self.extra // 2

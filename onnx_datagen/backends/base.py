@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from onnx_datagen.config import GenerationConfig, Precision
+from onnx_datagen.config import GenerationConfig, Granularity, Precision
 from onnx_datagen.diversity import DiversitySums
 from onnx_datagen.errors import OptimizationError
 from onnx_datagen.graph.prepare import PreparedModel
@@ -205,6 +205,29 @@ class BatchLoopBackend(Backend):
     The loop is here, once; an engine supplies how a phase starts, one forward/backward, and what follows an
     update, so both engines visit batches in the same order, check for divergence and step schedules alike.
     """
+
+    half_resolution_runs = False  # whether DeepInversion's low-resolution phase runs (the torch engine probes)
+    cache = None  # all-images statistics of the group being optimised: the engine's moment cache, else None
+
+    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
+        c = self.config
+        batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
+        initial = self._final_images(batches)
+        self.cache = self._moment_cache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
+        self._optimise(group, batches, phases(c, self.half_resolution_runs), progress)
+        return initial, self._final_images(batches)
+
+    @abstractmethod
+    def _new_batch(self, index: int, size: int) -> OptimisedBatch:
+        """Batch `index` (global) of `size` images at its start: parameters and augmentation stream."""
+
+    @abstractmethod
+    def _moment_cache(self, n_batches: int):
+        """An empty cache of per-batch moments for all-images statistics (slot j: the group's batch j)."""
+
+    @abstractmethod
+    def _final_images(self, batches: list[OptimisedBatch]) -> np.ndarray:
+        """The batches' images as returned (final views), N x C x H x W float32."""
 
     @abstractmethod
     def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None:

@@ -27,12 +27,9 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx_datagen.backends.base import (
     AUGMENT_STREAM,
     BatchLoopBackend,
-    Group,
     Measured,
     OptimisedBatch,
     Phase,
-    ProgressSink,
-    phases,
 )
 from onnx_datagen.config import (
     BnLoss,
@@ -224,7 +221,6 @@ class OrtTrainingBackend(BatchLoopBackend):
         )
         self.workdir = tempfile.TemporaryDirectory(prefix="datagen-ort-")
         self.sessions: dict[int, _Session] = {}
-        self.cache: _MomentCache | None = None  # all-images statistics of the group being optimised
 
     # --- the training graph -------------------------------------------------------------------------------
 
@@ -368,17 +364,13 @@ class OrtTrainingBackend(BatchLoopBackend):
             feeds[OFFSET] = (clamped - unclamped).numpy()
         return feeds
 
-    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
-        c, torch = self.config, self.torch
-        batches = []
-        for index, size in group.batches(c.batch_size):
-            shape = (size, self.prepared.image.channels, *self.pipeline.canvas_size)
-            canvas = torch.tensor(self.starts.canvas(index, shape))
-            batches.append(OptimisedBatch(index, size, canvas, np.random.default_rng([c.seed, index, AUGMENT_STREAM])))
-        initial = self._final_images(batches)
-        self.cache = _MomentCache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
-        self._optimise(group, batches, phases(c, half_resolution_runs=False), progress)
-        return initial, self._final_images(batches)
+    def _new_batch(self, index: int, size: int) -> OptimisedBatch:
+        shape = (size, self.prepared.image.channels, *self.pipeline.canvas_size)
+        canvas = self.torch.tensor(self.starts.canvas(index, shape))
+        return OptimisedBatch(index, size, canvas, np.random.default_rng([self.config.seed, index, AUGMENT_STREAM]))
+
+    def _moment_cache(self, n_batches: int) -> _MomentCache:
+        return _MomentCache(n_batches)
 
     def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None:
         from onnx_datagen.backends.torch_backend import OPTIMIZERS

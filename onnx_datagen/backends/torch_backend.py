@@ -217,7 +217,6 @@ class TorchBackend(BatchLoopBackend):
         self.starts = StartingCanvases(config, prepared, self.pipeline, self.label_cycle)
         self.half_resolution_runs = bool(config.low_res_fraction) and self._runs_at_half_resolution()
         self.view_pipeline = self.pipeline  # the current phase's (half resolution: pooled views)
-        self.cache: MomentCache | None = None  # all-images statistics of the group being optimised
 
     def _runs_at_half_resolution(self) -> bool:
         """Whether the model takes images of half the size; models with a size baked in (a fixed AveragePool
@@ -339,14 +338,12 @@ class TorchBackend(BatchLoopBackend):
         return slack_margins(gaps, c.slack_percentile)
 
     def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
-        c = self.config
-        if c.bn_loss is BnLoss.SLACK_L2_SQUARE and self.margins is None:
-            self.margins = self._pilot_margins()
-        batches = [self._new_batch(k, size) for k, size in group.batches(c.batch_size)]
-        initial = self._final_images(batches)
-        self.cache = MomentCache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None  # slot j: batch j
-        self._optimise(group, batches, phases(c, self.half_resolution_runs), progress)
-        return initial, self._final_images(batches)
+        if self.config.bn_loss is BnLoss.SLACK_L2_SQUARE and self.margins is None:
+            self.margins = self._pilot_margins()  # once: every group aligns to the same margins
+        return super().optimize(group, progress)
+
+    def _moment_cache(self, n_batches: int) -> MomentCache:
+        return MomentCache(n_batches)
 
     def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None:
         c = self.config

@@ -8,7 +8,7 @@ from pathlib import Path
 import onnx
 
 from onnx_datagen.errors import ModelError
-from onnx_datagen.graph.bn import FOLDED_HELP, NO_BN_HELP, bn_verdict, find_bn_sites
+from onnx_datagen.graph.bn import bn_problem, bn_verdict, find_bn_sites
 from onnx_datagen.graph.image_input import describe_dims, find_image_input, graph_inputs, tensor_dims
 from onnx_datagen.graph.load import load_model, opset_version
 from onnx_datagen.graph.normalize import needs_normalization, normalize_graph
@@ -40,7 +40,7 @@ class ModelReport:
     image_shape: str | None
     layout: str | None
     bn_layers: list[BnLayerInfo]
-    verdict: str  # ready | bn-folded | no-bn | unsupported
+    verdict: str  # ready | corrupt-bn | bn-folded | no-bn | unsupported
     problem: str | None
     normalized: bool  # the dynamo-exporter normalisation pass was applied
 
@@ -55,7 +55,7 @@ def inspect(path: str | Path) -> ModelReport:
     model = normalize_graph(raw)
     sites = find_bn_sites(model)
     verdict = bn_verdict(model, sites)
-    problem = {"bn-folded": FOLDED_HELP, "no-bn": NO_BN_HELP}.get(verdict)
+    problem = bn_problem(model, verdict)
     image_name = layout = image_shape = None
     try:
         image = find_image_input(model, resolve_size=False)

@@ -66,10 +66,11 @@ NORMS_WITHOUT_RUNNING_STATS = {"LayerNormalization", "GroupNormalization", "Inst
 
 
 def bn_verdict(model: onnx.ModelProto, sites: list[BnSite]) -> str:
-    """'ready', 'bn-folded' (convolutions but no BN: folded at export) or 'no-bn' (no BN to begin with,
-    e.g. a LayerNorm/GroupNorm model, even if it has a convolutional stem)."""
+    """'ready', 'corrupt-bn' (impossible statistics, see corrupt_bn), 'bn-folded' (convolutions but no BN:
+    folded at export) or 'no-bn' (no BN to begin with, e.g. a LayerNorm/GroupNorm model, even if it has a
+    convolutional stem)."""
     if sites:
-        return "ready"
+        return "corrupt-bn" if corrupt_bn(model) else "ready"
     ops = {node.op_type for node in model.graph.node}
     if ops & set(CONV_OPS) and not ops & NORMS_WITHOUT_RUNNING_STATS:
         return "bn-folded"
@@ -89,11 +90,62 @@ NO_BN_HELP = (
 )
 
 
+CORRUPT_HELP = (
+    "the model's statistics are corrupt: re-export it from a healthy checkpoint, "
+    "or make images without them: --preset fractal"
+)
+
+
+def corrupt_bn(model: onnx.ModelProto) -> str | None:
+    """Why the first BatchNormalization's stored numbers cannot come from training, or None if all can.
+
+    A NaN/Inf anywhere, or a negative variance, turns the loss NaN only once optimisation runs, where it reads
+    as a divergence (lower --lr); checked up front it names the layer instead. A zero variance (a channel that
+    never varied: dead, or its statistics never collected) is refused too. Scale and bias are checked where
+    they are constants.
+    """
+    constants = constant_tensors(model)
+    for node, name in zip(model.graph.node, unique_node_names(model)):
+        if node.op_type != BN_OP or node.domain not in ("", "ai.onnx"):
+            continue
+        epsilon = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
+        if not np.isfinite(epsilon) or epsilon < 0:
+            return f"BatchNormalization {name!r} has epsilon {epsilon:g}; {CORRUPT_HELP}"
+        for position, what in ((1, "scale"), (2, "bias"), (3, "running mean"), (4, "running variance")):
+            tensor = node.input[position] if len(node.input) > position else ""
+            if tensor not in constants:
+                continue
+            values = np.asarray(constants[tensor], dtype=np.float64).reshape(-1)
+            checks = [(~np.isfinite(values), "not finite")]
+            if position == 4:
+                checks += [(values < 0, "negative"), (values == 0, "zero")]
+            for bad, kind in checks:
+                if bad.any():
+                    channel = int(np.argmax(bad))
+                    value = f"{values[channel]:g}" + (" (a dead channel?)" if kind == "zero" else "")
+                    return (
+                        f"BatchNormalization {name!r} has {what} {value} in channel {channel} "
+                        f"({int(bad.sum())} of {values.size} channels {kind}); {CORRUPT_HELP}"
+                    )
+    return None
+
+
+def refuse_corrupt_bn(model: onnx.ModelProto, label: str) -> None:
+    reason = corrupt_bn(model)
+    if reason:
+        raise ModelError(f"{label}: {reason}")
+
+
+def bn_problem(model: onnx.ModelProto, verdict: str) -> str | None:
+    """What is wrong with the model's BatchNorm statistics for `verdict`, and how to fix it; None when ready."""
+    if verdict == "corrupt-bn":
+        return corrupt_bn(model)
+    return {"bn-folded": FOLDED_HELP, "no-bn": NO_BN_HELP}.get(verdict)
+
+
 def require_bn_sites(model: onnx.ModelProto, label: str) -> list[BnSite]:
     sites = find_bn_sites(model)
-    verdict = bn_verdict(model, sites)
-    if verdict == "bn-folded":
-        raise ModelError(f"{label}: {FOLDED_HELP}")
-    if verdict == "no-bn":
-        raise ModelError(f"{label}: {NO_BN_HELP}")
+    problem = bn_problem(model, bn_verdict(model, sites))
+    if problem:
+        raise ModelError(f"{label}: {problem}")
     return sites

@@ -52,6 +52,7 @@ def find_image_input(
 
     With resolve_size=False a dynamic height/width is reported as 0 instead of raising.
     """
+    _check_defaults(model)
     inputs = graph_inputs(model)
     if name is not None:
         chosen = [i for i in inputs if i.name == name]
@@ -108,6 +109,27 @@ def find_image_input(
         )
     batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else None
     return ImageInput(value.name, c_dim, int(height), int(width), batch, layout)
+
+
+def _check_defaults(model: onnx.ModelProto) -> None:
+    """An input with an initializer is fed that default (datagen feeds only the image), so the two must agree.
+
+    A mismatch passes onnx's checker and fails only in shape inference, as a traceback far from its cause.
+    """
+    declared = {value.name: value for value in model.graph.input}
+    for tensor in model.graph.initializer:
+        dims = tensor_dims(declared[tensor.name]) if tensor.name in declared else None
+        if dims is None:
+            continue
+        shape = list(tensor.dims)
+        fixed = [(d, n) for d, n in zip(dims, shape) if isinstance(d, int) and d > 0]  # symbolic dims fit any size
+        if len(dims) == len(shape) and all(d == n for d, n in fixed):
+            continue
+        raise ModelError(
+            f"input {tensor.name!r} is declared {describe_dims(dims)} but its default value (an initializer) has "
+            f"shape {describe_dims(shape)}; datagen feeds the model's inputs ({_names(graph_inputs(model))}) and "
+            f"leaves {tensor.name!r} at its default: re-export the model so the two agree"
+        )
 
 
 def _layout(dims: list[Dim]) -> str:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import onnx
 
-from onnx_datagen.graph.bn import BnSite, require_bn_sites
+from onnx_datagen.graph.bn import BnSite, refuse_corrupt_bn, require_bn_sites
 from onnx_datagen.graph.heads import OutputHead, find_output_heads
 from onnx_datagen.graph.image_input import ImageInput, find_image_input
 from onnx_datagen.graph.load import file_sha256, load_model
 from onnx_datagen.graph.normalize import normalize_graph
 from onnx_datagen.graph.rewrite import expose_tensors, with_dynamic_batch
+from onnx_datagen.graph.shapes import with_inferred_shapes
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,21 @@ def prepare_model(
     use_bn: bool = True,
 ) -> PreparedModel:
     """The model rewritten for optimisation. use_bn=False (methods that need no statistics) exposes no
-    BN inputs, so folded models and models without BatchNorm are accepted."""
+    BN inputs, so folded models and models without BatchNorm are accepted.
+
+    Every problem of the model itself is refused here, before a backend is built or a folder written.
+    """
     loaded = load_model_input(model, input_name, size)
     label, sha256, proto, image = loaded.label, loaded.sha256, loaded.model, loaded.image
-    bn_sites = require_bn_sites(proto, label) if use_bn else []
+    if use_bn:
+        bn_sites = require_bn_sites(proto, label)
+    else:  # the model still runs: NaN or negative statistics would make its outputs, and the loss, NaN
+        refuse_corrupt_bn(proto, label)
+        bn_sites = []
     if image.batch is not None:
         # Optimisation batches rarely match an exported batch size; backends check the relaxed graph runs.
         proto = with_dynamic_batch(proto, image.name)
+    proto = with_inferred_shapes(proto, label)
     heads = find_output_heads(proto)
     n_outputs = len(proto.graph.output)
     rewritten, indices = expose_tensors(proto, [s.input for s in bn_sites] + [h.input for h in heads])

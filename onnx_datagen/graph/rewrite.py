@@ -9,14 +9,11 @@ def expose_tensors(model: onnx.ModelProto, names: list[str]) -> tuple[onnx.Model
     """Add each tensor in `names` as an extra graph output.
 
     Returns the new model and, for every requested name, its index in the new model's outputs
-    (a tensor that is already an output, or requested twice, is exposed once).
+    (a tensor that is already an output, or requested twice, is exposed once). An exposed tensor keeps the
+    shape `model` declares for it (prepare_model infers them all first), else just the float element type.
     """
     new = onnx.ModelProto()
     new.CopyFrom(model)
-    try:
-        new = onnx.shape_inference.infer_shapes(new)
-    except Exception:  # shape inference is best effort: outputs then carry the element type only
-        pass
     known = {v.name: v for v in list(new.graph.value_info) + list(new.graph.input)}
     index = {o.name: i for i, o in enumerate(new.graph.output)}
     for name in names:

@@ -1,0 +1,46 @@
+"""Shape inference over the whole graph: the shapes the backends rely on, or the conflict that would stop them."""
+
+from __future__ import annotations
+
+import re
+
+import onnx
+
+from onnx_datagen.errors import ModelError
+
+# onnx's strict mode lists one conflict a line: "(op_type:Conv, node name: conv1): [ShapeInferenceError] ...".
+_NODE = re.compile(r"\(op_type:(\w+), node name: ([^)]*)\): (.*)")
+_TAG = re.compile(r"\[\w+\] ")
+# infer_shapes serialises the model, which protobuf refuses over 2 GB; onnx2torch then infers from a file itself.
+_PROTOBUF_LIMIT = 2**31
+
+
+def with_inferred_shapes(model: onnx.ModelProto, label: str) -> onnx.ModelProto:
+    """A copy of `model` with every shape onnx infers as value_info.
+
+    A declared shape or type (value_info, an output, an input's initializer) that contradicts what the graph
+    computes is refused here, before any work: left in, it surfaces later as onnx's traceback from onnx2torch's
+    own inference, or as a wrongly built torch layer. Strict mode, since the default one skips such nodes.
+    """
+    if model.ByteSize() >= _PROTOBUF_LIMIT:
+        return model
+    try:
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    except onnx.shape_inference.InferenceError as err:
+        raise ModelError(
+            f"{label}: ONNX shape inference finds a conflict{_first_conflict(err)}; the shapes the model declares "
+            "contradict its graph: re-export the model, or run onnx.shape_inference.infer_shapes(model, "
+            "strict_mode=True) on it to see every conflict"
+        ) from err
+
+
+def _first_conflict(err: onnx.shape_inference.InferenceError) -> str:
+    """' at Conv 'conv1': inferred shape ... (and 1 more)' from onnx's message; the node when onnx names one."""
+    text = _TAG.sub("", str(err)).replace("Inference error(s): ", "")
+    conflicts = [line.strip() for line in text.splitlines() if line.strip()] or [type(err).__name__]
+    more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+    node = _NODE.fullmatch(conflicts[0])
+    if node is None:
+        return f": {conflicts[0]}{more}"
+    op_type, name, what = node.groups()
+    return f" at {op_type} {name!r}: {what}{more}" if name else f" at a {op_type} node: {what}{more}"

@@ -164,7 +164,7 @@ def progress_printer(job, mode: str = "auto"):
     from onnx_datagen.progress import ProgressPrinter
 
     every, mine = job.groups()
-    batches = sum(len(g.batches(job.config.batch_size)) for g in mine)
+    batches = sum(-(-g.size // job.config.batch_size) for g in mine)  # counted, not listed: -n may be huge
     steps = {Method.FRACTAL: 0, Method.GENERATOR: job.config.n_iter}.get(job.config.method, batches * job.config.n_iter)
     printer = ProgressPrinter(mode)
     printer.expect(steps, len(every))

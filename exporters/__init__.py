@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import pkgutil
 from dataclasses import dataclass, field
 from functools import cache
@@ -23,6 +24,7 @@ from onnx_datagen.files import atomic_write_bytes, atomic_write_json
 if TYPE_CHECKING:
     from onnx_datagen.dataset import Dataset
 
+BLOCK, FILE_SLACK = 4096, 512  # a file-system block; a file's header (a PNG's worst case over its raw pixels)
 RECORD = "export.json"  # written in each export folder, so the folder can be shipped on its own
 USAGE = "USAGE.md"
 
@@ -34,6 +36,17 @@ class ExporterSpec:
     folder: str  # where its files go, relative to the output root ("" = the root itself)
     layouts: tuple[str, ...] = ()  # accepted --layout values, default first; () = the format has no layout option
     pixels: bool = False  # writes 8-bit images, which need 1 or 3 channels
+    # For the free-space check before a run: bytes one image value takes in its files, and one file per image
+    # (or model run) rather than one file for all.
+    bytes_per_value: float = 4.0
+    file_per_image: bool = False
+
+    def disk_bytes(self, n_images: int, values_per_image: int) -> int:
+        """About how many bytes this format takes on disk for n_images (a bound: blocks rounded up)."""
+        per_image = values_per_image * self.bytes_per_value
+        if self.file_per_image:  # a header and the last file-system block of every file
+            return n_images * math.ceil((per_image + FILE_SLACK) / BLOCK) * BLOCK
+        return math.ceil(n_images * per_image) + BLOCK
 
 
 @dataclass
@@ -79,6 +92,11 @@ def parse_formats(text: str | list[str], option: str = "--format") -> list[str]:
     if unknown:
         raise ConfigError(f"unknown format {unknown[0]!r}; choose from {valid} (datagen export --list describes them)")
     return list(dict.fromkeys(names))
+
+
+def disk_bytes(names: list[str], n_images: int, chw: tuple[int, int, int]) -> dict[str, int]:
+    """About how many bytes each format takes on disk for n_images of chw."""
+    return {name: spec(name).disk_bytes(n_images, math.prod(chw)) for name in names}
 
 
 def check_formats(names: list[str], channels: int, layout: str | None = None) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from onnx_datagen.files import atomic_write, atomic_write_bytes
+from onnx_datagen.files import atomic_write, atomic_write_bytes, write_npy_chunks
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
@@ -21,32 +22,50 @@ def save_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def stacked_model_input(dataset) -> np.ndarray:
-    """All images that fit the model's batch, stacked in the model's layout."""
-    return np.concatenate(dataset.feed_batches())
+def stacked_model_input(dataset, path: Path) -> dict:
+    """All images that fit the model's batch, stacked in the model's layout into one .npy; its manifest entry."""
+    runs = dataset.feed_batches()
+    n = len(runs) * runs.size
+    shape = (n, *dataset.to_model_layout(dataset.images[:1]).shape[1:])
+    chunks = (dataset.to_model_layout(chunk) for chunk in _first(dataset.chunks(runs.size), n))
+    return model_input_entry(dataset, shape, n_files=1, value_range=write_npy_chunks(path, chunks, shape))
 
 
-def write_npy_samples(folder: Path, batches: list[np.ndarray], sub: str = "samples") -> list[str]:
-    """One .npy per model run (batch dimension included), named 000000.npy, ... so sorting keeps the order."""
-    files = []
+def _first(chunks: Iterable[np.ndarray], n: int) -> Iterator[np.ndarray]:
+    """The chunks cut to their first n images in all."""
+    for chunk in chunks:
+        if n <= 0:
+            return
+        yield chunk[:n]
+        n -= len(chunk)
+
+
+def write_npy_samples(folder: Path, batches, sub: str = "samples") -> tuple[list[str], tuple[float, float] | None]:
+    """One .npy per model run (batch dimension included), named 000000.npy, ... so sorting keeps the order;
+    the file names and the value range over all of them."""
+    files, low, high = [], np.inf, -np.inf
     for i, batch in enumerate(batches):
         name = f"{sub}/{i:06d}.npy" if sub else f"{i:06d}.npy"
         save_npy(folder / name, np.ascontiguousarray(batch))
+        low, high = min(low, float(batch.min())), max(high, float(batch.max()))
         files.append(name)
-    return files
+    return files, ((low, high) if files else None)
 
 
-def model_input_entry(dataset, arrays: list[np.ndarray], layout: str | None = None) -> dict:
-    """Manifest entry for float32 data in model-input space; `arrays` are what the files hold."""
+def model_input_entry(
+    dataset, file_shape: tuple[int, ...] | None, n_files: int, value_range, layout: str | None = None
+) -> dict:
+    """Manifest entry for float32 data in model-input space; file_shape is what each file holds."""
+    n_images = (file_shape[0] * n_files) if file_shape else 0
     return {
         "input": dataset.input_name,
         "layout": layout or dataset.input_layout,
         "dtype": "float32",
-        "file_shape": list(arrays[0].shape) if arrays else None,
-        "n_files": len(arrays),
-        "n_images": int(sum(len(a) for a in arrays)),
+        "file_shape": list(file_shape) if file_shape else None,
+        "n_files": n_files,
+        "n_images": int(n_images),
         "value_space": "model-input",
-        "value_range": [min(float(a.min()) for a in arrays), max(float(a.max()) for a in arrays)] if arrays else None,
+        "value_range": list(value_range) if value_range else None,
     }
 
 
@@ -58,10 +77,10 @@ def pixel_entry(dataset, file_shape: list[int], layout: str, dtype: str) -> dict
         "layout": layout,
         "dtype": dtype,
         "file_shape": file_shape,
-        "n_images": len(eight.pixels),
+        "n_images": len(dataset),
         "value_space": "pixels",
-        "value_range": [int(eight.pixels.min()), int(eight.pixels.max())] if eight.pixels.size else None,
-        "color": "RGB" if eight.pixels.shape[-1] == 3 else "GRAY",
+        "value_range": list(eight.pixel_range) if eight.pixel_range else None,
+        "color": "RGB" if dataset.images.shape[1] == 3 else "GRAY",
         **pixel_normalization(dataset),
         **eight.summary(),
     }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from onnx_datagen.exporters import ExporterSpec, Written
-from onnx_datagen.exporters._common import numbers, pixel_entry, pixel_normalization, save_npy, save_text
+from onnx_datagen.exporters._common import numbers, pixel_entry, pixel_normalization, save_text
+
+from onnx_datagen.files import write_npy_chunks
 
 SPEC = ExporterSpec(
     "hailo",
@@ -22,21 +23,21 @@ RECOMMENDED = 1024  # Hailo's fine-tuning optimisation levels want this many
 def export(dataset, folder: Path) -> Written:
     # Hailo normalises inside the compiled model (the model script's normalization layer), so the
     # calibration set is what the camera delivers: 8-bit pixels, stored as float32.
-    pixels = dataset.eight_bit.pixels.astype(np.float32)
-    save_npy(folder / FILE, pixels)
+    n, c, h, w = dataset.images.shape
+    write_npy_chunks(folder / FILE, dataset.pixel_chunks(), (n, h, w, c))
     norm = pixel_normalization(dataset)
     line = f"normalization1 = normalization({numbers(norm['mean_255'])}, {numbers(norm['std_255'])})\n"
     save_text(folder / SCRIPT, line)
     size = ""
-    if len(pixels) < RECOMMENDED:
+    if n < RECOMMENDED:
         size = (
-            f"\nOnly {len(pixels)} images: Hailo's optimisation levels with fine-tuning want {RECOMMENDED}; "
+            f"\nOnly {n} images: Hailo's optimisation levels with fine-tuning want {RECOMMENDED}; "
             f"generate more with `datagen generate ... -n {RECOMMENDED}`.\n"
         )
     where = folder.resolve()
     usage = f"""# Hailo Dataflow Compiler
 
-`{FILE}` holds {len(pixels)} images as raw RGB pixels 0-255 (float32, N x H x W x C). The model script
+`{FILE}` holds {n} images as raw RGB pixels 0-255 (float32, N x H x W x C). The model script
 must normalise them, with the line in `{SCRIPT}`:
 
     {line.strip()}
@@ -54,6 +55,6 @@ runner.save_har("model_quantized.har")
 or `hailo optimize model.har --calib-set-path {where / FILE} --model-script {where / SCRIPT}`.
 If your model script has no normalization layer, export `--to tflite` instead (normalised NHWC floats).
 """
-    entry = pixel_entry(dataset, list(pixels.shape), "NHWC", "float32")
+    entry = pixel_entry(dataset, [n, h, w, c], "NHWC", "float32")
     entry["model_script_line"] = line.strip()
     return Written([FILE, SCRIPT], entry, usage)

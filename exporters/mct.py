@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from onnx_datagen.exporters import ExporterSpec, Written
-from onnx_datagen.exporters._common import model_input_entry, save_npy, save_text, stacked_model_input
+from onnx_datagen.exporters._common import save_text, stacked_model_input
 
 SPEC = ExporterSpec("mct", "Sony MCT: calib.npy + representative_data.py defining representative_data_gen", "mct")
 FILE = "calib.npy"
@@ -30,12 +30,11 @@ def representative_data_gen():
 
 
 def export(dataset, folder: Path) -> Written:
-    stacked = stacked_model_input(dataset)
-    save_npy(folder / FILE, stacked)
+    entry = stacked_model_input(dataset, folder / FILE)
     save_text(folder / SCRIPT, SCRIPT_SOURCE)
     usage = f"""# Sony Model Compression Toolkit (MCT)
 
-`{FILE}` stacks {len(stacked)} images ({dataset.input_layout}, float32, normalised); `{SCRIPT}` yields them
+`{FILE}` stacks {entry["n_images"]} images ({dataset.input_layout}, float32, normalised); `{SCRIPT}` yields them
 as MCT's `representative_data_gen` (lists of batches of 32). Give MCT the PyTorch module of the same
 model (for an ONNX file: `onnx2torch.convert("model.onnx")`).
 
@@ -52,4 +51,4 @@ quantized, _ = mct.ptq.pytorch_post_training_quantization(torch_model, represent
 
 Without files: `onnx_datagen.adapters.as_mct_representative_data_gen("DATASET_DIR")`.
 """
-    return Written([FILE, SCRIPT], model_input_entry(dataset, [stacked]), usage)
+    return Written([FILE, SCRIPT], entry, usage)

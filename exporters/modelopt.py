@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from onnx_datagen.exporters import ExporterSpec, Written
-from onnx_datagen.exporters._common import model_input_entry, save_npy, stacked_model_input
+from onnx_datagen.exporters._common import stacked_model_input
 
 SPEC = ExporterSpec(
     "modelopt", "TensorRT ModelOpt: calib.npy, all images stacked N x C x H x W for --calibration_data_path", "modelopt"
@@ -14,12 +14,11 @@ FILE = "calib.npy"
 
 
 def export(dataset, folder: Path) -> Written:
-    stacked = stacked_model_input(dataset)
-    save_npy(folder / FILE, stacked)
+    entry = stacked_model_input(dataset, folder / FILE)
     path = folder.resolve() / FILE
     usage = f"""# TensorRT Model Optimizer (ONNX PTQ)
 
-`{FILE}` stacks {len(stacked)} model inputs ({dataset.input_layout}, float32, normalised). ModelOpt splits
+`{FILE}` stacks {entry["n_images"]} model inputs ({dataset.input_layout}, float32, normalised). ModelOpt splits
 it into runs of the model's batch size; without calibration data it would calibrate on random data.
 
 ```bash
@@ -33,4 +32,4 @@ the Q/DQ pairs unless `--high_precision_dtype fp32`. The number of images is a m
 model's batch, as ModelOpt's even split needs. A multi-input model would need an .npz keyed by input
 name; datagen datasets have one input, `{dataset.input_name}`.
 """
-    return Written([FILE], model_input_entry(dataset, [stacked]), usage)
+    return Written([FILE], entry, usage)

@@ -11,6 +11,7 @@ SPEC = ExporterSpec(
     "onnxruntime",
     "ONNX Runtime quantize_static (also Vitis AI, Quark, TIDL): samples/*.npy + calibration_reader.py",
     "onnxruntime",
+    file_per_image=True,
 )
 READER = "calibration_reader.py"
 
@@ -58,7 +59,7 @@ class NpyFolderReader(CalibrationDataReader):
 
 def export(dataset, folder: Path) -> Written:
     batches = dataset.feed_batches()
-    files = write_npy_samples(folder, batches)
+    files, value_range = write_npy_samples(folder, batches)
     save_text(folder / READER, READER_SOURCE % {"input": dataset.input_name})
     where = folder.resolve()
     usage = f"""# ONNX Runtime static quantization
@@ -81,4 +82,4 @@ The same reader is what Vitis AI (`vai_q_onnx.quantize_static`), AMD Quark
 (`ModelQuantizer.quantize_model(..., calibration_data_reader=NpyFolderReader())`) and TI TIDL
 (calibration frames) take. Without files: `onnx_datagen.adapters.as_ort_reader("DATASET_DIR")`.
 """
-    return Written([*files, READER], model_input_entry(dataset, batches), usage)
+    return Written([*files, READER], model_input_entry(dataset, batches[0].shape, len(files), value_range), usage)

@@ -8,13 +8,16 @@ from onnx_datagen.exporters import ExporterSpec, Written
 from onnx_datagen.exporters._common import model_input_entry, write_npy_samples
 
 SPEC = ExporterSpec(
-    "openvino", "OpenVINO/NNCF: samples/*.npy per model run + the nncf.quantize call for ONNX and IR models", "openvino"
+    "openvino",
+    "OpenVINO/NNCF: samples/*.npy per model run + the nncf.quantize call for ONNX and IR models",
+    "openvino",
+    file_per_image=True,
 )
 
 
 def export(dataset, folder: Path) -> Written:
     batches = dataset.feed_batches()
-    files = write_npy_samples(folder, batches)
+    files, value_range = write_npy_samples(folder, batches)
     where = folder.resolve() / "samples"
     usage = f"""# OpenVINO / NNCF
 
@@ -44,4 +47,4 @@ onnx.save(quantized, "model_int8.onnx")
 
 Without files: `onnx_datagen.adapters.as_nncf_dataset("DATASET_DIR")`.
 """
-    return Written(files, model_input_entry(dataset, batches), usage)
+    return Written(files, model_input_entry(dataset, batches[0].shape, len(files), value_range), usage)

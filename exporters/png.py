@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -17,21 +18,23 @@ SPEC = ExporterSpec(
     "png/NNNNNN.png: de-normalised 8-bit RGB (or grayscale) images, for people and image tools",
     "png",
     pixels=True,
+    bytes_per_value=1,  # deflate can grow noise-like pixels by a few bytes: FILE_SLACK covers it
+    file_per_image=True,
 )
 
 
 def export(dataset, folder: Path) -> Written:
-    files = write_pngs(folder, dataset.eight_bit.pixels)
-    _, h, w, c = dataset.eight_bit.pixels.shape
+    files = write_pngs(folder, dataset.pixel_chunks())
+    _, c, h, w = dataset.images.shape
     return Written(files, pixel_entry(dataset, [h, w, c], "HWC", "uint8"))
 
 
-def write_pngs(folder: Path, pixels: np.ndarray, sub: str = "") -> list[str]:
-    """N x H x W x C uint8 RGB (or 1-channel) pixels as NNNNNN.png files; returns their relative names."""
+def write_pngs(folder: Path, chunks: Iterable[np.ndarray], sub: str = "") -> list[str]:
+    """Chunks of N x H x W x C uint8 RGB (or 1-channel) pixels as NNNNNN.png files; returns their relative names."""
     cv2 = require("cv2")
     files = []
-    for i, image in enumerate(pixels):
-        name = f"{sub}/{i:06d}.png" if sub else f"{i:06d}.png"
+    for image in (image for chunk in chunks for image in chunk):
+        name = f"{sub}/{len(files):06d}.png" if sub else f"{len(files):06d}.png"
         bgr = image[:, :, ::-1] if image.shape[2] == 3 else image[:, :, 0]  # OpenCV stores BGR
         ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
         if not ok:

@@ -11,10 +11,13 @@ import numpy as np
 from onnx_datagen.exporters import ExporterSpec, Written
 from onnx_datagen.exporters._common import model_input_entry, save_text
 
+from onnx_datagen.files import atomic_write
+
 SPEC = ExporterSpec(
     "polygraphy",
     "Polygraphy/TensorRT<=10: inputs.json (--load-inputs) + data_loader.py (--data-loader-script)",
     "polygraphy",
+    bytes_per_value=4 * 4 / 3,  # base64 of float32
 )
 FILE = "inputs.json"
 SCRIPT = "data_loader.py"
@@ -42,13 +45,24 @@ def encode_array(array: np.ndarray) -> dict:
 
 def export(dataset, folder: Path) -> Written:
     batches = dataset.feed_batches()
-    feeds = [{dataset.input_name: encode_array(batch)} for batch in batches]
-    save_text(folder / FILE, json.dumps(feeds))
+    low, high = np.inf, -np.inf
+
+    def write(tmp: Path) -> None:  # one JSON list, written feed by feed: the set need not fit in memory
+        nonlocal low, high
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("[")
+            for i, batch in enumerate(batches):
+                f.write((", " if i else "") + json.dumps({dataset.input_name: encode_array(batch)}))
+                low, high = min(low, float(batch.min())), max(high, float(batch.max()))
+            f.write("]")
+
+    atomic_write(folder / FILE, write)
     save_text(folder / SCRIPT, SCRIPT_SOURCE)
+    feeds = len(batches)
     where = folder.resolve()
     usage = f"""# Polygraphy (ONNX Runtime checks; TensorRT <= 10 INT8 calibration)
 
-`{FILE}` holds {len(feeds)} feed dicts ({{"{dataset.input_name}": array}}, {dataset.input_layout} float32,
+`{FILE}` holds {feeds} feed dicts ({{"{dataset.input_name}": array}}, {dataset.input_layout} float32,
 normalised, batch dimension included) in Polygraphy's JSON encoding; `{SCRIPT}` yields the same feeds.
 
 ```bash
@@ -59,4 +73,4 @@ polygraphy convert model.onnx --int8 --data-loader-script {where / SCRIPT} \\
 
 TensorRT 11 removed implicit INT8 calibration: there, export `--to modelopt` for explicit Q/DQ.
 """
-    return Written([FILE, SCRIPT], model_input_entry(dataset, batches), usage)
+    return Written([FILE, SCRIPT], model_input_entry(dataset, batches[0].shape, feeds, (low, high)), usage)

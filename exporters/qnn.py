@@ -15,25 +15,29 @@ SPEC = ExporterSpec(
     "Qualcomm QNN/SNPE/QAIRT: raw/*.raw float32 (NHWC, or --layout nchw) + input_list.txt (absolute paths)",
     "qnn",
     layouts=("nhwc", "nchw"),
+    file_per_image=True,
 )
 LIST = "input_list.txt"
 
 
 def export(dataset, folder: Path, layout: str) -> Written:
     batches = dataset.feed_batches()
+    axes = None
     if layout.upper() != dataset.input_layout:  # the legacy converters take images spatial-first
         axes = (0, 2, 3, 1) if layout == "nhwc" else (0, 3, 1, 2)
-        batches = [np.ascontiguousarray(b.transpose(axes)) for b in batches]
-    files = []
+    files, low, high = [], np.inf, -np.inf
     for i, batch in enumerate(batches):
+        batch = batch.transpose(axes) if axes else batch
         name = f"raw/{i:06d}.raw"
         atomic_write_bytes(folder / name, batch.astype("<f4").tobytes())  # little-endian float32, no header
+        low, high = min(low, float(batch.min())), max(high, float(batch.max()))
         files.append(name)
+    file_shape = batch.shape
     # Absolute paths: the base of relative ones differs between Qualcomm tools.
     save_text(folder / LIST, "".join(f"{(folder / f).resolve()}\n" for f in files))
-    entry = model_input_entry(dataset, batches, layout=layout.upper())
+    entry = model_input_entry(dataset, file_shape, len(files), (low, high), layout=layout.upper())
     entry["byte_order"] = "little"
-    shape = "x".join(str(d) for d in batches[0].shape)
+    shape = "x".join(str(d) for d in file_shape)
     converter = "qnn-onnx-converter / snpe-onnx-to-dlc (they turn ONNX inputs NHWC)"
     if layout == "nchw":
         converter = "qairt-converter (it keeps the ONNX layout by default)"
@@ -49,6 +53,6 @@ snpe-dlc-quantize --input_dlc model.dlc --input_list {folder.resolve() / LIST} -
 qairt-quantizer --input_dlc model.dlc --input_list {folder.resolve() / LIST} --output_dlc model_quantized.dlc
 ```
 
-Read one back: `np.fromfile(path, dtype="<f4").reshape({", ".join(str(d) for d in batches[0].shape)})`.
+Read one back: `np.fromfile(path, dtype="<f4").reshape({", ".join(str(d) for d in file_shape)})`.
 """
     return Written([*files, LIST], entry, usage)

@@ -7,12 +7,17 @@ from pathlib import Path
 from onnx_datagen.exporters import ExporterSpec, Written
 from onnx_datagen.exporters._common import model_input_entry, write_npy_samples
 
-SPEC = ExporterSpec("quark", "AMD Quark: NNNNNN.npy per model run, the folder its calibration_data_path takes", "quark")
+SPEC = ExporterSpec(
+    "quark",
+    "AMD Quark: NNNNNN.npy per model run, the folder its calibration_data_path takes",
+    "quark",
+    file_per_image=True,
+)
 
 
 def export(dataset, folder: Path) -> Written:
     batches = dataset.feed_batches()
-    files = write_npy_samples(folder, batches, sub="")
+    files, value_range = write_npy_samples(folder, batches, sub="")
     usage = f"""# AMD Quark (ONNX)
 
 This folder holds {len(files)} model inputs as .npy files ({dataset.input_layout}, float32, normalised,
@@ -31,4 +36,4 @@ quantizer.quantize_model("model.onnx", "model_quantized.onnx", calibration_data_
 Quark reads every .npy here (in no particular order: calibration does not depend on it) and casts
 to the model's input type. The same data through a reader: `datagen export --to onnxruntime`.
 """
-    return Written(files, model_input_entry(dataset, batches), usage)
+    return Written(files, model_input_entry(dataset, batches[0].shape, len(files), value_range), usage)

@@ -13,20 +13,22 @@ SPEC = ExporterSpec(
     "RKNN-Toolkit2: images/*.png (8-bit RGB) + dataset.txt (absolute paths) + mean/std values",
     "rknn",
     pixels=True,
+    bytes_per_value=1,
+    file_per_image=True,
 )
 LIST = "dataset.txt"
 
 
 def export(dataset, folder: Path) -> Written:
-    pixels = dataset.eight_bit.pixels
-    files = write_pngs(folder, pixels, sub="images")
+    files = write_pngs(folder, dataset.pixel_chunks(), sub="images")
+    _, c, h, w = dataset.images.shape
     # Absolute paths: RKNN skips lines that do not resolve ("There is no valid data in the dataset").
     save_text(folder / LIST, "".join(f"{(folder / f).resolve()}\n" for f in files))
     norm = pixel_normalization(dataset)
     mean, std = numbers(norm["mean_255"]), numbers(norm["std_255"])
     usage = f"""# Rockchip RKNN-Toolkit2
 
-`images/` holds {len(files)} de-normalised 8-bit {"RGB" if pixels.shape[-1] == 3 else "grayscale"} PNGs and
+`images/` holds {len(files)} de-normalised 8-bit {"RGB" if c == 3 else "grayscale"} PNGs and
 `{LIST}` lists them with absolute paths (regenerate with `datagen export` if you move the folder).
 RKNN normalises inside the model with the mean/std below (0-255 scale):
 
@@ -40,5 +42,4 @@ rknn.build(do_quantization=True, dataset="{folder.resolve() / LIST}")
 rknn.export_rknn("model.rknn")
 ```
 """
-    _, h, w, c = pixels.shape
     return Written([*files, LIST], pixel_entry(dataset, [h, w, c], "HWC", "uint8"), usage)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from onnx_datagen.exporters import ExporterSpec, Written
-from onnx_datagen.exporters._common import model_input_entry, save_npy, save_text
+from onnx_datagen.exporters._common import model_input_entry, save_text
+
+from onnx_datagen.files import write_npy_chunks
 
 SPEC = ExporterSpec(
     "tflite",
@@ -35,15 +36,15 @@ def representative_dataset():
 def export(dataset, folder: Path) -> Written:
     # TensorFlow models are NHWC whatever the ONNX layout was; the values stay normalised, so onnx2tf
     # is told mean 0 / std 1 (it applies (x - mean) / std to the -cind data itself).
-    nhwc = np.ascontiguousarray(dataset.images.transpose(0, 2, 3, 1), dtype=np.float32)
-    save_npy(folder / FILE, nhwc)
+    n, c, h, w = dataset.images.shape
+    chunks = (chunk.transpose(0, 2, 3, 1) for chunk in dataset.chunks())
+    value_range = write_npy_chunks(folder / FILE, chunks, (n, h, w, c))
     save_text(folder / SCRIPT, SCRIPT_SOURCE)
-    c = nhwc.shape[-1]
     zeros, ones = "[[[[" + ",".join(["0"] * c) + "]]]]", "[[[[" + ",".join(["1"] * c) + "]]]]"
     where = folder.resolve()
     usage = f"""# TensorFlow Lite (onnx2tf, TFLiteConverter)
 
-`{FILE}` holds {len(nhwc)} images, float32 N x H x W x C, normalised as the model expects (so mean 0, std 1
+`{FILE}` holds {n} images, float32 N x H x W x C, normalised as the model expects (so mean 0, std 1
 below: onnx2tf applies (x - mean) / std to calibration data itself).
 
 ```bash
@@ -68,4 +69,4 @@ open("model_int8.tflite", "wb").write(converter.convert())
 
 Without files: `onnx_datagen.adapters.as_tflite_representative_dataset("DATASET_DIR")`.
 """
-    return Written([FILE, SCRIPT], model_input_entry(dataset, [nhwc], layout="NHWC"), usage)
+    return Written([FILE, SCRIPT], model_input_entry(dataset, (n, h, w, c), 1, value_range, layout="NHWC"), usage)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -11,20 +12,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from onnx_datagen.errors import UserError
-from onnx_datagen.files import MANIFEST, atomic_write_json, prepare_output_dir
+from onnx_datagen.files import MANIFEST, atomic_write_json, prepare_output_dir, require_free_space
 
 if TYPE_CHECKING:
     from onnx_datagen.exporters import ExportResult
 
 
-@dataclass(frozen=True)
-class EightBitPixels:
-    """The dataset as 8-bit pixels, and what the conversion lost (in model-input units)."""
+# Formats are written in chunks of about this many bytes of float32 images, so memory stays flat whatever -n is.
+CHUNK_BYTES = 32 << 20
 
-    pixels: np.ndarray  # N x H x W x C uint8, RGB (or 1 channel)
+
+@dataclass(frozen=True)
+class EightBitSummary:
+    """What converting the dataset to 8-bit pixels loses (in model-input units), and the pixels' range."""
+
     clipped_fraction: float  # values outside 0..255 before clipping
     round_trip_max_abs: float  # max |x - normalise(pixels)|: clipping and 8-bit rounding together
     round_trip_rms: float
+    pixel_range: tuple[int, int] | None  # None for an empty dataset
 
     def summary(self) -> dict:
         return {
@@ -34,12 +39,32 @@ class EightBitPixels:
         }
 
 
+class FeedBatches(Sequence):
+    """The model inputs of a dataset, one run of the model each, converted only when read."""
+
+    def __init__(self, dataset: Dataset, size: int) -> None:
+        self.dataset, self.size = dataset, size
+
+    def __len__(self) -> int:
+        return len(self.dataset) // self.size
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        start = (index % len(self)) * self.size
+        return self.dataset.to_model_layout(self.dataset.images[start : start + self.size])
+
+
 @dataclass
 class Dataset:
     """N x C x H x W float32 images in model-input space, and the manifest describing them.
 
     `mean`/`std` are per channel on the 0..pixel_scale pixel scale: pixel = x * std + mean.
     Images are NCHW whatever the model's layout; `model_input()` gives them the way the model takes them.
+    `images` may be a read-only memory map of `images_file`, an .npy holding exactly these images: the
+    formats then stream from that file in chunks (chunks()), so a dataset larger than RAM can be written.
     """
 
     images: np.ndarray
@@ -48,6 +73,7 @@ class Dataset:
     pixel_scale: float
     manifest: dict = field(default_factory=dict)
     directory: Path | None = None  # where the dataset is saved, once it is
+    images_file: Path | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -65,40 +91,82 @@ class Dataset:
         """The model's fixed batch size, or None when its batch dimension is dynamic."""
         return self.manifest.get("model", {}).get("input_batch")
 
-    def model_input(self) -> np.ndarray:
-        """The images in the model's own layout (NHWC for TensorFlow exports), float32."""
-        images = np.ascontiguousarray(self.images, dtype=np.float32)
-        return np.ascontiguousarray(images.transpose(0, 2, 3, 1)) if self.input_layout == "NHWC" else images
+    def to_model_layout(self, images: np.ndarray) -> np.ndarray:
+        """NCHW images in the model's own layout (NHWC for TensorFlow exports), float32, contiguous."""
+        images = np.asarray(images, dtype=np.float32)
+        return np.ascontiguousarray(images.transpose(0, 2, 3, 1) if self.input_layout == "NHWC" else images)
 
-    def feed_batches(self) -> list[np.ndarray]:
+    def model_input(self) -> np.ndarray:
+        """All images in the model's own layout, in memory (chunks() streams them instead)."""
+        return self.to_model_layout(self.images)
+
+    def chunks(self, multiple: int = 1) -> Iterator[np.ndarray]:
+        """The images in order, NCHW float32, in chunks of about CHUNK_BYTES (a multiple of `multiple` images).
+
+        From `images_file` they are read with plain file reads, not through the memory map, so the pages
+        do not stay mapped into this process while a large dataset is written.
+        """
+        per_image = max(1, int(np.prod(self.images.shape[1:])) * 4)
+        rows = max(multiple, CHUNK_BYTES // per_image // multiple * multiple)
+        if self.images_file is None:
+            for start in range(0, len(self), rows):
+                yield np.asarray(self.images[start : start + rows], dtype=np.float32)
+            return
+        with open(self.images_file, "rb") as f:
+            fmt = np.lib.format
+            read_header = fmt.read_array_header_1_0 if fmt.read_magic(f) == (1, 0) else fmt.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            if shape != self.images.shape or fortran or dtype != np.float32:
+                raise ValueError(f"{self.images_file} does not hold this dataset's images")
+            for start in range(0, len(self), rows):
+                count = min(rows, len(self) - start)
+                yield np.fromfile(f, dtype=np.float32, count=count * per_image // 4).reshape(count, *shape[1:])
+
+    def feed_batches(self) -> FeedBatches:
         """The model input cut into runs the model accepts: its fixed batch size, else one image each.
 
         With a fixed batch B, images beyond the last multiple of B cannot be fed and are left out.
+        Each run is converted when it is read, so iterating holds one run at a time.
         """
         size = self.input_batch or 1
         if len(self) < size:
             raise UserError(
                 f"the model's batch is fixed at {size} but the dataset has {len(self)} images; generate at least {size}"
             )
-        images = self.model_input()
-        return [images[i : i + size] for i in range(0, len(images) - size + 1, size)]
+        return FeedBatches(self, size)
 
-    @cached_property
-    def eight_bit(self) -> EightBitPixels:
-        """De-normalised, rounded and clipped to 8 bits (computed once; the images must not change after)."""
+    def pixel_chunks(self) -> Iterator[np.ndarray]:
+        """The images de-normalised, rounded and clipped to 8 bits, in chunks: N x H x W x C uint8, RGB or gray."""
+        for chunk in self.chunks():
+            yield self._rounded_pixels(chunk)[0]
+
+    def _rounded_pixels(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(clipped uint8 NHWC pixels, the unclipped rounded values NCHW as float64)."""
         mean = np.asarray(self.mean, dtype=np.float64).reshape(1, -1, 1, 1)
         std = np.asarray(self.std, dtype=np.float64).reshape(1, -1, 1, 1)
-        rounded = np.rint((self.images.astype(np.float64) * std + mean) * (255.0 / self.pixel_scale))
-        clipped = float(np.mean((rounded < 0) | (rounded > 255))) if rounded.size else 0.0
-        pixels = np.clip(rounded, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
-        error = self.from_pixels(pixels, self.mean, self.std, self.pixel_scale) - self.images
-        max_abs = float(np.abs(error).max()) if error.size else 0.0
-        rms = float(np.sqrt(np.mean(np.square(error, dtype=np.float64)))) if error.size else 0.0
-        return EightBitPixels(pixels, clipped, max_abs, rms)
+        rounded = np.rint((images.astype(np.float64) * std + mean) * (255.0 / self.pixel_scale))
+        return np.clip(rounded, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1), rounded
+
+    @cached_property
+    def eight_bit(self) -> EightBitSummary:
+        """What the 8-bit conversion loses, computed once over all chunks (the images must not change after)."""
+        clipped = values = 0
+        max_abs, square_sum, low, high = 0.0, 0.0, 255, 0
+        for chunk in self.chunks():
+            pixels, rounded = self._rounded_pixels(chunk)
+            clipped += int(np.count_nonzero((rounded < 0) | (rounded > 255)))
+            values += rounded.size
+            error = self.from_pixels(pixels, self.mean, self.std, self.pixel_scale) - chunk
+            max_abs = max(max_abs, float(np.abs(error).max()))
+            square_sum += float(np.sum(np.square(error, dtype=np.float64)))
+            low, high = min(low, int(pixels.min())), max(high, int(pixels.max()))
+        if not values:
+            return EightBitSummary(0.0, 0.0, 0.0, None)
+        return EightBitSummary(clipped / values, max_abs, float(np.sqrt(square_sum / values)), (low, high))
 
     @staticmethod
     def from_pixels(pixels: np.ndarray, mean, std, pixel_scale: float) -> np.ndarray:
-        """Inverse of eight_bit: N x H x W x C pixels -> N x C x H x W float32 model input."""
+        """Inverse of the 8-bit conversion: N x H x W x C pixels -> N x C x H x W float32 model input."""
         mean = np.asarray(mean, dtype=np.float64).reshape(1, -1, 1, 1)
         std = np.asarray(std, dtype=np.float64).reshape(1, -1, 1, 1)
         x = pixels.transpose(0, 3, 1, 2).astype(np.float64) * (pixel_scale / 255.0)
@@ -119,11 +187,16 @@ class Dataset:
         manifest.json. Files of an interrupted earlier write are replaced."""
         from onnx_datagen.exporters import run_exporter
 
+        self.require_space(out, formats)
         self.manifest["files"], self.manifest["formats"] = {}, {}
         for name in formats:
             self._record(run_exporter(name, self, out, layout, overwrite=True, previous=[], dataset_root=True))
         atomic_write_json(out / MANIFEST, self.manifest)
         self.directory = out
+        # From now on chunks() reads the dataset's own file (or the memory map), not the one it was written from,
+        # which the caller may delete.
+        npy = self.manifest["files"].get("npy")
+        self.images_file = out / npy[0] if npy else None
 
     def export(
         self, names: list[str], output: str | Path | None = None, layout: str | None = None, overwrite: bool = False
@@ -137,6 +210,7 @@ class Dataset:
             raise UserError("this dataset is not saved yet; give an output folder for the export")
         root = Path(output) if output is not None else self.directory
         inside = self.directory is not None and root.resolve() == self.directory.resolve()
+        self.require_space(root, names)
         results = []
         for name in names:
             previous = self.manifest.get("files", {}).get(name) if inside else None
@@ -151,6 +225,14 @@ class Dataset:
                 atomic_write_json(root / MANIFEST, self.manifest)
             results.append(result)
         return results
+
+    def require_space(self, root: Path, formats: list[str]) -> None:
+        """Refuse to start writing formats that cannot fit on the disk."""
+        from onnx_datagen.exporters import disk_bytes
+
+        chw = tuple(self.images.shape[1:])
+        needed = disk_bytes(formats, len(self), chw)
+        require_free_space(root, needed, f"{len(self)} images of {'x'.join(map(str, chw))}")
 
     def _record(self, result) -> None:
         self.manifest.setdefault("files", {})[result.name] = result.files
@@ -179,8 +261,10 @@ class Dataset:
             raise UserError(f"{manifest_path} is not a datagen manifest (no normalization); regenerate the dataset")
         norm = manifest["normalization"]
         files = manifest.get("files", {})
+        images_file = None
         if files.get("npy"):
-            images = np.load(directory / files["npy"][0])
+            images_file = directory / files["npy"][0]
+            images = np.load(images_file, mmap_mode="r")  # read on demand: the set may not fit in memory
         elif files.get("png"):
             from onnx_datagen.exporters.png import read_pngs
 
@@ -191,4 +275,5 @@ class Dataset:
                 f"{manifest_path} lists no npy or png files, the only formats datagen reads back; "
                 "regenerate with --format npy"
             )
-        return cls(images, tuple(norm["mean"]), tuple(norm["std"]), float(norm["pixel_scale"]), manifest, directory)
+        mean, std, scale = tuple(norm["mean"]), tuple(norm["std"]), float(norm["pixel_scale"])
+        return cls(images, mean, std, scale, manifest, directory, images_file)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+import numpy as np
 
 from onnx_datagen.errors import OutputError
 
@@ -34,6 +37,29 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def write_npy_chunks(path: Path, chunks: Iterable[np.ndarray], shape: tuple[int, ...]) -> tuple[float, float] | None:
+    """One float32 .npy of `shape` written chunk by chunk (never whole in memory); returns its value range."""
+    low, high = np.inf, -np.inf
+
+    def write(tmp: Path) -> None:
+        nonlocal low, high
+        rows = 0
+        with open(tmp, "wb") as f:
+            header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False, "shape": shape}
+            np.lib.format.write_array_header_2_0(f, header)
+            for chunk in chunks:
+                chunk = np.ascontiguousarray(chunk, dtype="<f4")
+                if chunk.size:
+                    low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+                f.write(chunk.tobytes())  # a bytes copy of one chunk; the chunks stay small
+                rows += len(chunk)
+        if rows != shape[0]:
+            raise ValueError(f"{path}: {rows} rows written for a shape of {shape}")
+
+    atomic_write(path, write)
+    return (low, high) if np.isfinite(low) else None
+
+
 def _umask() -> int:
     mask = os.umask(0)  # reading the umask means setting it
     os.umask(mask)
@@ -46,6 +72,29 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_json(path: Path, data: dict) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8"))
+
+
+def require_free_space(out: str | Path, needed: dict[str, int], what: str) -> None:
+    """Refuse before any work when `needed` (bytes by part: each format, work files) exceeds the free space
+    of the file system `out` is (or will be) on."""
+    where = Path(out).absolute()
+    while not where.exists():  # the nearest folder that exists decides the file system
+        where = where.parent
+    total, free = sum(needed.values()), shutil.disk_usage(where).free
+    if total > free:
+        parts = ", ".join(f"{name} {human_bytes(size)}" for name, size in needed.items() if size)
+        raise OutputError(
+            f"{what} need about {human_bytes(total)} on disk ({parts}) but {where} has {human_bytes(free)} free; "
+            "make fewer images (-n), write fewer formats, or choose another -o/--output"
+        )
+
+
+def human_bytes(size: float) -> str:
+    """1234567 -> '1.2 MB' (decimal units, as df -H counts)."""
+    units, power = ("B", "KB", "MB", "GB", "TB", "PB"), 0
+    while size >= 1000 and power < len(units) - 1:
+        size, power = size / 1000, power + 1
+    return f"{size:.0f} B" if power == 0 else f"{size:.1f} {units[power]}"
 
 
 def prepare_output_dir(out_dir: str | Path, overwrite: bool) -> Path:

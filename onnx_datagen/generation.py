@@ -52,7 +52,9 @@ def generate(
     source = load_source(model, config, input_name, size)
     runner = GroupRunner(source, config)
     results = [runner.run(group, progress) for group in plan_groups(n_images, config)]
-    return assemble(job_record(source, config, n_images), runner.run_record(), statistics_targets(source), results)
+    images = np.concatenate([r.images for r in results])
+    job = job_record(source, config, n_images)
+    return assemble(job, runner.run_record(), statistics_targets(source), results, Dataset(images, *_pixels(job)))
 
 
 def check_n_images(n_images: int) -> None:
@@ -113,17 +115,27 @@ def _generator_sha256(path: str) -> str:
     return file_sha256(path)
 
 
-def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: list[GroupResult]) -> Dataset:
-    """One dataset from all of a job's groups (any order in, group order out), with its manifest."""
+def _pixels(job: dict) -> tuple[tuple[float, ...], tuple[float, ...], float]:
+    """The job's (mean, std, pixel_scale), for Dataset."""
+    normalization = GenerationConfig.from_dict(job["config"]).normalization
+    return (*normalization.per_channel(job["image_shape"][0]), normalization.pixel_scale)
+
+
+def dataset_from_file(job: dict, images_file: Path) -> Dataset:
+    """The job's dataset over an .npy of all its images, memory-mapped (it may not fit in memory)."""
+    return Dataset(np.load(images_file, mmap_mode="r"), *_pixels(job), images_file=images_file)
+
+
+def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: list[GroupResult], dataset: Dataset):
+    """`dataset` (the images of all of a job's groups, in group order) with its manifest, from the groups' sums."""
     results = sorted(results, key=lambda r: r.group.index)
     indices = [r.group.index for r in results]
     if indices != list(range(job["n_groups"])):
         raise ValueError(f"assemble needs groups 0..{job['n_groups'] - 1}, got {indices}")
+    if list(dataset.images.shape) != [job["n_images"], *job["image_shape"]]:
+        raise ValueError(f"assemble needs {job['n_images']} images of {job['image_shape']}")
     config = GenerationConfig.from_dict(job["config"])
-    channels = job["image_shape"][0]
-    mean, std = config.normalization.per_channel(channels)
-    images = np.concatenate([r.images for r in results])
-    dataset = Dataset(images, mean, std, config.normalization.pixel_scale)
+    mean, std = dataset.mean, dataset.std
     seconds = sum(r.seconds for r in results)
     statistics = None
     if targets is not None:
@@ -139,7 +151,7 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
     if config.method is Method.FRACTAL:
         timing = {"render_seconds": round(seconds, 3)}
     else:
-        rate = len(images) * config.n_iter / seconds if seconds else None
+        rate = len(dataset) * config.n_iter / seconds if seconds else None
         timing = {"optimize_seconds": round(seconds, 3), "images_x_iterations_per_second": rate and round(rate, 2)}
     dataset.manifest = {
         "tool": "onnx-datagen",
@@ -149,7 +161,7 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
         "model": job["model"],
         "method": config.method.value,
         "n_images": len(dataset),
-        "shape": list(images.shape),
+        "shape": list(dataset.images.shape),
         "dtype": "float32",
         "value_space": "model-input",
         "normalization": {

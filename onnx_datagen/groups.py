@@ -52,7 +52,7 @@ class GroupResult:
     """A finished group: its images and the BN-input sums before and after (None without BN statistics)."""
 
     group: Group
-    images: np.ndarray
+    images: np.ndarray | None  # None when read back for its sums alone (the images are streamed from its file)
     initial: LayerSums | None
     final: LayerSums | None
     seconds: float
@@ -69,11 +69,11 @@ class GroupResult:
         return out
 
     @classmethod
-    def from_arrays(cls, arrays) -> GroupResult:
+    def from_arrays(cls, arrays, images: bool = True) -> GroupResult:
         index, start, size = (int(v) for v in arrays["group"])
         return cls(
             Group(index, start, size),
-            arrays["images"],
+            arrays["images"] if images else None,  # an .npz reads each array only when asked for it
             LayerSums.from_arrays(arrays, "initial"),
             LayerSums.from_arrays(arrays, "final"),
             float(arrays["seconds"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +11,9 @@ from onnx_datagen.backends.base import Group, ProgressSink
 from onnx_datagen.config import GenerationConfig
 from onnx_datagen.dataset import Dataset
 from onnx_datagen.errors import ConfigError, UserError
+from onnx_datagen.files import prepare_output_dir, require_free_space
 from onnx_datagen.groups import GroupRunner, Shard, plan_groups, statistics_targets
-from onnx_datagen.run_folder import RunFolder, job_difference, read_manifest
+from onnx_datagen.run_folder import STACKED, RunFolder, job_difference, read_manifest, saved_groups, stack_images
 
 
 @dataclass
@@ -54,7 +56,7 @@ class JobOutcome:
 def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutcome:
     """Run (or continue, with job.resume) a job into its output folder; see run_folder for the folder's states."""
     from onnx_datagen.exporters import check_formats, parse_formats
-    from onnx_datagen.generation import assemble, job_record, load_source
+    from onnx_datagen.generation import assemble, dataset_from_file, job_record, load_source
 
     started = time.perf_counter()
     config = job.config
@@ -68,6 +70,7 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
             f"--shard {job.shard}: this job has only {len(groups)} groups of {config.images_per_group} images; "
             f"use at most {len(groups)} shards, or a smaller --group-size"
         )
+    _check_disk_space(job, formats, source.image.chw, mine)
     # Before touching the folder: local runs convert the model, Ray runs check Ray and the address, so a
     # model, option, install or address the engine refuses leaves no half-started run behind.
     if job.ray_address:
@@ -98,16 +101,34 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
         folder.finish_shard()
         dataset = None
     else:
-        run = folder.manifest.get("run", {})
-        dataset = assemble(record, run, folder.targets(), folder.results([g.index for g in groups]))
+        indices = [g.index for g in groups]
+        stack_images([(folder, i) for i in indices], images_shape(record), folder.stacked_images())
+        dataset = dataset_from_file(record, folder.stacked_images())
+        assemble(record, folder.manifest.get("run", {}), folder.targets(), folder.results(indices), dataset)
         folder.finish(dataset)
     return JobOutcome(folder.out, dataset, len(pending), len(mine), time.perf_counter() - started)
 
 
+def _check_disk_space(job: GenerationJob, formats: list[str], chw: tuple[int, int, int], mine: list[Group]) -> None:
+    """Before any work: the groups still to make, the stacked images and every format must fit on the disk."""
+    from onnx_datagen.exporters import disk_bytes
+
+    done = set(saved_groups(job.output)) if job.resume else set()
+    float_bytes = math.prod(chw) * 4
+    work = sum(g.size for g in mine if g.index not in done) * float_bytes  # groups/*.npz
+    needed = {}
+    if not job.shard:  # a shard writes only its groups
+        needed = disk_bytes(formats, job.n_images, chw)
+        if "npy" not in formats:  # the stacked images the formats are written from (the npy file itself if asked)
+            work += job.n_images * float_bytes
+    needed["work files"] = work
+    require_free_space(job.output, needed, f"{job.n_images} images of {'x'.join(map(str, chw))}")
+
+
 def merge_shards(shard_dirs: list[str | Path], output: str | Path, overwrite: bool = False) -> Dataset:
     """Join the shards of one job into one dataset, in every format any shard was asked for."""
-    from onnx_datagen.files import prepare_output_dir
-    from onnx_datagen.generation import assemble
+    from onnx_datagen.exporters import disk_bytes
+    from onnx_datagen.generation import assemble, dataset_from_file
 
     if not shard_dirs:
         raise UserError("give the shard folders to merge: datagen merge SHARD_DIR... -o OUT")
@@ -147,10 +168,25 @@ def merge_shards(shard_dirs: list[str | Path], output: str | Path, overwrite: bo
     if missing:
         raise UserError(f"shard {', '.join(missing)} missing; generate it with --shard and merge all {count}")
     job = first.manifest["job"]
-    results = [r for folder in folders for r in folder.results(folder.manifest["progress"]["done"])]
+    done = [(folder, i) for folder in folders for i in folder.manifest["progress"]["done"]]
     formats = list(dict.fromkeys(name for folder in folders for name in folder.manifest["formats"]))
-    dataset = assemble(job, first.manifest.get("run", {}), first.targets(), results)
-    dataset.manifest["merged_from"] = [str(by_index[k]) for k in sorted(by_index)]
+    chw = tuple(job["image_shape"])
+    needed = {**disk_bytes(formats, job["n_images"], chw), "work files": job["n_images"] * math.prod(chw) * 4}
+    require_free_space(output, needed, f"{job['n_images']} images of {'x'.join(map(str, chw))}")
     out = prepare_output_dir(output, overwrite)
-    dataset.write(out, formats, first.manifest.get("layout"))
+    # Stacked inside the output folder under a hidden name, removed whatever happens; never a dataset file.
+    stacked = out / f".{STACKED}.merging"
+    try:
+        stack_images(sorted(done, key=lambda pair: pair[1]), images_shape(job), stacked)
+        dataset = dataset_from_file(job, stacked)
+        results = [r for folder in folders for r in folder.results(folder.manifest["progress"]["done"])]
+        assemble(job, first.manifest.get("run", {}), first.targets(), results, dataset)
+        dataset.manifest["merged_from"] = [str(by_index[k]) for k in sorted(by_index)]
+        dataset.write(out, formats, first.manifest.get("layout"))
+    finally:
+        stacked.unlink(missing_ok=True)
     return dataset
+
+
+def images_shape(job: dict) -> tuple[int, ...]:
+    return (job["n_images"], *job["image_shape"])

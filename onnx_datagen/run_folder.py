@@ -1,8 +1,9 @@
 """An output folder that fills group by group, so a killed run resumes where it stopped.
 
 While a run is unfinished, manifest.json says `"status": "running"` with a progress record, and every
-finished group sits in groups/ as one .npz written atomically. Once all groups are in, the formats are
-written, then the complete manifest, and only then is groups/ removed. A shard ends with
+finished group sits in groups/ as one .npz written atomically. Once all groups are in, their images are
+streamed into groups/images.npy (one group in memory at a time), the formats are written from it in
+chunks, then the complete manifest, and only then is groups/ removed. A shard ends with
 `"status": "shard"` and keeps its groups/ for `datagen merge`. At no point does a folder that is not
 complete say `"status": "complete"`.
 """
@@ -18,12 +19,13 @@ import numpy as np
 
 from onnx_datagen._version import __version__
 from onnx_datagen.errors import ConfigError, OutputError
-from onnx_datagen.files import MANIFEST, atomic_write, atomic_write_json, prepare_output_dir
+from onnx_datagen.files import MANIFEST, atomic_write, atomic_write_json, prepare_output_dir, write_npy_chunks
 from onnx_datagen.groups import GroupResult, Shard
 from onnx_datagen.report import StatisticsTargets
 
 GROUPS = "groups"
 TARGETS = "targets.npz"
+STACKED = "images.npy"  # all groups' images in one file, from which the formats are written
 
 
 def group_file(index: int) -> str:
@@ -38,6 +40,11 @@ def read_manifest(folder: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as err:
         raise OutputError(f"{path} is not a datagen manifest ({err}); choose another -o/--output") from err
+
+
+def saved_groups(out: Path) -> list[int]:
+    """The indices of the groups whose files are in `out` (a file exists only once complete)."""
+    return sorted(int(p.stem.split("-")[1]) for p in (Path(out) / GROUPS).glob("group-*.npz"))
 
 
 def job_difference(old: dict, new: dict, path: str = "") -> str | None:
@@ -131,7 +138,7 @@ class RunFolder:
         """Record how many groups this run makes; return those already finished (their files are the truth)."""
         if targets is not None and not (self.out / GROUPS / TARGETS).is_file():
             atomic_write(self.out / GROUPS / TARGETS, lambda tmp: _savez(tmp, targets.arrays()))
-        done = sorted(int(p.stem.split("-")[1]) for p in (self.out / GROUPS).glob("group-*.npz"))
+        done = saved_groups(self.out)
         self.manifest["progress"] = {"groups": groups, "done": done, "updated": _now()}
         self.manifest["files"] = {GROUPS: [group_file(i) for i in done] + [f"{GROUPS}/{TARGETS}"]}
         self._save()
@@ -148,11 +155,16 @@ class RunFolder:
         self._save()
 
     def results(self, indices: list[int]) -> list[GroupResult]:
+        """The groups' records without their images (stack_images streams those)."""
         out = []
         for index in indices:
             with np.load(self.out / group_file(index)) as arrays:
-                out.append(GroupResult.from_arrays(arrays))
+                out.append(GroupResult.from_arrays(arrays, images=False))
         return out
+
+    def group_images(self, index: int) -> np.ndarray:
+        with np.load(self.out / group_file(index)) as arrays:
+            return arrays["images"]
 
     def targets(self) -> StatisticsTargets | None:
         path = self.out / GROUPS / TARGETS
@@ -165,6 +177,10 @@ class RunFolder:
         self.manifest["status"] = "shard"
         self._save()
 
+    def stacked_images(self) -> Path:
+        """Where all groups' images are stacked before the formats are written."""
+        return self.out / GROUPS / STACKED
+
     def finish(self, dataset) -> None:
         """Write the dataset's formats and complete manifest, then drop the groups it was assembled from."""
         dataset.write(self.out, self.manifest["formats"], self.manifest["layout"])
@@ -173,6 +189,11 @@ class RunFolder:
 
     def _save(self) -> None:
         atomic_write_json(self.out / MANIFEST, self.manifest)
+
+
+def stack_images(groups: list[tuple[RunFolder, int]], shape: tuple[int, ...], path: Path) -> None:
+    """The images of (folder, group index) pairs, in that order, streamed into one .npy of `shape` at `path`."""
+    write_npy_chunks(path, (folder.group_images(index) for folder, index in groups), shape)
 
 
 def _savez(path: Path, arrays: dict) -> None:

@@ -31,12 +31,19 @@ def sample_command(
       datagen sample gen.onnx -n 50000 -o calib/
       datagen sample gen.onnx -n 1000 --labels 3 --seed 1 -o cats/
     """
+    from onnx_datagen.exporters import check_formats, parse_formats
+
+    from onnx_datagen.files import prepare_output_dir, scratch_file
     from onnx_datagen.onnx_generator import sample
 
+    names = parse_formats(formats)
     given = any(value is not None for value in norm.values())
-    dataset = sample(generator, n_images, seed=seed, labels=labels,
-                     normalization=build_normalization(norm) if given else None)  # fmt: skip
-    out = dataset.save(output, formats.split(","), layout, overwrite)
+    out = prepare_output_dir(output, overwrite)
+    with scratch_file(out, "images.npy") as stacked:  # -n may exceed memory: the formats stream from this file
+        dataset = sample(generator, n_images, seed=seed, labels=labels, images_file=stacked,
+                         normalization=build_normalization(norm) if given else None)  # fmt: skip
+        check_formats(names, dataset.images.shape[1], layout)
+        dataset.write(out, names, layout)
     if not quiet:
         _, c, h, w = dataset.images.shape
         click.echo(

@@ -6,7 +6,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,16 @@ def write_npy_chunks(path: Path, chunks: Iterable[np.ndarray], shape: tuple[int,
 
     atomic_write(path, write)
     return (low, high) if np.isfinite(low) else None
+
+
+@contextmanager
+def scratch_file(folder: Path, name: str) -> Iterator[Path]:
+    """A hidden file in `folder` for data on its way to the real files, removed whatever happens."""
+    path = folder / f".{name}.partial"
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _umask() -> int:

@@ -11,7 +11,7 @@ from onnx_datagen.backends.base import Group, ProgressSink
 from onnx_datagen.config import GenerationConfig
 from onnx_datagen.dataset import Dataset
 from onnx_datagen.errors import ConfigError, UserError
-from onnx_datagen.files import prepare_output_dir, require_free_space
+from onnx_datagen.files import prepare_output_dir, require_free_space, scratch_file
 from onnx_datagen.groups import GroupRunner, Shard, plan_groups, statistics_targets
 from onnx_datagen.run_folder import STACKED, RunFolder, job_difference, read_manifest, saved_groups, stack_images
 
@@ -174,17 +174,13 @@ def merge_shards(shard_dirs: list[str | Path], output: str | Path, overwrite: bo
     needed = {**disk_bytes(formats, job["n_images"], chw), "work files": job["n_images"] * math.prod(chw) * 4}
     require_free_space(output, needed, f"{job['n_images']} images of {'x'.join(map(str, chw))}")
     out = prepare_output_dir(output, overwrite)
-    # Stacked inside the output folder under a hidden name, removed whatever happens; never a dataset file.
-    stacked = out / f".{STACKED}.merging"
-    try:
+    with scratch_file(out, STACKED) as stacked:
         stack_images(sorted(done, key=lambda pair: pair[1]), images_shape(job), stacked)
         dataset = dataset_from_file(job, stacked)
         results = [r for folder in folders for r in folder.results(folder.manifest["progress"]["done"])]
         assemble(job, first.manifest.get("run", {}), first.targets(), results, dataset)
         dataset.manifest["merged_from"] = [str(by_index[k]) for k in sorted(by_index)]
         dataset.write(out, formats, first.manifest.get("layout"))
-    finally:
-        stacked.unlink(missing_ok=True)
     return dataset
 
 

@@ -9,6 +9,7 @@ sample of any size, or any slice of one, gives the same images.
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from onnx_datagen.backends.base import ProgressSink
 from onnx_datagen.config import GenerationConfig, Method, Normalization, normalization_from_dict, parse_labels
 from onnx_datagen.dataset import Dataset
 from onnx_datagen.errors import ConfigError, ModelError
+from onnx_datagen.files import write_npy_chunks
 from onnx_datagen.graph.image_input import tensor_dims
 
 SAMPLE_CHUNK = 256  # images per ONNX Runtime call
@@ -132,11 +134,13 @@ def sample(
     seed: int = 0,
     labels: str | None = None,
     normalization: Normalization | None = None,
+    images_file: Path | None = None,
 ) -> Dataset:
     """`n_images` images from an ONNX generator (see the module docstring), as a Dataset ready to save.
 
     labels: 'balanced' or classes/ranges as for generate (default: what the generator was trained on).
     normalization: the target model's (default: the one train-generator stored in the file).
+    images_file: stream the images into this .npy and memory-map it, rather than hold them in memory.
     """
     from onnx_datagen import __version__
     from onnx_datagen.generation import check_n_images
@@ -154,12 +158,16 @@ def sample(
             )
         normalization = normalization_from_dict(stored)
     started = time.perf_counter()
-    images = np.concatenate(
-        [source.sample(seed, s, min(SAMPLE_CHUNK, n_images - s), cycle) for s in range(0, n_images, SAMPLE_CHUNK)]
-    )
+    chunks = (source.sample(seed, s, min(SAMPLE_CHUNK, n_images - s), cycle) for s in range(0, n_images, SAMPLE_CHUNK))
+    first = next(chunks)
+    if images_file is None:
+        images = np.concatenate([first, *chunks])
+    else:
+        write_npy_chunks(images_file, itertools.chain([first], chunks), (n_images, *first.shape[1:]))
+        images = np.load(images_file, mmap_mode="r")
     seconds = time.perf_counter() - started
     mean, std = normalization.per_channel(images.shape[1])
-    dataset = Dataset(images, mean, std, normalization.pixel_scale)
+    dataset = Dataset(images, mean, std, normalization.pixel_scale, images_file=images_file)
     used_cycle = cycle or source.metadata.get("label_cycle") or list(range(source.classes or 1))
     dataset.manifest = {
         "tool": "onnx-datagen",

@@ -34,7 +34,7 @@ def find_output_heads(model: onnx.ModelProto) -> list[OutputHead]:
         node = producer.get(output.name)
         while node is not None and node.op_type in _PASS_THROUGH:
             node = producer.get(next((i for i in node.input if i not in constants), ""))
-        if node is None or node.input[1] not in constants:
+        if node is None or len(node.input) < 2 or node.input[1] not in constants:  # e.g. a Sigmoid score head
             continue
         weight = np.asarray(constants[node.input[1]], dtype=np.float64)
         if node.op_type == "Gemm":

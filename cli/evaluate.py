@@ -30,9 +30,10 @@ def evaluate_command(
     as_json: bool,
     **normalization,
 ) -> None:
-    """Top-1 of MODEL (and of --quantized), their top-1 agreement and output SQNR on --data.
+    """Top-1 of MODEL (and of --quantized), their top-1 agreement, and each output's SQNR and cosine on --data.
 
-    Agreement and SQNR compare the quantized outputs with the float ones, so they need no labels.
+    Agreement, SQNR and cosine compare the quantized outputs with the float ones, so they need no labels;
+    top-1 and agreement are shown for classifiers (a first output of N x classes) only.
 
     \b
     Example:
@@ -50,8 +51,8 @@ def evaluate_command(
         ("float top-1", _pct(report.float_top1)),
         ("quantized top-1", _pct(report.quantized_top1)),
         ("top-1 agreement", _pct(report.top1_agreement)),
-        ("output SQNR", "-" if report.sqnr_db is None else f"{report.sqnr_db:.2f} dB"),
     ]
+    rows += [(f"output {o.name}", f"SQNR {o.sqnr_db:.2f} dB, cosine {o.cosine:.5f}") for o in report.outputs]
     for name, value in rows:
         if value != "-" or (name.startswith("float") and quantized is None):
             click.echo(f"{name:16s} {value}")

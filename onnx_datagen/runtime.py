@@ -46,15 +46,20 @@ def inference_session(model: onnx.ModelProto, threads: int | None = None):
 
 def run_batched(session, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """The first output for all images, fed in batches (fixed-batch models get batch 1 or their size)."""
+    return run_all_outputs(session, images, batch_size)[0]
+
+
+def run_all_outputs(session, images: np.ndarray, batch_size: int = 256) -> list[np.ndarray]:
+    """Every output for all images, fed in batches (fixed-batch models get their size, the last batch padded)."""
     value = session.get_inputs()[0]
     fixed = value.shape[0] if isinstance(value.shape[0], int) else None
     step = fixed or batch_size
-    outputs = []
+    batches = []
     for start in range(0, len(images), step):
         batch = images[start : start + step]
         if fixed and len(batch) < fixed:
             padded = np.concatenate([batch, np.repeat(batch[-1:], fixed - len(batch), axis=0)])
-            outputs.append(session.run(None, {value.name: padded})[0][: len(batch)])
+            batches.append([output[: len(batch)] for output in session.run(None, {value.name: padded})])
         else:
-            outputs.append(session.run(None, {value.name: batch})[0])
-    return np.concatenate(outputs)
+            batches.append(session.run(None, {value.name: batch}))
+    return [np.concatenate(parts) for parts in zip(*batches)]

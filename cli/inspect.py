@@ -35,11 +35,20 @@ def inspect_command(model: str, as_json: bool) -> None:
         click.echo(f"input     {t.name}: {t.dtype} {t.shape}{mark}")
     for t in report.outputs:
         click.echo(f"output    {t.name}: {t.dtype} {t.shape}")
-    click.echo(
-        f"BatchNorm {len(report.bn_layers)} layer(s)"
-        + (" (dynamo-export graph, normalised)" if report.normalized else "")
-    )
+    click.echo(f"graph     {_graph_note(report)}")
+    click.echo(f"BatchNorm {len(report.bn_layers)} layer(s)")
     width = max([len(layer.name) for layer in report.bn_layers] + [4])
     for i, layer in enumerate(report.bn_layers):
         click.echo(f"  {i:3d}  {layer.name:<{width}}  {layer.channels:5d} ch  input from {layer.producer}")
     click.echo(f"verdict   {report.verdict}" + (f": {report.problem}" if report.problem else ""))
+
+
+def _graph_note(report) -> str:
+    """What datagen did to the graph before reading it, and the opset the engines run it at."""
+    read = "read with constants folded" if report.constants_folded else "read as exported"
+    if report.engine_opset is None:
+        return f"{read}; opset {report.opset} has no form the engines run (see verdict)"
+    if report.engine_opset == report.opset:
+        return f"{read}; runs at opset {report.opset} as exported"
+    rewrote = f", rewriting {', '.join(report.rewritten_ops)}" if report.rewritten_ops else ""
+    return f"{read}; runs at opset {report.engine_opset}, lowered from {report.opset}{rewrote}"

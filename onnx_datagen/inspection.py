@@ -11,7 +11,8 @@ from onnx_datagen.errors import ModelError
 from onnx_datagen.graph.bn import bn_problem, bn_verdict, find_bn_sites
 from onnx_datagen.graph.image_input import describe_dims, find_image_input, graph_inputs, tensor_dims
 from onnx_datagen.graph.load import load_model, opset_version
-from onnx_datagen.graph.normalize import needs_normalization, normalize_graph
+from onnx_datagen.graph.normalize import fold_constants, needs_normalization
+from onnx_datagen.graph.opset17 import lower_to_opset17
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,9 @@ class ModelReport:
     bn_layers: list[BnLayerInfo]
     verdict: str  # ready | corrupt-bn | bn-folded | no-bn | unsupported
     problem: str | None
-    normalized: bool  # the dynamo-exporter normalisation pass was applied
+    constants_folded: bool  # layers and verdict were read after folding constant subgraphs, as the engines read them
+    engine_opset: int | None  # the opset the engines run the graph at; None when it has no opset-17 form (problem)
+    rewritten_ops: list[str]  # op types rewritten to reach engine_opset; other ops changed after 17 are relabelled
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,8 +54,8 @@ class ModelReport:
 def inspect(path: str | Path) -> ModelReport:
     """Describe the model at `path`: inputs, outputs, opset, BatchNorm layers, and a verdict."""
     raw = load_model(path)
-    normalized = needs_normalization(raw)
-    model = normalize_graph(raw)
+    # The graph the engines start from, at its exported opset: reading it needs no opset conversion.
+    model = fold_constants(raw) if needs_normalization(raw) else raw
     sites = find_bn_sites(model)
     verdict = bn_verdict(model, sites)
     problem = bn_problem(model, verdict)
@@ -64,6 +67,12 @@ def inspect(path: str | Path) -> ModelReport:
     except ModelError as err:
         if verdict == "ready":
             verdict, problem = "unsupported", str(err)
+    engine_opset, rewritten = None, []
+    try:
+        lowered = lower_to_opset17(model)
+        engine_opset, rewritten = opset_version(lowered.model), lowered.rewritten
+    except ModelError as err:  # no method runs on a graph the engines cannot read
+        verdict, problem = "unsupported", str(err)
     return ModelReport(
         path=str(path),
         opset=opset_version(raw),
@@ -77,7 +86,9 @@ def inspect(path: str | Path) -> ModelReport:
         bn_layers=[BnLayerInfo(s.name, s.channels, s.producer) for s in sites],
         verdict=verdict,
         problem=problem,
-        normalized=normalized,
+        constants_folded=len(model.graph.node) < len(raw.graph.node),
+        engine_opset=engine_opset,
+        rewritten_ops=rewritten,
     )
 
 

@@ -106,7 +106,13 @@ class TorchModel:
     """The converted module in eval mode, frozen, returning outputs split into model / BN / head tensors."""
 
     def __init__(self, prepared: PreparedModel, device: str, precision: Precision) -> None:
+        import warnings
+
         onnx2torch = _import_onnx2torch()
+        # onnx2torch's Slice indexes with a list on every forward; torch's deprecation note is not the user's to act on.
+        warnings.filterwarnings(
+            "ignore", "Using a non-tuple sequence for multidimensional indexing", UserWarning, r"onnx2torch\."
+        )
         try:
             module = onnx2torch.convert(prepared.model)
         except NotImplementedError as err:

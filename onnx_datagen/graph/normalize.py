@@ -1,8 +1,9 @@
-"""Bring graphs from torch's dynamo exporter (opset >= 18, Shape/CastLike/Expand noise) to a plain form.
+"""Bring graphs from torch's exporters (dynamo: opset 18-21, Shape/CastLike/Expand noise; legacy without
+constant folding: constant subgraphs) to a plain form.
 
-onnx2torch 1.5 knows ops up to opset 17 and no CastLike (feasibility.md, section C). The pass that
-works: fold constants and drop dead nodes (onnxscript), convert to opset 17, then clear Reshape's
-`allowzero` (onnx2torch rejects allowzero=1; it only matters when the target shape holds a literal 0).
+onnx2torch 1.5 knows ops up to opset 17 and no CastLike (feasibility.md, section C). The pass: fold constants
+and drop dead nodes (onnxscript), lower to opset 17 with our own per-op rewrites (graph/opset17), then clear
+Reshape's `allowzero` (onnx2torch rejects allowzero=1; it only matters when the target shape holds a literal 0).
 """
 
 from __future__ import annotations
@@ -13,28 +14,53 @@ import onnx
 from onnx_datagen.deps import require
 from onnx_datagen.errors import ModelError
 from onnx_datagen.graph.constants import constant_tensors
-from onnx_datagen.graph.load import convert_opset, opset_version
+from onnx_datagen.graph.load import opset_version
+from onnx_datagen.graph.opset17 import lower_to_opset17
+from onnx_datagen.graph.opset17.context import TARGET_OPSET
 
-TARGET_OPSET = 17
 _NOISE_OPS = {"CastLike", "Shape", "Expand", "ConstantOfShape"}
 
 
 def needs_normalization(model: onnx.ModelProto) -> bool:
-    return opset_version(model) > TARGET_OPSET or any(n.op_type in _NOISE_OPS for n in model.graph.node)
+    nodes = model.graph.node
+    return opset_version(model) > TARGET_OPSET or any(n.op_type in _NOISE_OPS for n in nodes) or _unfolded(model)
+
+
+def _unfolded(model: onnx.ModelProto) -> bool:
+    """Whether a node computes from constants only. onnx2torch reads such a value as dynamic and refuses it where
+    it needs a constant: legacy exports without constant folding write ReLU6's bounds as Clip(x, Cast(0), Cast(6))."""
+    constants = {t.name for t in model.graph.initializer}  # names only: no weight is decoded
+    for node in model.graph.node:
+        if node.input and all(not name or name in constants for name in node.input):
+            if node.op_type != "Identity":  # an alias the exporter writes for shared weights
+                return True
+            constants.update(node.output)
+        elif node.op_type == "Constant":
+            constants.update(node.output)
+    return False
+
+
+def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of `model` with constant subgraphs folded and dead nodes dropped; an unchanged copy when onnxscript
+    cannot fold it (folding only simplifies: the graph as exported computes the same)."""
+    onnx_ir = require("onnx_ir")
+    optimizer = require("onnxscript.optimizer")
+    try:
+        ir_model = onnx_ir.from_proto(model)
+        optimizer.fold_constants(ir_model)
+        optimizer.remove_unused_nodes(ir_model)
+        return onnx_ir.to_proto(ir_model)
+    except Exception:
+        copy = onnx.ModelProto()
+        copy.CopyFrom(model)
+        return copy
 
 
 def normalize_graph(model: onnx.ModelProto) -> onnx.ModelProto:
     """Return an equivalent opset-17 model with constant subgraphs folded (the input is not modified)."""
     if not needs_normalization(model):
         return model
-    onnx_ir = require("onnx_ir")
-    optimizer = require("onnxscript.optimizer")
-    ir_model = onnx_ir.from_proto(model)
-    optimizer.fold_constants(ir_model)
-    optimizer.remove_unused_nodes(ir_model)
-    folded = onnx_ir.to_proto(ir_model)
-    if opset_version(folded) > TARGET_OPSET:
-        folded = convert_opset(folded, TARGET_OPSET, "for conversion", f"export with opset_version={TARGET_OPSET}")
+    folded = lower_to_opset17(fold_constants(model)).model
     constants = constant_tensors(folded)
     for node in folded.graph.node:
         if node.op_type != "Reshape":

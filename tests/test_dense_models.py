@@ -22,7 +22,9 @@ def detector(tmp_path_factory):
 
 def test_detector_generates_quantizes_and_is_scored_per_output(detector, tmp_path, capsys):
     calib, quantized, held_out = tmp_path / "calib", tmp_path / "q.onnx", tmp_path / "held_out.npz"
-    code, _, err = run(["generate", detector, "-n", "16", "--batch-size", "8", "--n-iter", "20", "-q", "-o", calib], capsys)
+    code, _, err = run(
+        ["generate", detector, "-n", "16", "--batch-size", "8", "--n-iter", "20", "-q", "-o", calib], capsys
+    )
     assert code == 0, err
     manifest = json.loads((calib / "manifest.json").read_text())
     assert manifest["statistics"]["bn_loss_final"] < manifest["statistics"]["bn_loss_initial"]

@@ -1,0 +1,62 @@
+"""Every export people make, on the graph patterns real models carry (tests/export_zoo.py; table in
+docs/export-matrix.md): the verdict is right, BN inversion runs where BN is kept and the fractal preset where
+it is folded, and the converted torch module computes what ONNX Runtime computes on the file as exported.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from onnx_datagen.backends.torch_backend import TorchModel
+from onnx_datagen.config import Precision
+from onnx_datagen.graph.prepare import prepare_model
+from onnx_datagen.inspection import inspect
+from tests.cli.test_cli import run
+from tests.conftest import ort_run
+from tests.export_zoo import EXPORTS, MODELS, SIZE, build, export
+
+CELLS = [(model, how) for model in MODELS for how in EXPORTS]
+# The converted module against ORT on the original file: both fp32 over a few dozen ops, so differences are
+# kernel rounding, a few float32 ulps of values of order 1 (measured: at most 3e-6 on these cells).
+ATOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """Export each cell once, on first use."""
+    root, cache = tmp_path_factory.mktemp("matrix"), {}
+
+    def get(model: str, how) -> str:
+        if (model, how) not in cache:
+            cache[model, how] = str(export(build(model), how, root / f"{model}-{how.name}.onnx"))
+        return cache[model, how]
+
+    return get
+
+
+@pytest.mark.parametrize(("model", "how"), CELLS, ids=[f"{m}-{h.name}" for m, h in CELLS])
+def test_export_cell(exported, model, how, tmp_path, capsys):
+    path = exported(model, how)
+    report = inspect(path)
+    assert report.verdict == ("ready" if how.bn_kept else "bn-folded"), report.problem
+    # The converted module (the torch engine's view of the file) against ONNX Runtime on the file as exported.
+    prepared = prepare_model(path, use_bn=how.bn_kept)
+    x = np.random.default_rng(0).standard_normal((3, 3, SIZE, SIZE)).astype(np.float32)
+    expected = ort_run(onnx.load(path), {prepared.image.name: x})
+    with torch.no_grad():
+        outputs = TorchModel(prepared, "cpu", Precision.FP32)(torch.from_numpy(x)).outputs
+    assert len(outputs) == len(expected)
+    for got, want in zip(outputs, expected):
+        np.testing.assert_allclose(got.numpy(), want, atol=ATOL, rtol=0)
+    method = ["--n-iter", "2", "--batch-size", "4"] if how.bn_kept else ["--preset", "fractal"]
+    code, _, err = run(["generate", path, *method, "-n", "4", "--format", "npy", "-q", "-o", tmp_path / "o"], capsys)
+    assert code == 0 and err == "", err
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["shape"] == [4, 3, SIZE, SIZE]
+    if how.bn_kept:
+        assert manifest["model"]["bn_layers"] == len(report.bn_layers) > 0

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 # Formats are written in chunks of about this many bytes of float32 images, so memory stays flat whatever -n is.
-CHUNK_BYTES = 32 << 20
+# Small, because the 8-bit conversion's float64 temporaries take about ten times a chunk's bytes at their peak.
+CHUNK_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)

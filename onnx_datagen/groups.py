@@ -90,11 +90,15 @@ def statistics_targets(source: ModelInput | PreparedModel) -> StatisticsTargets 
 def determinism(config: GenerationConfig) -> dict:
     """What the manifest promises about reproducing these bytes (checked: tests/test_jobs.py)."""
     if config.method is Method.FRACTAL or (config.device is Device.CPU and config.precision is Precision.FP32):
+        import torch
+
         return {
             "byte_identical": True,
-            "scope": "same model, config and seed, same engine build (torch, or onnxruntime-training) and CPU type: "
-            "one run, shards, resumed runs and Ray tasks write the same bytes (checked with 1 and 2 threads on "
-            "both engines)",
+            "scope": "same model, config and seed, same engine build (torch, or onnxruntime-training) and CPU kernels "
+            "(torch's CPU capability and oneDNN ISA): one run, shards, resumed runs and Ray tasks write the same bytes "
+            "(checked with 1 and 2 threads on both engines); other kernels round differently, so other bytes",
+            "torch": torch.__version__,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # of the process that wrote the manifest
         }
     return {
         "byte_identical": False,

@@ -44,6 +44,7 @@ def test_generated_statistics_beat_gaussian_noise_and_approach_real_data(generat
     assert ours < 3 * reference, (ours, reference)
 
 
+@pytest.mark.numerics
 def test_same_seed_gives_identical_bytes_and_batches_are_regenerable_alone():
     config = QUICK.replace(n_iter=5, granularity="per-batch", batch_size=8)
     first = onnx_datagen.generate(str(DIGITS_MODEL), n_images=24, config=config).images
@@ -77,6 +78,8 @@ def test_saved_dataset_png_round_trip_and_manifest(generated, tmp_path):
     step = 1 / 255 / 0.32  # one 8-bit level in model-input units
     inside = (generated.images >= (0 - 0.3) / 0.32) & (generated.images <= (1 - 0.3) / 0.32)
     error = np.abs(from_png - generated.images)[inside]
+    # Half an 8-bit level, plus the float32 rounding of the two conversions: a few ulps of values up to 2.2
+    # (ulp 2.4e-7; measured: the error stays 3.3e-7 below half a level, native and forced ISAs).
     assert error.max() <= step / 2 + 1e-6
     assert not list(out.rglob("*.tmp*"))  # no temp files left behind
 

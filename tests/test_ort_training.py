@@ -19,9 +19,22 @@ from tests.conftest import DIGITS_MODEL, bn_model, save
 
 pytestmark = pytest.mark.ort_training
 DIGITS_NORM = {"mean": [0.3], "std": [0.32]}
-# Measured here (20 iterations x 2 batches, digits CNN): largest relative loss gap 9e-7 (mct per batch) and
-# 6e-5 (mct, all-images: the cached moments carry ORT's float rounding from batch to batch).
-CURVE_TOLERANCE = 1e-3
+# The engines round differently, so each bound is 10x the noise of one engine against itself when only its float
+# rounding changes: the torch engine under ATEN_CPU_CAPABILITY=default or ONEDNN_MAX_CPU_ISA=AVX2 against its native
+# AVX-512 kernels (Intel Xeon; seeds 0-3, the five settings below, 20 iterations x 2 batches of 16), worst case.
+# The optimisation amplifies rounding chaotically (Adam-type steps are normalised per pixel, so the sign of a
+# near-zero gradient decides a full step): most runs differ by ~1e-7, but in some a few images take another path.
+# torch against ort-training, under the same ISAs, measured in brackets: inside that noise. (ort-training against
+# itself under ATEN_CPU_CAPABILITY=default, mct seed 0: mean gap 1.17e-4, the gap an AMD EPYC showed against torch.)
+# A real change lies far outside: lr x1.01 moves the images by 1.2e-2 (Adam, lr 0.1) to 0.24 (mct) on average.
+IMAGE_MEAN_GAP = 3e-3  # measured 3.2e-4 (4.6e-4), model-input units (pixels span -0.94..2.19)
+IMAGE_MAX_GAP = 1.0  # measured 9.9e-2 (9.9e-2): one pixel of a diverged image
+CURVE_TOLERANCE = 2.5e-3  # relative, any step's loss: measured 2.4e-4 (2.6e-4)
+BN_MATCH_TOLERANCE = 1e-3  # relative, the final BN match: measured 8.4e-5 (8.4e-5)
+# The first loss is the forward pass alone on identical images, with no optimiser to amplify anything: measured
+# 1.2e-7 torch against itself across ISAs, 2.7e-6 against ort-training, which folds BN into Mul/Add and picks its
+# own convolution kernels (another summation order, not only another ISA); 10x the latter.
+FIRST_LOSS_TOLERANCE = 3e-5
 
 
 def run_both(settings: dict, n_images: int = 32):
@@ -47,19 +60,17 @@ def run_both(settings: dict, n_images: int = 32):
     ],
     ids=["mct", "mct-per-batch", "mct-per-image", "jitter-flip-clamp-canvas", "identity-reflect-fractal"],
 )  # fmt: skip
+@pytest.mark.numerics
 def test_same_losses_images_and_statistics_as_torch(settings):
     (torch_losses, torch_set), (ort_losses, ort_set) = run_both({**settings, "n_iter": 20, "batch_size": 16})
     assert len(ort_losses) == len(torch_losses) == 40
-    assert abs(ort_losses[0] - torch_losses[0]) <= 1e-4 * abs(torch_losses[0])
+    assert abs(ort_losses[0] - torch_losses[0]) <= FIRST_LOSS_TOLERANCE * abs(torch_losses[0])
     np.testing.assert_allclose(ort_losses, torch_losses, rtol=CURVE_TOLERANCE)
-    # Adam normalises each pixel's step, so float noise in near-zero gradients can move single pixels (measured:
-    # 1.7e-6 at most per batch with RAdam, 3e-3 with Adam, 0.03 with RAdam at lr 16 over shared all-images
-    # statistics); the set as a whole stays the same.
     gap = np.abs(ort_set.images - torch_set.images)
-    assert gap.mean() < 1e-4 and gap.max() < 0.05
+    assert gap.mean() < IMAGE_MEAN_GAP and gap.max() < IMAGE_MAX_GAP, (gap.mean(), gap.max())
     ort_stats, torch_stats = ort_set.manifest["statistics"], torch_set.manifest["statistics"]
     assert ort_stats["bn_match_final"] < 0.8 * ort_stats["bn_match_initial"]  # it optimised
-    assert ort_stats["bn_match_final"] == pytest.approx(torch_stats["bn_match_final"], rel=CURVE_TOLERANCE)
+    assert ort_stats["bn_match_final"] == pytest.approx(torch_stats["bn_match_final"], rel=BN_MATCH_TOLERANCE)
     assert ort_set.manifest["backend"]["name"] == "ort-training"
 
 
@@ -98,6 +109,7 @@ def test_auto_falls_back_to_ort_training_when_onnx2torch_cannot_convert(tmp_path
     assert code == 1 and "the torch backend cannot convert this model" in err
 
 
+@pytest.mark.numerics
 def test_same_bytes_with_one_and_two_threads():
     import torch
 
@@ -121,4 +133,5 @@ def test_same_bytes_with_one_and_two_threads():
     finally:
         torch.set_num_threads(before)
     np.testing.assert_array_equal(images[0], images[1])
-    assert dataset.manifest["determinism"]["byte_identical"]
+    determinism = dataset.manifest["determinism"]
+    assert determinism["byte_identical"] and determinism["cpu_capability"] == torch.backends.cpu.get_cpu_capability()

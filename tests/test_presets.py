@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import onnx
+import pytest
 
 from onnx_datagen import GenerationConfig
 from onnx_datagen.config import load_config_file
@@ -107,6 +108,7 @@ def test_dsg_preset_derives_margins_and_lowers_its_slack_loss(tmp_path, capsys):
     assert code == 1 and "--sample-enhancement weighs single images, so it needs --granularity per-image" in err
 
 
+@pytest.mark.numerics
 def test_genie_preset_optimises_a_generator_per_batch_reproducibly(tmp_path):
     import onnx_datagen
 
@@ -115,9 +117,11 @@ def test_genie_preset_optimises_a_generator_per_batch_reproducibly(tmp_path):
     first = onnx_datagen.generate(str(DIGITS_MODEL), n_images=16, config=config)
     again = onnx_datagen.generate(str(DIGITS_MODEL), n_images=16, config=config)
     np.testing.assert_array_equal(first.images, again.images)
-    # the generator's last BN is non-affine on batch statistics: each batch has mean 0, std 1 per channel
+    # The generator's last BN is non-affine on batch statistics: each batch has mean 0 up to float32 rounding
+    # (measured 2.9e-8 at most, native and forced ISAs; bound 10x) and std sqrt(var / (var + eps)), 1 - 6e-6 here
+    # with BN's eps 1e-5 (the bound allows batch variances down to 0.005).
     for batch in (first.images[:8], first.images[8:]):
-        assert abs(batch.mean()) < 1e-5 and abs(batch.std() - 1) < 1e-3
+        assert abs(batch.mean()) < 3e-7 and abs(batch.std() - 1) < 1e-3
     stats = first.manifest["statistics"]
     assert stats["bn_loss_final"] < 0.5 * stats["bn_loss_initial"]
     assert first.manifest["config"]["parameterization"] == "generator" and first.manifest["config"]["swing"]

@@ -27,7 +27,9 @@ def test_explicit_pads_compute_what_auto_pad_computes(mode, op, size, stride):
     x = rng.normal(size=(1, 2, size, size)).astype(np.float32)
     written = explicit_pads(model, {"x": x.shape})
     assert not any(a.name == "auto_pad" for a in written.graph.node[0].attribute)
-    np.testing.assert_allclose(ort_run(written, {"x": x})[0], ort_run(model, {"x": x})[0], rtol=1e-6, atol=1e-6)
+    # The same kernel with the same pads (equal bytes here); at most 10x ORT's float32 error of these convolutions
+    # against float64 (measured 8.7e-7).
+    np.testing.assert_allclose(ort_run(written, {"x": x})[0], ort_run(model, {"x": x})[0], rtol=0, atol=1e-5)
 
 
 def test_bn_as_affine_is_the_same_inference_function_without_batchnorm():
@@ -36,4 +38,6 @@ def test_bn_as_affine_is_the_same_inference_function_without_batchnorm():
     affine = bn_as_affine(model, {"c1": 4, "c2": 4})
     assert not any(n.op_type == "BatchNormalization" for n in affine.graph.node)
     assert not any(t.name.startswith("bn1_") for t in affine.graph.initializer)  # folded into the constants
-    np.testing.assert_allclose(ort_run(affine, {"x": x})[0], ort_run(model, {"x": x})[0], rtol=1e-5, atol=1e-5)
+    # Mul/Add instead of BN rounds differently: 10x ORT's float32 error on these logits against float64 (measured
+    # 4.5e-7 affine, 3.5e-7 with BN; the gap 4.8e-7).
+    np.testing.assert_allclose(ort_run(affine, {"x": x})[0], ort_run(model, {"x": x})[0], rtol=0, atol=5e-6)

@@ -17,7 +17,9 @@ def test_dynamo_graph_is_folded_to_opset_17_with_bn_kept_and_same_outputs(torch_
     assert len(find_bn_sites(clean)) == 2
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
     name = raw.graph.input[0].name
-    np.testing.assert_allclose(ort_run(clean, {name: x})[0], ort_run(raw, {name: x})[0], rtol=1e-5, atol=1e-5)
+    # Folding changes the float32 rounding only: 10x ORT's error on these outputs against float64 (measured 1.2e-7,
+    # with the export made under each forced ISA; the gap 8e-8).
+    np.testing.assert_allclose(ort_run(clean, {name: x})[0], ort_run(raw, {name: x})[0], rtol=0, atol=1.5e-6)
 
 
 def test_plain_graph_is_left_alone(tiny_model):

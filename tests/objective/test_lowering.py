@@ -24,6 +24,7 @@ def objective(x, z, granularity, bn_loss, output_loss, targets=TARGETS):
     return bn + 1e-2 * OUTPUT_LOSSES[output_loss]([z], [], None)
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("granularity", [Granularity.PER_BATCH, Granularity.PER_IMAGE])
 @pytest.mark.parametrize("bn_loss", [BnLoss.L2_SQUARE, BnLoss.L2_NORM_MEAN_VAR])
 @pytest.mark.parametrize("output_loss", [OutputLoss.NEGATIVE_MIN_MAX, OutputLoss.INVERSE_MIN_MAX])
@@ -42,7 +43,9 @@ def test_lowered_objective_matches_torch(granularity, bn_loss, output_loss, opse
     onnx.checker.check_model(model)
     assert {n.op_type for n in model.graph.node}.isdisjoint({"Sum", "ReduceMax", "ReduceMin"})  # no ORT gradient
     got = ort_run(model, {"x": X, "z": Z})[0]
-    assert float(got) == pytest.approx(float(expected), rel=1e-5)
+    # 10x the larger float32 error of the two against torch in float64 (measured, all cases and forced ISAs:
+    # ORT 2.7e-7, torch 1.6e-7 relative; the gap 4.0e-7)
+    assert float(got) == pytest.approx(float(expected), rel=3e-6)
 
 
 def test_numpy_operands_on_the_left_become_constants():

@@ -5,6 +5,11 @@ import torch
 from onnx_datagen.config import Granularity
 from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
 
+# torch's float32 against numpy's float64 is torch's rounding alone: measured at most 1.8e-7 relative over the
+# moments below (native AVX-512, ATEN_CPU_CAPABILITY=avx2 and default, ONEDNN_MAX_CPU_ISA=AVX2); 10x that.
+RTOL = 2e-6
+pytestmark = pytest.mark.numerics
+
 
 @pytest.fixture
 def x():
@@ -14,19 +19,19 @@ def x():
 def test_moments_against_numpy(x):
     a = x.numpy().astype(np.float64)
     m, q = moments(x, Granularity.PER_BATCH)
-    np.testing.assert_allclose(m.numpy(), a.mean(axis=(0, 2, 3)), rtol=1e-5)
-    np.testing.assert_allclose(q.numpy(), (a**2).mean(axis=(0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(m.numpy(), a.mean(axis=(0, 2, 3)), rtol=RTOL)
+    np.testing.assert_allclose(q.numpy(), (a**2).mean(axis=(0, 2, 3)), rtol=RTOL)
     m, q = moments(x, Granularity.PER_IMAGE)
     assert m.shape == (4, 3)
-    np.testing.assert_allclose(m.numpy(), a.mean(axis=(2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(m.numpy(), a.mean(axis=(2, 3)), rtol=RTOL)
     mean, std = mean_std(m, q, eps=0.0)
-    np.testing.assert_allclose(std.numpy(), a.std(axis=(2, 3)), rtol=1e-4)  # biased std, as BN
+    np.testing.assert_allclose(std.numpy(), a.std(axis=(2, 3)), rtol=RTOL)  # biased std, as BN
 
 
 def test_moments_of_2d_features():
-    x = torch.randn(6, 4)
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))  # fixed: a mean near 0 has no relative bound
     m, _ = moments(x, Granularity.PER_BATCH)
-    np.testing.assert_allclose(m.numpy(), x.numpy().mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(m.numpy(), x.numpy().astype(np.float64).mean(axis=0), rtol=RTOL)
 
 
 def test_mean_std_adds_eps_inside_the_root():
@@ -43,12 +48,12 @@ def test_cache_combines_to_global_statistics_with_gradient_only_through_current_
     live = batches[1].clone().requires_grad_(True)
     ((m, q),) = cache.combined(1, [moments(live, Granularity.PER_BATCH)])
     everything = torch.cat(batches).numpy().astype(np.float64)  # equal batch sizes: average of slots = global
-    np.testing.assert_allclose(m.detach().numpy(), everything.mean(axis=(0, 2, 3)), rtol=1e-5)
-    np.testing.assert_allclose(q.detach().numpy(), (everything**2).mean(axis=(0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(m.detach().numpy(), everything.mean(axis=(0, 2, 3)), rtol=RTOL)
+    np.testing.assert_allclose(q.detach().numpy(), (everything**2).mean(axis=(0, 2, 3)), rtol=RTOL)
     m.sum().backward()
-    # d(mean of slot average)/dx = 1 / (K * elements per channel of one batch)
-    np.testing.assert_allclose(live.grad.numpy(), 1.0 / (3 * 3 * 16), rtol=1e-6)
+    # d(mean of slot average)/dx = 1 / (K * elements per channel of one batch): one float32 rounding (7.5e-9)
+    np.testing.assert_allclose(live.grad.numpy(), 1.0 / (3 * 3 * 16), rtol=1e-7)
     # Refreshing a slot replaces its contribution instead of adding to it.
     cache.store(1, [moments(batches[1] + 10, Granularity.PER_BATCH)])
     ((m2, _),) = cache.combined(0, [moments(batches[0], Granularity.PER_BATCH)])
-    np.testing.assert_allclose(m2.numpy(), everything.mean(axis=(0, 2, 3)) + 10 / 3, rtol=1e-5)
+    np.testing.assert_allclose(m2.numpy(), everything.mean(axis=(0, 2, 3)) + 10 / 3, rtol=RTOL)

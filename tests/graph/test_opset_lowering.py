@@ -428,42 +428,15 @@ def test_models_at_17_or_below_are_returned_as_they_are(tiny_model):
 
 @pytest.fixture(scope="module")
 def pad_exports(tmp_path_factory):
-    """A Conv+BN net with a ResNet option-A shortcut (strided slice, channel Pad) and a mean head, exported by
-    torch's dynamo exporter at its default opset (20) and at 18 with BN kept, with BN folded, and legacy."""
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
+    """The export zoo's option-A ResNet (strided slice + channel Pad shortcut, mean head), exported by torch's
+    dynamo exporter at its default opset (20) and at 18 with BN kept, with BN folded, and legacy."""
+    from tests.export_zoo import EXPORTS, build, export
 
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.c1, self.b1 = nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
-            self.c2, self.b2 = nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16)
-            self.fc = nn.Linear(16, 10)
-
-        def forward(self, x):
-            x = torch.relu(self.b1(self.c1(x)))
-            shortcut = F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 4, 4))
-            x = torch.relu(self.b2(self.c2(x)) + shortcut)
-            return self.fc(x.mean((2, 3)))
-
-    torch.manual_seed(0)
-    net = Net()
-    for bn in (net.b1, net.b2):
-        bn.running_mean.uniform_(-0.5, 0.5)
-        bn.running_var.uniform_(0.5, 2.0)
-    net.eval()
-    x = torch.randn(2, 3, 16, 16)
-    root = tmp_path_factory.mktemp("pad_exports")
-    paths = {k: root / f"{k}.onnx" for k in ("dynamo", "dynamo18", "folded", "legacy")}
-    dynamo = {"dynamo": True, "external_data": False, "verbose": False}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(net, (x,), str(paths["dynamo"]), optimize=False, **dynamo)
-        torch.onnx.export(net, (x,), str(paths["dynamo18"]), optimize=False, opset_version=18, **dynamo)
-        torch.onnx.export(net, (x,), str(paths["folded"]), **dynamo)
-        torch.onnx.export(net, (x,), str(paths["legacy"]), dynamo=False, do_constant_folding=False, opset_version=17)
-    return paths
+    root, net = tmp_path_factory.mktemp("pad_exports"), build("option-a-resnet")
+    chosen = {"dynamo": (True, None, True), "dynamo18": (True, 18, True), "folded": (True, None, False)}
+    chosen["legacy"] = (False, 17, True)
+    hows = {key: next(e for e in EXPORTS if (e.dynamo, e.opset, e.bn_kept) == value) for key, value in chosen.items()}
+    return {key: export(net, how, root / f"{key}.onnx") for key, how in hows.items()}
 
 
 def cli(args, capsys):
@@ -478,7 +451,7 @@ def cli(args, capsys):
 @pytest.mark.parametrize("export, opset", [("dynamo", 20), ("dynamo18", 18)])
 def test_dynamo_export_with_pad_is_inspected_and_generates(pad_exports, export, opset, tmp_path, capsys):
     out, _ = cli(["inspect", pad_exports[export]], capsys)
-    assert f"(opset {opset}," in out and "verdict   ready" in out and "BatchNorm 2 layer(s)" in out
+    assert f"(opset {opset}," in out and "verdict   ready" in out and "BatchNorm 3 layer(s)" in out
     assert f"graph     read with constants folded; runs at opset 17, lowered from {opset}" in out
     report = json.loads(cli(["inspect", pad_exports[export], "--json"], capsys)[0])
     assert report["engine_opset"] == 17 and report["constants_folded"] and "ReduceMean" in report["rewritten_ops"]

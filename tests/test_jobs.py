@@ -97,7 +97,13 @@ def interrupt(out: Path, sig: int, after_group: int) -> tuple[int, str]:
     """Run SLOW_JOB into `out` in a process, send it `sig` once group `after_group` is saved; (exit code, stderr).
 
     The job's stderr is not read until then, so it stops mid-run, a pipe of progress lines ahead (see SLOW_JOB)."""
-    process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out, pipesize=PIPE_BYTES)
+    # Started from a background shell (`&`, nohup), this process ignores SIGINT, and an ignored signal stays
+    # ignored across exec: the job would run through Ctrl-C. Give it the default a terminal's Ctrl-C meets.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = datagen_process("generate", DIGITS_MODEL, *SLOW_JOB, "-o", out, pipesize=PIPE_BYTES)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     wait_for_group(out, after_group, process)
     process.send_signal(sig)
     _, err = process.communicate(timeout=WAIT_SECONDS)

@@ -117,6 +117,9 @@ class RunFolder:
                 "continue it, or --overwrite to start over"
             )
         out = prepare_output_dir(out, overwrite)
+        # A kill between a group file's rename and its manifest entry leaves a group the manifest does not list;
+        # start() adopts every group file, so an overwritten run must not find the old job's.
+        shutil.rmtree(out / GROUPS, ignore_errors=True)
         folder = cls(
             out,
             {

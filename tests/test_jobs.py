@@ -327,3 +327,14 @@ def test_job_difference_names_the_first_differing_field():
     assert job_difference(job, moved) is None  # the same file elsewhere: the sha256 decides
     assert job_difference(job, {**job, "config": {"lr": 8.0, "scheduler_patience": None}}) == "config.lr: 16.0 vs 8.0"
     assert job_difference({"model": job["model"]}, job) == "config: missing in the folder"  # an older manifest
+
+
+def test_overwrite_drops_group_files_the_manifest_does_not_list(reference, tmp_path):
+    """A kill between a group's rename and its manifest entry: --overwrite must not adopt the old job's group."""
+    out = tmp_path / "o"
+    assert datagen("generate", DIGITS_MODEL, *JOB, "--lr", "8", "--shard", "1/3", "-o", out) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["groups"] = []  # as if killed before the manifest recorded the group
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert datagen("generate", DIGITS_MODEL, *JOB, "-o", out, "--overwrite") == 0
+    same_dataset(reference, out)

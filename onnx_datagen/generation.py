@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +11,16 @@ import onnx
 
 from onnx_datagen._version import __version__
 from onnx_datagen.backends.base import ProgressSink
-from onnx_datagen.config import GenerationConfig, Method
+from onnx_datagen.config import GenerationConfig, Method, OutputLoss
 from onnx_datagen.dataset import Dataset
 from onnx_datagen.errors import ConfigError
+from onnx_datagen.graph.heads import classifier_classes, output_classes
+from onnx_datagen.graph.image_input import describe_dims, tensor_dims
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel, load_model_input, prepare_model
 from onnx_datagen.groups import GroupResult, GroupRunner, determinism, plan_groups, statistics_targets
 from onnx_datagen.report import StatisticsTargets
+
+log = logging.getLogger("onnx_datagen")
 
 
 def generate(
@@ -50,6 +55,7 @@ def generate(
     config = config or GenerationConfig()
     check_n_images(n_images)
     source = load_source(model, config, input_name, size)
+    config = fit_to_model(source, config)
     runner = GroupRunner(source, config)
     results = [runner.run(group, progress) for group in plan_groups(n_images, config)]
     images = np.concatenate([r.images for r in results])
@@ -77,6 +83,28 @@ def load_source(
         source = prepare_model(model, input_name, size, use_bn=config.method is not Method.PRIOR)
     config.normalization.per_channel(source.image.channels)  # fails early on a mean/std of the wrong length
     return source
+
+
+def fit_to_model(source: ModelInput | PreparedModel, config: GenerationConfig) -> GenerationConfig:
+    """The config as this model runs it. The output term stretches class scores apart; a model without an
+    [N, K] first output (detection, segmentation) runs with it off: BN inversion needs no logits, and on a
+    dense-prediction model the term scored the same at twice the time (benchmarks/DENSE.md)."""
+    if not isinstance(source, PreparedModel):
+        return config
+    if config.class_weight:
+        classifier_classes(source)  # refuses class targets on a model without class scores, before any note
+    if config.output_loss is OutputLoss.NONE:
+        return config
+    if not config.output_loss_multiplier or output_classes(source) is not None:
+        return config
+    dims = describe_dims(tensor_dims(source.model.graph.output[0]))
+    log.warning(
+        "%s: the first output is %s, not class scores [N, K]; --output-loss %s is off for this model",
+        source.label,
+        dims,
+        config.output_loss.value,
+    )
+    return config.replace(output_loss=OutputLoss.NONE)
 
 
 def model_record(source: ModelInput | PreparedModel) -> dict:

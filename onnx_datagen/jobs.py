@@ -56,12 +56,12 @@ class JobOutcome:
 def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutcome:
     """Run (or continue, with job.resume) a job into its output folder; see run_folder for the folder's states."""
     from onnx_datagen.exporters import check_formats, parse_formats
-    from onnx_datagen.generation import assemble, dataset_from_file, job_record, load_source
+    from onnx_datagen.generation import assemble, dataset_from_file, fit_to_model, job_record, load_source
 
     started = time.perf_counter()
-    config = job.config
     formats = parse_formats(job.formats)
-    source = load_source(job.model, config, job.input_name, job.size)
+    source = load_source(job.model, job.config, job.input_name, job.size)
+    config = fit_to_model(source, job.config)
     check_formats(formats, source.image.channels, job.layout)
     record = job_record(source, config, job.n_images)
     groups, mine = job.groups()

@@ -28,6 +28,9 @@ def test_detector_generates_quantizes_and_is_scored_per_output(detector, tmp_pat
     assert code == 0, err
     manifest = json.loads((calib / "manifest.json").read_text())
     assert manifest["statistics"]["bn_loss_final"] < manifest["statistics"]["bn_loss_initial"]
+    # No class scores: the output term (default negative-min-max) is off, said once and recorded.
+    assert "not class scores [N, K]; --output-loss negative-min-max is off" in err
+    assert manifest["config"]["output_loss"] == "none"
     code, _, err = run(["quantize", detector, "--calib", calib, "-o", quantized], capsys)
     assert code == 0, err
     # Unlabelled held-out images: agreement-free scores need no labels.

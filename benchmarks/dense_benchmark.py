@@ -19,6 +19,10 @@ Every calibration set has 32 images and is used through the CLI as a user would:
 MODEL --calib SET` (ORT W8A8 QDQ, MinMax, the defaults) and `datagen evaluate MODEL --quantized Q
 --data heldout.npz --json`, which scores each output (SQNR, cosine against the float model).
 Every finished step is cached in --work, so a rerun resumes. Writes benchmarks/DENSE.md and dense.json.
+
+This benchmark decided that models without class scores generate with the output term off; since then
+`generate` turns it off for them, so the *output term all outputs* rows reproduce only at the commit
+that measured them (f09355b); at later commits both variants run the same settings.
 """
 
 from __future__ import annotations
@@ -297,6 +301,10 @@ def render(results: dict, args, check: dict, outputs: list[str]) -> str:
         "## Output term over all outputs, or off",
         "",
         verdict["text"],
+        "",
+        "Applied: since this result, `generate` runs every model whose first output is not [N, K] class scores "
+        "with the output term off (a note says so; the manifest's config records `output_loss: none`). The "
+        "*all outputs* rows were measured at commit f09355b, the last one that ran the term on such models.",
         "",
         "## Deviations from a full-size run",
         "",

@@ -112,7 +112,7 @@ def quantize_set(name: str, spec, images: np.ndarray, onnx_path: Path, work: Pat
         dataset = nncf.Dataset(list(images[:, None]), lambda x: {"input": x})
         onnx.save(nncf.quantize(model, dataset), str(out))  # defaults: INT8, subset_size 300
         return out
-    from onnx_datagen.quantization import QuantSettings, quantize
+    from onnx_datagen.quant.quantize import QuantSettings, quantize
 
     quantize(onnx_path, out, images, QuantSettings(**spec))
     return out
@@ -129,9 +129,9 @@ class Bench:
         import cifar_resnet
         import onnx
 
-        from onnx_datagen.config import Normalization
-        from onnx_datagen.evaluation import compare
-        from onnx_datagen.image_sets import load_labelled
+        from onnx_datagen.config.settings import Normalization
+        from onnx_datagen.data.image_sets import load_labelled
+        from onnx_datagen.quant.evaluate import compare
         from onnx_datagen.runtime import inference_session, run_batched
 
         self.args = args
@@ -170,8 +170,8 @@ class Bench:
         """BN match and every quantizer's E1/E2/E3 for one calibration set (cached by name and n_iter)."""
         import onnx
 
-        from onnx_datagen.evaluation import compare
-        from onnx_datagen.report import bn_match
+        from onnx_datagen.engines.torch.engine import bn_match
+        from onnx_datagen.quant.evaluate import compare
         from onnx_datagen.runtime import inference_session, run_batched
 
         depth, results = self.args.depth, self.results
@@ -208,9 +208,9 @@ def main_run(args) -> None:
 
 def calibration_sets_lazy(args, work, onnx_path, results):
     """Model-free sets first (seconds; fractal is `--preset fractal`), then each generated set once it exists."""
-    from onnx_datagen.config import Normalization
-    from onnx_datagen.image_init import fractal
-    from onnx_datagen.image_sets import load_labelled, random_images
+    from onnx_datagen.config.settings import Normalization
+    from onnx_datagen.data.image_sets import load_labelled, random_images
+    from onnx_datagen.images.init import fractal
 
     norm = Normalization.preset("imagenet")
     real = load_labelled(Path(args.shared_data) / "cifar10_test.npz").subset(REAL_CALIB.start, REAL_CALIB.stop)

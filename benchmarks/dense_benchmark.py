@@ -82,7 +82,7 @@ def build_model(weights: Path):
     import torch.nn.functional as F
     from torch import nn
 
-    from onnx_datagen.backends.torch_backend import _import_onnx2torch
+    from onnx_datagen.engines.torch.engine import _import_onnx2torch
 
     _import_onnx2torch()  # makes torchvision importable beside the CPU torch build
     import torchvision

@@ -53,7 +53,7 @@ def import_torchvision_for_mct() -> None:
 def run_datagen(args) -> tuple[np.ndarray, dict]:
     import onnx_datagen
     from onnx_datagen import GenerationConfig
-    from onnx_datagen.presets import load_preset
+    from onnx_datagen.config.presets import load_preset
 
     preset = load_preset(args.preset or ("prior" if args.generator == "prior" else "mct"))
     overrides = {"n_iter": args.n_iter, "seed": args.seed}

@@ -61,8 +61,8 @@ def main() -> None:
     import openvino as ov
     from render_results import machine
 
-    from onnx_datagen.config import Normalization
-    from onnx_datagen.image_sets import load_labelled, random_images
+    from onnx_datagen.config.settings import Normalization
+    from onnx_datagen.data.image_sets import load_labelled, random_images
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

@@ -52,9 +52,9 @@ def generate(bench: Bench, preset: str, seed: int, n_iter: int) -> tuple[np.ndar
 
 
 def main_run(args) -> None:
-    from onnx_datagen.config import Normalization
-    from onnx_datagen.image_init import fractal
-    from onnx_datagen.image_sets import load_labelled
+    from onnx_datagen.config.settings import Normalization
+    from onnx_datagen.data.image_sets import load_labelled
+    from onnx_datagen.images.init import fractal
 
     bench = Bench(args)
     norm = Normalization.preset("imagenet")

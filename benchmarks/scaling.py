@@ -30,7 +30,7 @@ def export_resnet18(path: Path) -> Path:
     """torchvision's ResNet-18 at 224x224, BN kept (no constant folding)."""
     import torch
 
-    from onnx_datagen.backends.torch_backend import _import_onnx2torch
+    from onnx_datagen.engines.torch.engine import _import_onnx2torch
 
     _import_onnx2torch()  # makes torchvision importable beside the CPU torch build
     import torchvision

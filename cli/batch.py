@@ -26,7 +26,7 @@ def batch_command(jobs_file: str, ray_address: str | None, quiet: bool) -> int:
         - {model: resnet20.onnx, output: calib/r20, config: {normalization: {name: cifar10}}}
         - {model: mobilenet.onnx, output: calib/mnv2, size: [224, 224], format: npy,openvino}
     """
-    from onnx_datagen.batch import read_jobs, run_batch
+    from onnx_datagen.run.batch import read_jobs, run_batch
 
     jobs = read_jobs(jobs_file, ray_address)
     rows = run_batch(jobs, None if quiet else progress_printer)

@@ -40,7 +40,7 @@ def evaluate_command(
       datagen evaluate model.onnx --quantized model.int8.onnx --data test.npz
       datagen evaluate model.onnx --quantized model.int8.onnx --data val_folders/ --json
     """
-    from onnx_datagen.evaluation import evaluate
+    from onnx_datagen.quant.evaluate import evaluate
 
     report = evaluate(model, data, quantized, build_normalization(normalization), _range(index_range), threads)
     if as_json:

@@ -43,7 +43,7 @@ def export_command(
         return
     if dataset_dir is None or names is None:
         raise ConfigError("give a dataset folder and --to NAME (datagen export --list shows the names)")
-    from onnx_datagen.dataset import Dataset
+    from onnx_datagen.data.dataset import Dataset
 
     targets = parse_formats(names, option="--to")
     dataset = Dataset.load(dataset_dir)

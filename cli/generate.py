@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 from onnx_datagen.cli.options import build_config, config_options, echo_listing
 
+from onnx_datagen.config.presets import describe_presets
+from onnx_datagen.config.settings import Method
 from onnx_datagen.errors import ConfigError
 
 
 def _list_presets(ctx: click.Context, _param, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from onnx_datagen.presets import describe_presets
 
     echo_listing(describe_presets())
     ctx.exit(0)
@@ -86,8 +87,8 @@ def generate_command(
     """
     from onnx_datagen.exporters import USAGE, spec
 
-    from onnx_datagen.groups import Shard
-    from onnx_datagen.jobs import GenerationJob, run_job
+    from onnx_datagen.run.groups import Shard
+    from onnx_datagen.run.jobs import GenerationJob, run_job
 
     job = GenerationJob(
         model,
@@ -149,7 +150,7 @@ def print_summary(dataset) -> None:
             f"BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)"
         )
     if dataset.manifest.get("diversity"):
-        from onnx_datagen.diversity import describe
+        from onnx_datagen.data.diversity import describe
 
         click.echo(f"  diversity: {describe(dataset.manifest['diversity'])}")
     click.echo(
@@ -160,8 +161,7 @@ def print_summary(dataset) -> None:
 
 def progress_printer(job, mode: str = "auto"):
     """A progress display with the job's step count (for the ETA) and its number of groups."""
-    from onnx_datagen.config import Method
-    from onnx_datagen.progress import ProgressPrinter
+    from onnx_datagen.run.progress import ProgressPrinter
 
     every, mine = job.groups()
     batches = sum(-(-g.size // job.config.batch_size) for g in mine)  # counted, not listed: -n may be huge

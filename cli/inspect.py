@@ -18,7 +18,7 @@ def inspect_command(model: str, as_json: bool) -> None:
       datagen inspect model.onnx
       datagen inspect model.onnx --json | jq .verdict
     """
-    from onnx_datagen.inspection import inspect
+    from onnx_datagen.graph.inspection import inspect
 
     report = inspect(model)
     if as_json:

@@ -23,7 +23,7 @@ def merge_command(shards: tuple[str, ...], output: str, overwrite: bool, quiet: 
       datagen generate model.onnx -n 4096 --shard 2/2 -o part2/
       datagen merge part1/ part2/ -o calib/
     """
-    from onnx_datagen.jobs import merge_shards
+    from onnx_datagen.run.jobs import merge_shards
 
     dataset = merge_shards(list(shards), output, overwrite)
     if not quiet:

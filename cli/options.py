@@ -9,7 +9,8 @@ from enum import Enum
 
 import click
 
-from onnx_datagen.config import NORMALIZATIONS, GenerationConfig, Normalization
+from onnx_datagen.config.presets import config_data
+from onnx_datagen.config.settings import NORMALIZATIONS, GenerationConfig, Normalization
 from onnx_datagen.errors import ConfigError
 
 # Fields with hand-written options (normalisation has its own group below).
@@ -87,7 +88,6 @@ def build_normalization(values: dict) -> Normalization:
 
 def build_config(values: dict) -> GenerationConfig:
     """Defaults < --preset < --config file < explicit options."""
-    from onnx_datagen.presets import config_data
 
     preset = values.get("preset")
     data = config_data(preset, values.get("config_file"))

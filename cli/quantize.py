@@ -71,7 +71,7 @@ def quantize_command(
       datagen quantize model.onnx --calib calib/ --activation-type uint4 --method percentile -o model.a4.onnx
       datagen quantize model.onnx --calib gaussian -o model.noise.onnx      # the random-data baseline
     """
-    from onnx_datagen.quantization import QuantSettings, quantize
+    from onnx_datagen.quant.quantize import QuantSettings, quantize
 
     if Path(output).exists() and not overwrite:
         raise OutputError(f"{output} exists; choose another -o/--output or pass --overwrite")

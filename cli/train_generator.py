@@ -36,8 +36,8 @@ def train_generator_command(
     """
     import time
 
-    from onnx_datagen.onnx_generator import train_generator
-    from onnx_datagen.progress import ProgressPrinter
+    from onnx_datagen.methods.generator import train_generator
+    from onnx_datagen.run.progress import ProgressPrinter
 
     options["preset"] = options.get("preset") or "generator"
     config = build_config(options)

@@ -22,7 +22,7 @@ from onnx_datagen.errors import ConfigError, OutputError
 from onnx_datagen.files import atomic_write_bytes, atomic_write_json
 
 if TYPE_CHECKING:
-    from onnx_datagen.dataset import Dataset
+    from onnx_datagen.data.dataset import Dataset
 
 BLOCK, FILE_SLACK = 4096, 512  # a file-system block; a file's header (a PNG's worst case over its raw pixels)
 RECORD = "export.json"  # written in each export folder, so the folder can be shipped on its own

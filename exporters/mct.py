@@ -49,6 +49,6 @@ from representative_data import representative_data_gen
 quantized, _ = mct.ptq.pytorch_post_training_quantization(torch_model, representative_data_gen)
 ```
 
-Without files: `onnx_datagen.adapters.as_mct_representative_data_gen("DATASET_DIR")`.
+Without files: `onnx_datagen.quant.adapters.as_mct_representative_data_gen("DATASET_DIR")`.
 """
     return Written([FILE, SCRIPT], entry, usage)

@@ -80,6 +80,6 @@ quantize_static("model.onnx", "model.qdq.onnx", NpyFolderReader(), quant_format=
 
 The same reader is what Vitis AI (`vai_q_onnx.quantize_static`), AMD Quark
 (`ModelQuantizer.quantize_model(..., calibration_data_reader=NpyFolderReader())`) and TI TIDL
-(calibration frames) take. Without files: `onnx_datagen.adapters.as_ort_reader("DATASET_DIR")`.
+(calibration frames) take. Without files: `onnx_datagen.quant.adapters.as_ort_reader("DATASET_DIR")`.
 """
     return Written([*files, READER], model_input_entry(dataset, batches[0].shape, len(files), value_range), usage)

@@ -45,6 +45,6 @@ quantized = nncf.quantize(onnx.load("model.onnx"), dataset, subset_size=len(samp
 onnx.save(quantized, "model_int8.onnx")
 ```
 
-Without files: `onnx_datagen.adapters.as_nncf_dataset("DATASET_DIR")`.
+Without files: `onnx_datagen.quant.adapters.as_nncf_dataset("DATASET_DIR")`.
 """
     return Written(files, model_input_entry(dataset, batches[0].shape, len(files), value_range), usage)

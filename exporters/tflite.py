@@ -67,6 +67,6 @@ converter.representative_dataset = representative_dataset
 open("model_int8.tflite", "wb").write(converter.convert())
 ```
 
-Without files: `onnx_datagen.adapters.as_tflite_representative_dataset("DATASET_DIR")`.
+Without files: `onnx_datagen.quant.adapters.as_tflite_representative_dataset("DATASET_DIR")`.
 """
     return Written([FILE, SCRIPT], model_input_entry(dataset, (n, h, w, c), 1, value_range, layout="NHWC"), usage)

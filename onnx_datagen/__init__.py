@@ -12,16 +12,16 @@ The public API is imported lazily, so `import onnx_datagen` (and `datagen --help
 from onnx_datagen._version import __version__
 
 _LAZY = {
-    "generate": "onnx_datagen.generation",
-    "train_generator": "onnx_datagen.onnx_generator",
-    "sample": "onnx_datagen.onnx_generator",
-    "inspect": "onnx_datagen.inspection",
-    "quantize": "onnx_datagen.quantization",
-    "QuantSettings": "onnx_datagen.quantization",
-    "evaluate": "onnx_datagen.evaluation",
-    "Dataset": "onnx_datagen.dataset",
-    "GenerationConfig": "onnx_datagen.config",
-    "Normalization": "onnx_datagen.config",
+    "generate": "onnx_datagen.run.generate",
+    "train_generator": "onnx_datagen.methods.generator",
+    "sample": "onnx_datagen.images.onnx_generator",
+    "inspect": "onnx_datagen.graph.inspection",
+    "quantize": "onnx_datagen.quant.quantize",
+    "QuantSettings": "onnx_datagen.quant.quantize",
+    "evaluate": "onnx_datagen.quant.evaluate",
+    "Dataset": "onnx_datagen.data.dataset",
+    "GenerationConfig": "onnx_datagen.config.settings",
+    "Normalization": "onnx_datagen.config.settings",
     "UserError": "onnx_datagen.errors",
 }
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from onnx_datagen.fractal import fractal_pixels
+from onnx_datagen.images.fractal import fractal_pixels
 from tests.cli.test_cli import run
 from tests.export_zoo import EXPORTS, SIZE, build, export
 

@@ -12,10 +12,10 @@ import onnx
 import pytest
 import torch
 
-from onnx_datagen.backends.torch_backend import TorchModel
-from onnx_datagen.config import Precision
+from onnx_datagen.config.settings import Precision
+from onnx_datagen.engines.torch.engine import TorchModel
+from onnx_datagen.graph.inspection import inspect
 from onnx_datagen.graph.prepare import prepare_model
-from onnx_datagen.inspection import inspect
 from tests.cli.test_cli import run
 from tests.conftest import ort_run
 from tests.export_zoo import EXPORTS, MODELS, SIZE, build, export
@@ -55,7 +55,9 @@ def test_export_cell(exported, model, how, tmp_path, capsys):
         np.testing.assert_allclose(got.numpy(), want, atol=ATOL, rtol=0)
     method = ["--n-iter", "2", "--batch-size", "4"] if how.bn_kept else ["--preset", "fractal"]
     code, _, err = run(["generate", path, *method, "-n", "4", "--format", "npy", "-q", "-o", tmp_path / "o"], capsys)
-    assert code == 0 and err == "", err
+    assert code == 0, err
+    # Nothing from a library; the one note models without class scores get (their output term is off).
+    assert all(line.startswith("note: ") and line.endswith("is off for this model") for line in err.splitlines()), err
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["shape"] == [4, 3, SIZE, SIZE]
     if how.bn_kept:

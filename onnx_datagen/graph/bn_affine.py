@@ -1,7 +1,7 @@
 """BatchNormalization as constant Mul and Add, for engines that must not see a BatchNormalization node.
 
 ONNX Runtime's training graph builder replaces every BatchNormalization with a training-mode kernel
-that normalises with the batch's own statistics (feasibility.md D): the loss then measures nothing.
+that normalises with the batch's own statistics: the loss then measures nothing.
 y = x * s + b with s = gamma / sqrt(var + eps) and b = beta - mean * s is the same inference function.
 """
 

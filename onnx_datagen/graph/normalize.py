@@ -1,7 +1,7 @@
 """Bring graphs from torch's exporters (dynamo: opset 18-21, Shape/CastLike/Expand noise; legacy without
 constant folding: constant subgraphs) to a plain form.
 
-onnx2torch 1.5 knows ops up to opset 17 and no CastLike (feasibility.md, section C). The pass: fold constants
+onnx2torch 1.5 knows ops up to opset 17 and has no CastLike converter. The pass: fold constants
 and drop dead nodes (onnxscript), lower to opset 17 with our own per-op rewrites (graph/opset17), then clear
 Reshape's `allowzero` (onnx2torch rejects allowzero=1; it only matters when the target shape holds a literal 0).
 """

@@ -87,3 +87,15 @@ def prepare_model(
     return PreparedModel(
         label, sha256, rewritten, image, n_outputs, bn_sites, indices[: len(bn_sites)], heads, indices[len(bn_sites) :]
     )
+
+
+def model_record(source: ModelInput | PreparedModel) -> dict:
+    """The manifest's `model`: which file, and how its image input is fed (exporters read the input's name)."""
+    return {
+        "path": source.label,
+        "sha256": source.sha256,
+        "input": source.image.name,
+        "input_layout": source.image.layout,
+        "input_batch": source.image.batch,  # fixed batch size, or null when dynamic
+        "bn_layers": len(getattr(source, "bn_sites", [])),
+    }

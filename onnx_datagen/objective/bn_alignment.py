@@ -10,7 +10,7 @@ from functools import partial
 
 import numpy as np
 
-from onnx_datagen.config import BnLoss, GenerationConfig
+from onnx_datagen.config.settings import BnLoss, GenerationConfig
 from onnx_datagen.graph.bn import BnSite
 
 

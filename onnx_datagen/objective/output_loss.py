@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from onnx_datagen.config import OutputLoss
+from onnx_datagen.config.settings import Granularity, OutputLoss
+from onnx_datagen.objective.statistics import mean_std, moments
 
 EPS = 1e-6  # keeps the inverse losses finite when the output range collapses
 BN_HINGE_MARGIN = 0.5  # DGH: per-image gaps of the last BN layer below this cost nothing
@@ -85,8 +86,6 @@ def negative_min_max_bn_hinge(
     """DGH: per sample, -(max - min) plus max(||m_b - mu||^2 / C - 0.5, 0) and the same for the std, with m_b, s_b
     the last BN layer's per-image statistics; mean over samples, summed over outputs. The hinges keep the output
     stretching from pulling the last BN layer (the one nearest the outputs) away from its statistics."""
-    from onnx_datagen.config import Granularity
-    from onnx_datagen.objective.statistics import mean_std, moments
 
     if last_bn is None:
         raise ValueError("negative-min-max-bn-hinge needs a BatchNorm layer")

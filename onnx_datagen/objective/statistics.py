@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from onnx_datagen.config import Granularity
+from onnx_datagen.config.settings import Granularity
 
 
 def moments(x: torch.Tensor, granularity: Granularity) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,7 +5,7 @@ import pytest
 
 import onnx_datagen
 from onnx_datagen import GenerationConfig, Normalization
-from onnx_datagen.image_sets import load_labelled
+from onnx_datagen.data.image_sets import load_labelled
 from tests.conftest import DIGITS_MODEL, DIGITS_TEST
 
 DIGITS = Normalization((0.3,), (0.32,), 1.0, "digits")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from onnx_datagen.adapters import (
+from onnx_datagen.quant.adapters import (
     as_mct_representative_data_gen,
     as_nncf_dataset,
     as_ort_reader,

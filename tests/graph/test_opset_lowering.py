@@ -20,13 +20,13 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from onnx_datagen.errors import ModelError
+from onnx_datagen.graph.inspection import inspect as inspect_model
 from onnx_datagen.graph.load import opset_version
 from onnx_datagen.graph.normalize import needs_normalization, normalize_graph
 from onnx_datagen.graph.opset17 import NEWEST_OPSET, lower_to_opset17
 from onnx_datagen.graph.opset17.refused import NO_OPSET17_FORM
 from onnx_datagen.graph.opset17.registry import LOWERINGS
 from onnx_datagen.graph.opset17.schemas import changes_after_17, since_version, widens_types_only
-from onnx_datagen.inspection import inspect as inspect_model
 from tests.conftest import bn_model, ort_run, save
 
 RNG = np.random.default_rng(0)
@@ -90,7 +90,7 @@ def one_node(op, opset, inputs, constants=None, outputs=("y",), out_type=TensorP
 def torch_run(model, feeds):
     import torch
 
-    from onnx_datagen.backends.torch_backend import _import_onnx2torch
+    from onnx_datagen.engines.torch.engine import _import_onnx2torch
 
     module = _import_onnx2torch().convert(model).eval()
     with torch.no_grad(), warnings.catch_warnings():

@@ -1,1 +1,0 @@
-"""Optimisation engines. Each turns a PreparedModel + GenerationConfig into optimised images."""

@@ -1,0 +1,1 @@
+"""Settings: GenerationConfig and its enums (settings.py), and the named presets (presets.py, preset_files/)."""

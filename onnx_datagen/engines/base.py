@@ -1,0 +1,223 @@
+"""What the generator needs from an optimisation engine."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from onnx_datagen.config.settings import GenerationConfig, Granularity, Precision
+from onnx_datagen.data.diversity import DiversitySums
+from onnx_datagen.errors import OptimizationError
+from onnx_datagen.graph.heads import output_classes
+from onnx_datagen.graph.prepare import PreparedModel
+from onnx_datagen.objective.report import LayerStatistics, LayerSums
+
+# Random streams, each derived from (seed, batch index) or (seed, group, iteration), so a group (without
+# all-images statistics, a batch) regenerates alone, whatever runs before or beside it; every engine draws the
+# same numbers. Stream 0 is image_init.INIT_STREAM (starting canvases).
+AUGMENT_STREAM, ORDER_STREAM = 1, 2
+
+
+@dataclass(frozen=True)
+class Group:
+    """Images start..start+size-1, optimised together; everything random in them derives from (seed, their batches)."""
+
+    index: int
+    start: int
+    size: int
+
+    def batches(self, batch_size: int) -> list[tuple[int, int]]:
+        """(global batch index, images) of each batch in the group; groups start on a batch boundary."""
+        first = self.start // batch_size
+        return [(first + j, min(batch_size, self.size - j * batch_size)) for j in range(-(-self.size // batch_size))]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """One optimiser step of one batch, for progress display."""
+
+    group: int  # the group being optimised
+    iteration: int  # 0-based outer iteration
+    n_iter: int
+    position: int  # 0-based position of this batch within the iteration
+    n_batches: int
+    batch: int  # the batch's index (its seed stream)
+    loss: float
+    bn_loss: float
+    output_loss: float
+    lr: float
+
+
+class ProgressSink(Protocol):
+    """Called after every optimiser step."""
+
+    def __call__(self, report: StepReport) -> None: ...
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A run of iterations at one resolution; every batch's optimiser and schedule start afresh in each."""
+
+    iterations: int
+    half_resolution: bool = False
+
+
+def phases(config: GenerationConfig, half_resolution_runs: bool) -> list[Phase]:
+    """DeepInversion's two resolutions (low_res_fraction of n_iter at half size first), or all of n_iter at once."""
+    low = int(config.n_iter * config.low_res_fraction) if half_resolution_runs else 0
+    return [Phase(low, True), Phase(config.n_iter - low)] if low else [Phase(config.n_iter)]
+
+
+@dataclass
+class OptimisedBatch:
+    """One batch under optimisation: its parameters, its augmentation stream, and the current phase's optimiser
+    and schedule (an engine's `_start_phase` sets them)."""
+
+    index: int  # the batch's global index: its random streams and its images (index x batch_size ...)
+    size: int
+    params: object  # the optimised tensor: the canvas itself, or the latents `generator` maps to it
+    rng: np.random.Generator  # the batch's augmentation stream
+    generator: object | None = None  # GENIE's per-batch generator, when the images are parameterised by one
+    optimizer: object = None
+    schedule: object = None
+
+    def canvas(self):
+        return self.params if self.generator is None else self.generator(self.params)
+
+
+@dataclass
+class Measured:
+    """One batch through the model: the input and every BN input, the first output, the first head's features."""
+
+    layers: list[np.ndarray]
+    logits: np.ndarray | None
+    features: np.ndarray | None
+
+
+class Backend(ABC):
+    """An engine: optimise canvases into images, and measure BN-input statistics of any image set.
+
+    Engines only run the model (`measure`); the sums every engine reports are computed here, in float64.
+    """
+
+    config: GenerationConfig
+    prepared: PreparedModel
+
+    @abstractmethod
+    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return the group's (initial images, final images), both N x C x H x W float32 in model-input space."""
+
+    @abstractmethod
+    def engine_record(self) -> dict:
+        """The manifest's `backend` entry: the engine's name, versions and settings that decide the numerics."""
+
+    @abstractmethod
+    def measure(self, images: np.ndarray) -> Measured:
+        """Run one batch of images (N x C x H x W, model-input space) through the model, without gradients."""
+
+    def _measured(self, images: np.ndarray):
+        for start in range(0, len(images), self.config.batch_size):
+            yield self.measure(images[start : start + self.config.batch_size])
+
+    def layer_sums(self, images: np.ndarray) -> LayerSums:
+        """Sums over all images and positions of `images` (input first, then BN layers in graph order)."""
+        total = None
+        for measured in self._measured(images):
+            flat = [t.astype(np.float64).swapaxes(0, 1).reshape(t.shape[1], -1) for t in measured.layers]
+            part = LayerSums(
+                [f.sum(axis=1) for f in flat], [(f * f).sum(axis=1) for f in flat], [f.shape[1] for f in flat]
+            )
+            total = part if total is None else total + part
+        return total
+
+    def diversity_sums(self, images: np.ndarray) -> DiversitySums:
+        """Unit penultimate features (input of the first output's linear layer) and predicted classes, summed."""
+
+        classes = output_classes(self.prepared)
+        feature_sum = counts = None
+        for measured in self._measured(images):
+            if measured.features is not None:
+                f = measured.features.astype(np.float64).reshape(len(measured.features), -1)
+                unit = (f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)).sum(axis=0)
+                feature_sum = unit if feature_sum is None else feature_sum + unit
+            if classes:
+                found = np.bincount(measured.logits.argmax(axis=1), minlength=classes)
+                counts = found if counts is None else counts + found
+        return DiversitySums(len(images), feature_sum, counts)
+
+    def layer_statistics(self, images: np.ndarray) -> LayerStatistics:
+        return self.layer_sums(images).statistics()
+
+
+class BatchLoopBackend(Backend):
+    """An engine that optimises a group's batches of images step by step (the torch and ort-training engines).
+
+    The loop is here, once; an engine supplies how a phase starts, one forward/backward, and what follows an
+    update, so both engines visit batches in the same order, check for divergence and step schedules alike.
+    """
+
+    half_resolution_runs = False  # whether DeepInversion's low-resolution phase runs (the torch engine probes)
+    cache = None  # all-images statistics of the group being optimised: the engine's moment cache, else None
+
+    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
+        c = self.config
+        batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
+        initial = self._final_images(batches)
+        self.cache = self._moment_cache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
+        self._optimise(group, batches, phases(c, self.half_resolution_runs), progress)
+        return initial, self._final_images(batches)
+
+    @abstractmethod
+    def _new_batch(self, index: int, size: int) -> OptimisedBatch:
+        """Batch `index` (global) of `size` images at its start: parameters and augmentation stream."""
+
+    @abstractmethod
+    def _moment_cache(self, n_batches: int):
+        """An empty cache of per-batch moments for all-images statistics (slot j: the group's batch j)."""
+
+    @abstractmethod
+    def _final_images(self, batches: list[OptimisedBatch]) -> np.ndarray:
+        """The batches' images as returned (final views), N x C x H x W float32."""
+
+    @abstractmethod
+    def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None:
+        """Give every batch a fresh optimiser and schedule for `phase` (and refill what caches depend on it)."""
+
+    @abstractmethod
+    def _step(self, batch: OptimisedBatch, slot: int) -> tuple[float, float, float]:
+        """Forward and backward of one batch (its gradient left on its parameters): (loss, BN loss, output loss)."""
+
+    def _after_update(self, batch: OptimisedBatch, iteration: int) -> None:
+        """Whatever follows the optimiser's step (e.g. folding stored pixels back into range)."""
+
+    def _optimise(
+        self, group: Group, batches: list[OptimisedBatch], phase_list: list[Phase], progress: ProgressSink | None
+    ) -> None:
+        """Every iteration steps each of the group's batches once, in an order drawn from (seed, group, iteration)."""
+        c = self.config
+        iteration = 0
+        for phase in phase_list:
+            self._start_phase(batches, phase)
+            for _ in range(phase.iterations):
+                order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
+                for position, slot in enumerate(order):
+                    batch = batches[slot]
+                    loss, bn_loss, output_loss = self._step(batch, slot)
+                    if not np.isfinite(loss):
+                        first = batch.index * c.batch_size
+                        raise OptimizationError(
+                            f"the loss became {loss} at iteration {iteration + 1}, batch {batch.index} (images "
+                            f"{first}..{first + batch.size - 1}); lower --lr, or use --optimizer adam"
+                            + (" or --precision fp32" if c.precision is Precision.FAST else "")
+                        )
+                    batch.optimizer.step()
+                    self._after_update(batch, iteration)
+                    lr = batch.schedule.step(loss)
+                    batch.optimizer.param_groups[0]["lr"] = lr
+                    if progress is not None:
+                        progress(StepReport(group.index, iteration, c.n_iter, position, len(batches), batch.index,
+                                            loss, bn_loss, output_loss, lr))  # fmt: skip
+                iteration += 1

@@ -1,0 +1,1 @@
+"""Proving a calibration set: quantize with ONNX Runtime, evaluate against the float model, toolchain adapters."""

@@ -1,0 +1,163 @@
+"""generate(): model in, calibration images out; and the manifest every way of running it writes."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from onnx_datagen._version import __version__
+from onnx_datagen.config.settings import GenerationConfig, Method, check_n_images
+from onnx_datagen.data.dataset import Dataset
+from onnx_datagen.engines.base import ProgressSink
+from onnx_datagen.errors import ConfigError
+from onnx_datagen.graph.load import file_sha256
+from onnx_datagen.graph.prepare import ModelInput, PreparedModel, model_record
+from onnx_datagen.methods.source import fit_to_model, load_source
+from onnx_datagen.objective.bn_alignment import bn_loss_for
+from onnx_datagen.objective.report import StatisticsTargets, statistics_report
+from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
+from onnx_datagen.run.groups import GroupResult, GroupRunner, determinism, plan_groups, statistics_targets
+
+log = logging.getLogger("onnx_datagen")
+
+
+def generate(
+    model: str | Path | onnx.ModelProto | ModelInput | PreparedModel,
+    n_images: int = 1024,
+    config: GenerationConfig | None = None,
+    *,
+    input_name: str | None = None,
+    size: tuple[int, int] | None = None,
+    progress: ProgressSink | None = None,
+) -> Dataset:
+    """Optimise `n_images` images until the model's BatchNorm input statistics match its running statistics
+    (or, with config.method fractal, render model-agnostic fractal images sized for the model's input).
+
+    Args:
+        model: path of an .onnx file (external data next to it is loaded), an onnx.ModelProto, or a model
+            already loaded with load_source (input_name and size then unused).
+        n_images: how many images to generate.
+        config: every optimisation setting; GenerationConfig() gives the defaults.
+        input_name: the image input, when the model has several 4-D float inputs.
+        size: (height, width), required when the model's input height/width are dynamic.
+        progress: called after every optimiser step with a StepReport.
+
+    Returns:
+        A Dataset: `.images` is N x C x H x W float32 in model-input space, `.manifest` says how it was made.
+        The images are byte for byte those of a sharded or resumed run of the same job (CPU, fp32).
+
+    Example:
+        >>> ds = generate("model.onnx", n_images=256, config=GenerationConfig(n_iter=200))
+        >>> ds.save("calib/", formats=["npy", "png"])
+    """
+    config = config or GenerationConfig()
+    check_n_images(n_images)
+    source = load_source(model, config, input_name, size)
+    config = fit_to_model(source, config)
+    runner = GroupRunner(source, config)
+    results = [runner.run(group, progress) for group in plan_groups(n_images, config)]
+    images = np.concatenate([r.images for r in results])
+    job = job_record(source, config, n_images)
+    return assemble(job, runner.run_record(), statistics_targets(source), results, Dataset(images, *_pixels(job)))
+
+
+def job_record(source: ModelInput | PreparedModel, config: GenerationConfig, n_images: int) -> dict:
+    """What decides the images: equal records give equal bytes. Resume and merge compare it field by field."""
+    groups = plan_groups(n_images, config)
+    record = {
+        "model": model_record(source),
+        "image_shape": list(source.image.chw),
+        "n_images": n_images,
+        "config": config.to_dict(),
+        "group_size": config.images_per_group,
+        "n_groups": len(groups),
+    }
+    if config.init_from:  # the starting images come from this file: a changed generator is another job
+        record["init_from"] = {"path": config.init_from, "sha256": _generator_sha256(config.init_from)}
+    return record
+
+
+def _generator_sha256(path: str) -> str:
+
+    if not Path(path).is_file():
+        raise ConfigError(f"--init-from {path}: no such file; give the path of an ONNX generator")
+    return file_sha256(path)
+
+
+def _pixels(job: dict) -> tuple[tuple[float, ...], tuple[float, ...], float]:
+    """The job's (mean, std, pixel_scale), for Dataset."""
+    normalization = GenerationConfig.from_dict(job["config"]).normalization
+    return (*normalization.per_channel(job["image_shape"][0]), normalization.pixel_scale)
+
+
+def dataset_from_file(job: dict, images_file: Path) -> Dataset:
+    """The job's dataset over an .npy of all its images, memory-mapped (it may not fit in memory)."""
+    return Dataset(np.load(images_file, mmap_mode="r"), *_pixels(job), images_file=images_file)
+
+
+def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: list[GroupResult], dataset: Dataset):
+    """`dataset` (the images of all of a job's groups, in group order) with its manifest, from the groups' sums."""
+    results = sorted(results, key=lambda r: r.group.index)
+    indices = [r.group.index for r in results]
+    if indices != list(range(job["n_groups"])):
+        raise ValueError(f"assemble needs groups 0..{job['n_groups'] - 1}, got {indices}")
+    if list(dataset.images.shape) != [job["n_images"], *job["image_shape"]]:
+        raise ValueError(f"assemble needs {job['n_images']} images of {job['image_shape']}")
+    config = GenerationConfig.from_dict(job["config"])
+    mean, std = dataset.mean, dataset.std
+    seconds = sum(r.seconds for r in results)
+    statistics = None
+    if targets is not None:
+        weights = LAYER_WEIGHTINGS[config.layer_weighting](
+            len(targets.names) - 1, config.input_term, config.first_layer_multiplier
+        )
+        initial, final = _total([r.initial for r in results]), _total([r.final for r in results])
+        statistics = statistics_report(targets, weights, bn_loss_for(config), initial.statistics(), final.statistics())
+    if config.method is Method.FRACTAL:
+        timing = {"render_seconds": round(seconds, 3)}
+    else:
+        rate = len(dataset) * config.n_iter / seconds if seconds else None
+        timing = {"optimize_seconds": round(seconds, 3), "images_x_iterations_per_second": rate and round(rate, 2)}
+    dataset.manifest = {
+        "tool": "onnx-datagen",
+        "version": __version__,
+        "status": "complete",
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model": job["model"],
+        "method": config.method.value,
+        "n_images": len(dataset),
+        "shape": list(dataset.images.shape),
+        "dtype": "float32",
+        "value_space": "model-input",
+        "normalization": {
+            "name": config.normalization.name,
+            "mean": list(mean),
+            "std": list(std),
+            "pixel_scale": config.normalization.pixel_scale,
+        },
+        "seed": config.seed,
+        "config": job["config"],
+        "job": job,
+        "determinism": determinism(config),
+        "clipped_fraction_8bit": dataset.eight_bit.clipped_fraction,
+        **{key: value for key, value in run.items() if key != "label_cycle"},
+        "statistics": statistics,
+        "diversity": _total([r.diversity for r in results]).report() if results[0].diversity else None,
+        "timing": timing,
+    }
+    cycle = run.get("label_cycle")
+    if cycle:  # the class each image was pushed towards
+        dataset.manifest["labels"] = [cycle[i % len(cycle)] for i in range(len(dataset))]
+    return dataset
+
+
+def _total(parts: list):
+    """The sum of LayerSums or DiversitySums, in group order."""
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total

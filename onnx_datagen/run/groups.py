@@ -1,0 +1,143 @@
+"""Generation in groups: the images optimised together, and the unit that is sharded, resumed and sent to workers.
+
+A group's bytes depend only on the model, the config, the seed and the group's index (CPU, fp32), so
+groups can run in any order, in any process, and still add up to the same dataset.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from onnx_datagen.config.settings import Device, GenerationConfig, Method, Precision
+from onnx_datagen.data.diversity import DiversitySums
+from onnx_datagen.engines.base import Group, ProgressSink
+from onnx_datagen.errors import ConfigError
+from onnx_datagen.graph.prepare import ModelInput, PreparedModel
+from onnx_datagen.images.init import fractal
+from onnx_datagen.methods.choice import make_backend
+from onnx_datagen.objective.report import LayerSums, StatisticsTargets
+
+
+def plan_groups(n_images: int, config: GenerationConfig) -> list[Group]:
+    size = config.images_per_group
+    return [Group(i, start, min(size, n_images - start)) for i, start in enumerate(range(0, n_images, size))]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` of `count` (1-based): a contiguous block of groups, so shard k holds a slice of the images."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        if not match or not 1 <= int(match[1]) <= int(match[2]):
+            raise ConfigError(f"--shard takes K/N with 1 <= K <= N (e.g. 2/4), got {text!r}")
+        return cls(int(match[1]), int(match[2]))
+
+    def select(self, groups: list[Group]) -> list[Group]:
+        n = len(groups)
+        return groups[(self.index - 1) * n // self.count : self.index * n // self.count]
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass
+class GroupResult:
+    """A finished group: its images and the BN-input sums before and after (None without BN statistics)."""
+
+    group: Group
+    images: np.ndarray | None  # None when read back for its sums alone (the images are streamed from its file)
+    initial: LayerSums | None
+    final: LayerSums | None
+    seconds: float
+    diversity: DiversitySums | None = None  # None when no model is in the loop (fractal)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"images": self.images, "group": np.asarray([self.group.index, self.group.start, self.group.size])}
+        out["seconds"] = np.asarray(self.seconds)
+        for prefix, sums in (("initial", self.initial), ("final", self.final)):
+            if sums is not None:
+                out.update(sums.arrays(prefix))
+        if self.diversity is not None:
+            out.update(self.diversity.arrays())
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays, images: bool = True) -> GroupResult:
+        index, start, size = (int(v) for v in arrays["group"])
+        return cls(
+            Group(index, start, size),
+            arrays["images"] if images else None,  # an .npz reads each array only when asked for it
+            LayerSums.from_arrays(arrays, "initial"),
+            LayerSums.from_arrays(arrays, "final"),
+            float(arrays["seconds"]),
+            DiversitySums.from_arrays(arrays),
+        )
+
+
+def statistics_targets(source: ModelInput | PreparedModel) -> StatisticsTargets | None:
+    """The BN targets the set is scored against, or None when the method matches no statistics."""
+    sites = getattr(source, "bn_sites", None)
+    return StatisticsTargets.from_sites(sites, source.image.channels) if sites else None
+
+
+def determinism(config: GenerationConfig) -> dict:
+    """What the manifest promises about reproducing these bytes (checked: tests/run/test_jobs.py)."""
+    if config.method is Method.FRACTAL or (config.device is Device.CPU and config.precision is Precision.FP32):
+        import torch
+
+        return {
+            "byte_identical": True,
+            "scope": "same model, config and seed, same engine build (torch, or onnxruntime-training) and CPU kernels "
+            "(torch's CPU capability and oneDNN ISA): one run, shards, resumed runs and Ray tasks write the same bytes "
+            "(checked with 1 and 2 threads on both engines); other kernels round differently, so other bytes",
+            "torch": torch.__version__,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # of the process that wrote the manifest
+        }
+    return {
+        "byte_identical": False,
+        "scope": "GPU kernels and bf16 (--precision fast) are not bit-reproducible: shards and resumed runs "
+        "are valid images of the same job, not the bytes of one run",
+    }
+
+
+class GroupRunner:
+    """Makes any group in this process; the slow setup (model conversion) happens once, here."""
+
+    def __init__(self, source: ModelInput | PreparedModel, config: GenerationConfig) -> None:
+        self.source, self.config = source, config
+        self.backend = None
+        if config.method is not Method.FRACTAL:
+            self.backend = make_backend(source, config)
+
+    def run(self, group: Group, progress: ProgressSink | None = None) -> GroupResult:
+        started = time.perf_counter()
+        if self.backend is None:
+            shape = (group.size, *self.source.image.chw)
+            images = fractal(self.config.seed, group.start, shape, self.config.normalization)
+            return GroupResult(group, images, None, None, time.perf_counter() - started)
+        initial, images = self.backend.optimize(group, progress)
+        seconds = time.perf_counter() - started
+        diversity = self.backend.diversity_sums(images)
+        if not self.source.bn_sites:  # method prior on a model without BN: no statistics to score
+            return GroupResult(group, images, None, None, seconds, diversity)
+        initial_sums, final_sums = self.backend.layer_sums(initial), self.backend.layer_sums(images)
+        return GroupResult(group, images, initial_sums, final_sums, seconds, diversity)
+
+    def run_record(self) -> dict:
+        """What the manifest says about the engine (merged datasets take it from their shards)."""
+        if self.backend is None:
+            return {}
+        return {
+            "canvas_margin": self.backend.pipeline.extra,  # the resolved extra_pixels
+            "label_cycle": self.backend.label_cycle,
+            "backend": self.backend.engine_record(),
+        }

@@ -1,0 +1,189 @@
+"""The method zoo: presets are plain config files, and each named method runs with its defining settings."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+
+from onnx_datagen import GenerationConfig
+from onnx_datagen.config.presets import describe_presets, load_preset, preset_paths
+from onnx_datagen.config.settings import load_config_file
+from tests.cli.test_cli import run
+from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, bn_model, save
+
+
+def test_presets_are_plain_config_files_with_a_description():
+    described = describe_presets()
+    assert {"mct", "fractal"} <= set(described) and all(described.values())
+    for name, path in preset_paths().items():
+        assert GenerationConfig.from_dict(load_config_file(path)) == GenerationConfig.from_dict(load_preset(name))
+    # The mct preset spells out MCT's values, which are also our defaults.
+    assert GenerationConfig.from_dict(load_preset("mct")) == GenerationConfig()
+
+
+def test_dgh_preset_runs_with_a_clamped_start_and_the_std_weight(tmp_path, capsys):
+    from onnx_datagen.engines.torch.engine import TorchBackend
+    from onnx_datagen.graph.prepare import prepare_model
+
+    config = GenerationConfig.from_dict({**load_preset("dgh"), "normalization": {"mean": [0.3], "std": [0.32]}})
+    assert config.std_weight == 10.0 and config.output_loss.value == "negative-min-max-bn-hinge"
+    backend = TorchBackend(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8))
+    canvas = backend._new_batch(0, 8).params.detach()
+    low, high = backend.pipeline.low, backend.pipeline.high
+    assert bool((canvas >= low).all() and (canvas <= high).all())
+    assert float((canvas == low).float().mean()) > 0.1  # N(0, 1) below -0.94 (pixel 0) is clamped: 17 %
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "dgh", "--n-iter", "5", "--batch-size", "8", "-n", "16"]
+    code, _, err = run([*args, "-q", "-o", tmp_path / "o"], capsys)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["config"]["std_weight"] == 10.0
+    assert manifest["statistics"]["bn_loss_final"] < manifest["statistics"]["bn_loss_initial"]
+
+
+def test_zeroq_preset_optimises_per_image_without_augmentation(tmp_path, capsys):
+    args = [
+        "generate",
+        DIGITS_MODEL,
+        *DIGITS_ARGS,
+        "--preset",
+        "zeroq",
+        "--n-iter",
+        "30",
+        "--batch-size",
+        "8",
+        "-n",
+        "16",
+    ]
+    code, _, err = run([*args, "-q", "-o", tmp_path / "o"], capsys)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    config = manifest["config"]
+    assert (config["granularity"], config["pipeline"], config["optimizer"], config["init"]) == (
+        "per-image",
+        "identity",
+        "adam",
+        "uniform",
+    )
+    assert manifest["statistics"]["bn_loss_final"] < 0.5 * manifest["statistics"]["bn_loss_initial"]
+
+
+def test_deepinversion_preset_targets_classes_and_lowers_its_bn_loss(tmp_path, capsys):
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "deepinversion", "--n-iter", "40"]
+    code, _, err = run([*args, "--batch-size", "16", "-n", "16", "-q", "-o", tmp_path / "o"], capsys)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["labels"] == [i % 10 for i in range(16)]
+    assert manifest["config"]["bn_loss"] == "l2-norm-mean-var" and manifest["canvas_margin"] == 0
+    # DeepInversion is made for 2000 steps at lr 0.2; after 40: loss 37.1 -> 27.3, BN match 0.89 -> 0.62.
+    stats = manifest["statistics"]
+    assert stats["bn_loss_final"] < 0.85 * stats["bn_loss_initial"]
+    assert stats["bn_match_final"] < 0.8 * stats["bn_match_initial"]
+    images = np.load(tmp_path / "o" / "images.npy")
+    assert images.min() >= (0 - 0.3) / 0.32 - 1e-5 and images.max() <= (1 - 0.3) / 0.32 + 1e-5  # clamp-canvas
+
+
+def test_dsg_preset_derives_margins_and_lowers_its_slack_loss(tmp_path, capsys):
+    import torch
+
+    from onnx_datagen.config.settings import Granularity
+    from onnx_datagen.engines.base import Group
+    from onnx_datagen.engines.torch.engine import TorchBackend
+    from onnx_datagen.graph.prepare import prepare_model
+
+    preset = {**load_preset("dsg"), "normalization": {"mean": [0.3], "std": [0.32]}}
+    prepared = prepare_model(str(DIGITS_MODEL))
+    backend = TorchBackend(prepared, GenerationConfig.from_dict({**preset, "n_iter": 30, "batch_size": 8}))
+    initial, final = backend.optimize(Group(0, 0, 8))
+
+    def slack_loss(images):
+        x = torch.tensor(images)
+        return float(backend._losses(backend._layer_moments(x, backend.model(x), Granularity.PER_IMAGE)))
+
+    # one (mean, std) margin per BN layer, from the pilot's per-image gaps; 30 steps: slack loss 111.4 -> 2.8
+    assert len(backend.margins) == len(prepared.bn_sites) and all(m > 0 and s > 0 for m, s in backend.margins)
+    assert slack_loss(final) < 0.1 * slack_loss(initial)
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "dsg", "--granularity", "per-batch", "-n", "8"]
+    code, _, err = run([*args, "-o", tmp_path / "o"], capsys)
+    assert code == 1 and "--sample-enhancement weighs single images, so it needs --granularity per-image" in err
+
+
+@pytest.mark.numerics
+def test_genie_preset_optimises_a_generator_per_batch_reproducibly(tmp_path):
+    import onnx_datagen
+
+    preset = {**load_preset("genie"), "normalization": {"mean": [0.3], "std": [0.32]}}
+    config = GenerationConfig.from_dict({**preset, "n_iter": 40, "batch_size": 8})
+    first = onnx_datagen.generate(str(DIGITS_MODEL), n_images=16, config=config)
+    again = onnx_datagen.generate(str(DIGITS_MODEL), n_images=16, config=config)
+    np.testing.assert_array_equal(first.images, again.images)
+    # The generator's last BN is non-affine on batch statistics: each batch has mean 0 up to float32 rounding
+    # (measured 2.9e-8 at most, native and forced ISAs; bound 10x) and std sqrt(var / (var + eps)), 1 - 6e-6 here
+    # with BN's eps 1e-5 (the bound allows batch variances down to 0.005).
+    for batch in (first.images[:8], first.images[8:]):
+        assert abs(batch.mean()) < 3e-7 and abs(batch.std() - 1) < 1e-3
+    stats = first.manifest["statistics"]
+    assert stats["bn_loss_final"] < 0.5 * stats["bn_loss_initial"]
+    assert first.manifest["config"]["parameterization"] == "generator" and first.manifest["config"]["swing"]
+
+
+def test_generator_parameterization_refuses_pixel_settings(tmp_path, capsys):
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "genie", "-n", "8", "-o", tmp_path / "o"]
+    code, _, err = run([*args, "--init", "fractal"], capsys)
+    assert code == 1 and "--parameterization generator makes the images from N(0, 1) latents" in err
+    code, _, err = run([*args, "--clipping", "reflect"], capsys)
+    assert code == 1 and "use --clipping clamp or none" in err
+
+
+def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(tmp_path, caplog):
+    import onnx_datagen
+    from onnx_datagen.engines.base import Group, Phase
+    from onnx_datagen.engines.torch.engine import TorchBackend
+    from onnx_datagen.graph.prepare import prepare_model
+
+    config = GenerationConfig.from_dict(
+        {**load_preset("deepinversion"), "normalization": {"mean": [0.3], "std": [0.32]}}
+    )
+    assert (config.n_iter, int(config.n_iter * config.low_res_fraction)) == (3000, 2000)  # DeepInversion setting 0
+    config = config.replace(n_iter=9, batch_size=8)  # 6 iterations at 8x8, then 3 at 16x16
+    backend = TorchBackend(prepare_model(str(DIGITS_MODEL)), config)
+    model, sizes = backend.model, []
+
+    def recording(x):
+        sizes.append(tuple(x.shape[2:]))
+        return model(x)
+
+    backend.model = recording
+    reports = []
+    _, images = backend.optimize(Group(0, 0, 8), reports.append)
+    assert sizes == [(8, 8)] * 6 + [(16, 16)] * 3 and images.shape == (8, 1, 16, 16)
+    lrs = [r.lr for r in reports]  # cosine over each phase, from 0.2 to 1e-4, restarting at the switch
+    assert lrs[5] == 1e-4 and abs(lrs[6] - (1e-4 + (0.2 - 1e-4) * 0.75)) < 1e-9 and lrs[8] == 1e-4
+    backend.model = model
+    assert backend.engine_record()["half_resolution_iterations"] == 6
+    batch = backend._new_batch(0, 8)
+    backend._start_phase([batch], Phase(3))
+    assert batch.optimizer.defaults["betas"] == (0.5, 0.9)  # DeepInversion's Adam
+
+    # A model with its size baked in (AveragePool over exactly 4x4 features) runs everything at full size.
+    fixed = bn_model(size=8)
+    node = next(n for n in fixed.graph.node if n.op_type == "GlobalAveragePool")
+    node.op_type = "AveragePool"
+    node.attribute.append(onnx.helper.make_attribute("kernel_shape", [4, 4]))
+    path = save(fixed, tmp_path / "fixed.onnx")
+    with caplog.at_level("WARNING", logger="onnx_datagen"):
+        skipped = onnx_datagen.generate(str(path), n_images=8, config=config)
+    assert "does not run at half resolution" in caplog.text and "all 9 iterations run at 8x8" in caplog.text
+    assert skipped.manifest["backend"]["half_resolution_iterations"] == 0
+    full = onnx_datagen.generate(str(path), n_images=8, config=config.replace(low_res_fraction=0.0))
+    np.testing.assert_array_equal(skipped.images, full.images)
+
+
+def test_low_res_fraction_refusals(tmp_path, capsys):
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "-n", "8", "-o", tmp_path / "o"]
+    code, _, err = run([*args, "--low-res-fraction", "0.5"], capsys)
+    assert code == 1 and "use --pipeline jitter-and-flip or identity" in err
+    code, _, err = run([*args, "--preset", "deepinversion", "--low-res-fraction", "1"], capsys)
+    assert code == 1 and "--low-res-fraction must be in [0, 1), got 1.0" in err
+    code, _, err = run([*args, "--beta1", "1"], capsys)
+    assert code == 1 and "--beta1 must be in [0, 1), got 1.0" in err

@@ -29,33 +29,37 @@ def mean_std(first: torch.Tensor, second: torch.Tensor, eps: float) -> tuple[tor
 class MomentCache:
     """All-images statistics from per-batch moments, with gradient flowing only through the current batch.
 
-    Each batch has a slot holding its latest (detached) moments; the global moments are the plain
-    average over slots, so every batch counts equally (as in MCT and DGH).
+    Each batch has a slot holding its latest moments (mean and mean of squares per layer, detached); the global
+    moments are the plain average over slots, so every batch counts equally (as in MCT and DGH). Plain arithmetic
+    on any array type: torch tensors in the torch engine, numpy arrays fed to the ort-training engine's graph.
     """
 
     def __init__(self, n_batches: int) -> None:
         self.n_batches = n_batches
-        self.slots: list[list[tuple[torch.Tensor, torch.Tensor]] | None] = [None] * n_batches
-        self.sums: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+        self.slots: list[list[tuple] | None] = [None] * n_batches
+        self.sums: list[tuple] | None = None
 
-    def store(self, batch: int, layer_moments: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
-        fresh = [(m.detach(), q.detach()) for m, q in layer_moments]
+    def store(self, batch: int, layer_moments: list[tuple]) -> None:
+        """Batch `batch`'s latest moments (detached by the caller)."""
         old = self.slots[batch]
         if self.sums is None:
-            self.sums = [(torch.zeros_like(m), torch.zeros_like(q)) for m, q in fresh]
-        self.sums = [
-            (sm + m - (old[i][0] if old else 0), sq + q - (old[i][1] if old else 0))
-            for i, ((sm, sq), (m, q)) in enumerate(zip(self.sums, fresh))
-        ]
-        self.slots[batch] = fresh
+            self.sums = [(m + 0.0, q + 0.0) for m, q in layer_moments]
+        elif old is None:
+            self.sums = [(sm + m, sq + q) for (sm, sq), (m, q) in zip(self.sums, layer_moments)]
+        else:
+            self.sums = [
+                (sm + m - om, sq + q - oq) for (sm, sq), (m, q), (om, oq) in zip(self.sums, layer_moments, old)
+            ]
+        self.slots[batch] = layer_moments
 
-    def combined(
-        self, batch: int, layer_moments: list[tuple[torch.Tensor, torch.Tensor]]
-    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Global moments where batch `batch`'s slot is replaced by `layer_moments` (which carry grad)."""
+    def rest(self, batch: int) -> list[tuple]:
+        """The summed moments of every batch but `batch`."""
         assert self.sums is not None and self.slots[batch] is not None, "store every batch before combining"
-        old = self.slots[batch]
+        return [(sm - om, sq - oq) for (sm, sq), (om, oq) in zip(self.sums, self.slots[batch])]
+
+    def combined(self, batch: int, layer_moments: list[tuple]) -> list[tuple]:
+        """Global moments where batch `batch`'s slot is replaced by `layer_moments` (which carry grad)."""
         return [
-            ((sm - old[i][0] + m) / self.n_batches, (sq - old[i][1] + q) / self.n_batches)
-            for i, ((sm, sq), (m, q)) in enumerate(zip(self.sums, layer_moments))
+            ((rm + m) / self.n_batches, (rq + q) / self.n_batches)
+            for (rm, rq), (m, q) in zip(self.rest(batch), layer_moments)
         ]

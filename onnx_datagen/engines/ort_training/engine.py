@@ -54,7 +54,7 @@ from onnx_datagen.images.pipeline import CanvasPipeline, ViewDraw, valid_range
 from onnx_datagen.objective.bn_alignment import alignment_loss, alignment_targets, bn_loss_for
 from onnx_datagen.objective.lowering import GraphBuilder
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES
-from onnx_datagen.objective.statistics import moments
+from onnx_datagen.objective.statistics import MomentCache, moments
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
 from onnx_datagen.runtime import inference_session
 
@@ -132,37 +132,28 @@ class _Session:
         ].grad
 
 
-class _MomentCache:
-    """The torch engine's MomentCache in numpy: each batch's latest per-batch moments per layer, and their sums;
-    a step sees the other batches' sums (rest) as graph inputs and adds its own live moments in the graph."""
+def _cache_feeds(cache: MomentCache, slot: int) -> dict[str, np.ndarray]:
+    """The other batches' summed moments and their count, as the graph's inputs (MomentCache.combined in ONNX)."""
+    feeds = {N_BATCHES: np.asarray(cache.n_batches, dtype=np.float32)}
+    for i, pair in enumerate(cache.rest(slot)):
+        for k, rest in enumerate(pair):
+            feeds[f"{REST}{i}_{k}"] = rest
+    return feeds
 
-    def __init__(self, n_batches: int) -> None:
-        self.n_batches = n_batches
-        self.slots: list[list[np.ndarray] | None] = [None] * n_batches
-        self.sums: list[np.ndarray] | None = None
 
-    def store(self, slot: int, moments: list[np.ndarray]) -> None:
-        fresh = [np.asarray(m, dtype=np.float32) for m in moments]
-        old = self.slots[slot]
-        if self.sums is None:
-            self.sums = [np.zeros_like(m) for m in fresh]
-        self.sums = [s + m - (old[i] if old else 0) for i, (s, m) in enumerate(zip(self.sums, fresh))]
-        self.slots[slot] = fresh
+def _lone_batch_feeds(channels: list[int]) -> dict[str, np.ndarray]:
+    """A lone batch: no other batches, count 1 (used to read a batch's own moments)."""
+    feeds = {N_BATCHES: np.asarray(1.0, dtype=np.float32)}
+    for i, c in enumerate(channels):
+        for k in range(2):
+            feeds[f"{REST}{i}_{k}"] = np.zeros(c, dtype=np.float32)
+    return feeds
 
-    def feeds(self, slot: int) -> dict[str, np.ndarray]:
-        feeds = {N_BATCHES: np.asarray(self.n_batches, dtype=np.float32)}
-        for i, (total, mine) in enumerate(zip(self.sums, self.slots[slot])):
-            feeds[f"{REST}{i // 2}_{i % 2}"] = total - mine
-        return feeds
 
-    @staticmethod
-    def empty_feeds(channels: list[int]) -> dict[str, np.ndarray]:
-        """A lone batch: no other batches, count 1 (used to read a batch's own moments)."""
-        feeds = {N_BATCHES: np.asarray(1.0, dtype=np.float32)}
-        for i, c in enumerate(channels):
-            for k in range(2):
-                feeds[f"{REST}{i}_{k}"] = np.zeros(c, dtype=np.float32)
-        return feeds
+def _moment_pairs(outputs: list) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The graph's moment outputs (mean, mean of squares per layer, flat) as the cache stores them."""
+    flat = [np.asarray(m, dtype=np.float32) for m in outputs]
+    return list(zip(flat[0::2], flat[1::2]))
 
 
 @contextlib.contextmanager
@@ -369,8 +360,8 @@ class OrtTrainingBackend(BatchLoopBackend):
         canvas = self.torch.tensor(self.starts.canvas(index, shape))
         return OptimisedBatch(index, size, canvas, np.random.default_rng([self.config.seed, index, AUGMENT_STREAM]))
 
-    def _moment_cache(self, n_batches: int) -> _MomentCache:
-        return _MomentCache(n_batches)
+    def _moment_cache(self, n_batches: int) -> MomentCache:
+        return MomentCache(n_batches)
 
     def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None:
         c = self.config
@@ -381,18 +372,18 @@ class OrtTrainingBackend(BatchLoopBackend):
             centre = self.pipeline.extra // 2
             for slot, batch in enumerate(batches):
                 feeds = self._feeds(batch.params, ViewDraw(False, centre, centre))
-                feeds.update(_MomentCache.empty_feeds(self._layer_channels()))
+                feeds.update(_lone_batch_feeds(self._layer_channels()))
                 outputs, _ = self._session(batch.size).step(batch.params.numpy(), feeds)
-                self.cache.store(slot, outputs[3:])
+                self.cache.store(slot, _moment_pairs(outputs[3:]))
 
     def _step(self, batch: OptimisedBatch, slot: int) -> tuple[float, float, float]:
         canvas = batch.params
         feeds = self._feeds(canvas, self.pipeline.draw(batch.rng))
         if self.cache is not None:
-            feeds.update(self.cache.feeds(slot))
+            feeds.update(_cache_feeds(self.cache, slot))
         outputs, grad = self._session(batch.size).step(canvas.numpy(), feeds)
         if self.cache is not None:  # one step stale, from the augmented view, as the torch engine
-            self.cache.store(slot, outputs[3:])
+            self.cache.store(slot, _moment_pairs(outputs[3:]))
         canvas.grad = self.torch.from_numpy(np.array(grad, dtype=np.float32))
         loss, bn_loss, output_loss = (float(v) for v in outputs[:3])
         return loss, bn_loss, output_loss

@@ -355,7 +355,7 @@ class TorchBackend(BatchLoopBackend):
             with torch.no_grad():
                 for slot, batch in enumerate(batches):
                     x = self.view_pipeline.final_view(batch.canvas())
-                    self.cache.store(slot, self._layer_moments(x, self.model(x), Granularity.PER_BATCH))
+                    self.cache.store(slot, _detached(self._layer_moments(x, self.model(x), Granularity.PER_BATCH)))
 
     def _step(self, batch: OptimisedBatch, slot: int) -> tuple[float, float, float]:
         c = self.config
@@ -371,7 +371,7 @@ class TorchBackend(BatchLoopBackend):
         loss, bn_loss, output_loss = self.objective(x, forward, stats, labels, batch.rng)
         loss.backward()
         if self.cache is not None:  # one step stale, from the augmented view: no extra forward (as MCT)
-            self.cache.store(slot, layer_moments)
+            self.cache.store(slot, _detached(layer_moments))
         return float(loss.detach()), float(bn_loss.detach()), float(output_loss.detach())
 
     def _after_update(self, batch: OptimisedBatch, iteration: int) -> None:
@@ -450,3 +450,7 @@ def bn_match(model, images: np.ndarray, config=None) -> float:
     backend = TorchBackend(prepared, config or GenerationConfig())
     targets = StatisticsTargets.from_sites(prepared.bn_sites, prepared.image.channels)
     return float(np.mean(relative_gaps(backend.layer_statistics(images), targets)))
+
+
+def _detached(layer_moments: list[tuple]) -> list[tuple]:
+    return [(m.detach(), q.detach()) for m, q in layer_moments]

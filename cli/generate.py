@@ -6,7 +6,6 @@ import click
 from onnx_datagen.cli.options import build_config, config_options, echo_listing
 
 from onnx_datagen.config.presets import describe_presets
-from onnx_datagen.config.settings import Method
 from onnx_datagen.errors import ConfigError
 
 
@@ -161,11 +160,12 @@ def print_summary(dataset) -> None:
 
 def progress_printer(job, mode: str = "auto"):
     """A progress display with the job's step count (for the ETA) and its number of groups."""
+    from onnx_datagen.methods.registry import method_for
     from onnx_datagen.run.progress import ProgressPrinter
 
     every, mine = job.groups()
     batches = sum(-(-g.size // job.config.batch_size) for g in mine)  # counted, not listed: -n may be huge
-    steps = {Method.FRACTAL: 0, Method.GENERATOR: job.config.n_iter}.get(job.config.method, batches * job.config.n_iter)
+    steps = method_for(job.config).steps(job.config, batches)
     printer = ProgressPrinter(mode)
     printer.expect(steps, len(every))
     return printer

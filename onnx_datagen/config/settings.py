@@ -319,20 +319,6 @@ class GenerationConfig:
         if self.labels is not None:
             object.__setattr__(self, "labels", str(self.labels))
             parse_labels(self.labels)  # a bad spec fails here, not after the model is loaded
-            if self.method is Method.FRACTAL:
-                raise ConfigError("--labels needs the model in the loop; fractal images have none: drop one of them")
-        if self.method is Method.GENERATOR:
-            if self.granularity is Granularity.ALL_IMAGES:
-                raise ConfigError(
-                    "--method generator trains on fresh samples every step, so there is no fixed set for all-images "
-                    "statistics; use --granularity per-batch"
-                )
-            pixel_start = self.init_from or self.init is not DataInit.GAUSSIAN
-            if self.parameterization is Parameterization.GENERATOR or pixel_start:
-                raise ConfigError(
-                    "--method generator makes its images from N(0, 1) latents; drop --parameterization, --init and "
-                    "--init-from"
-                )
         if self.parameterization is Parameterization.GENERATOR:
             if self.init is not DataInit.GAUSSIAN or self.init_from:
                 raise ConfigError(
@@ -362,8 +348,6 @@ class GenerationConfig:
                 "--low-res-fraction pools the whole canvas, and --pipeline smoothing-and-augmentation crops a larger "
                 "one; use --pipeline jitter-and-flip or identity"
             )
-        if self.low_res_fraction and self.method is Method.GENERATOR:
-            raise ConfigError("--low-res-fraction applies to optimised images, not to --method generator; drop it")
         if not 0 <= self.flip_probability <= 1:
             raise ConfigError(f"{_flag('flip_probability')} must be in [0, 1], got {self.flip_probability}")
         if self.group_size is not None:
@@ -386,16 +370,6 @@ class GenerationConfig:
     def label_cycle(self) -> tuple[int, ...] | None:
         """The classes image 0, 1, 2, ... are pushed towards, repeated; None for balanced (all K classes)."""
         return parse_labels(self.labels) if self.labels is not None else None
-
-    @property
-    def images_per_group(self) -> int:
-        """group_size, or its default: about 1024 images for all-images statistics and for sampling a trained
-        generator (one training serves them all), one batch otherwise."""
-        if self.group_size is not None:
-            return self.group_size
-        if self.granularity is Granularity.ALL_IMAGES or self.method is Method.GENERATOR:
-            return max(1, round(ALL_IMAGES_GROUP / self.batch_size)) * self.batch_size
-        return self.batch_size
 
     def margin(self, height: int, width: int) -> int:
         """Canvas margin: extra_pixels, or by default 1/7 of the image side (MCT's 32 at 224x224)."""

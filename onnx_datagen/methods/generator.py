@@ -10,191 +10,59 @@ label only: that is what lets the exported ONNX file sample any number of images
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import json
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from onnx_datagen.config.presets import load_preset
-from onnx_datagen.config.settings import GenerationConfig, Method
-from onnx_datagen.engines.base import Backend, Group, Measured, ProgressSink, StepReport
-from onnx_datagen.engines.optimizers import OPTIMIZERS
-from onnx_datagen.engines.schedules import make_schedule
-from onnx_datagen.engines.torch.engine import TorchBackend, TorchModel
-from onnx_datagen.errors import ConfigError, ModelError, OptimizationError
-from onnx_datagen.files import atomic_write_bytes
-from onnx_datagen.graph.heads import classifier_classes
-from onnx_datagen.graph.prepare import PreparedModel, model_record
-from onnx_datagen.images.generators import ConvGenerator, swinging
-from onnx_datagen.images.onnx_generator import META_PREFIX, cycled_labels, latent_codes
-from onnx_datagen.methods.source import load_source
-from onnx_datagen.runtime import inference_session
-
-GENERATOR_STREAM = 4  # weights and training batches derive from (seed, GENERATOR_STREAM, ...)
-RECALIBRATION_BATCHES = 20  # batches of samples that re-estimate the generator's BN statistics after training
-EXPORT_TOLERANCE = 1e-3  # largest |ONNX Runtime - torch| accepted for the exported generator
+from onnx_datagen.config.settings import DataInit, Engine, GenerationConfig, Granularity, Method, Parameterization
+from onnx_datagen.engines.base import ProgressSink
+from onnx_datagen.errors import ConfigError
+from onnx_datagen.graph.prepare import PreparedModel, prepare_model
+from onnx_datagen.methods.base import EngineMaker, ImageMethod, fit_to_classes, whole_batches
 
 
-class _Sampler(torch.nn.Module):
-    """What the exported file computes: the generator, then the final view (smoothing, crop, clamp)."""
+class Generator(ImageMethod):
+    name = Method.GENERATOR
 
-    def __init__(self, generator: ConvGenerator, pipeline) -> None:
-        super().__init__()
-        self.generator, self.pipeline = generator, pipeline
-
-    def forward(self, latents, labels):
-        return self.pipeline.final_view(self.generator(latents, labels))
-
-
-class GeneratorBackend(Backend):
-    def __init__(self, prepared: PreparedModel, config: GenerationConfig, model: TorchModel | None = None) -> None:
-        self.config, self.prepared = config, prepared
-        self.pixels = TorchBackend(prepared, config, model)  # the model, view pipeline, BN targets and objective
-        self.classes = classifier_classes(prepared)
-        self.label_cycle = self.pixels.label_cycle or list(range(self.classes))
-        self.device = self.pixels.device
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(np.random.default_rng([config.seed, GENERATOR_STREAM]).integers(2**63)))
-            self.generator = ConvGenerator(
-                config.latent_dim,
-                prepared.image.channels,
-                *self.pixels.pipeline.canvas_size,
-                classes=self.classes,
-            ).to(self.device)
-        self.untrained = copy.deepcopy(self.generator).eval()  # scores the "initial" images
-        self.trained = False
-
-    @property
-    def pipeline(self):
-        return self.pixels.pipeline
-
-    @property
-    def model(self) -> TorchModel:
-        return self.pixels.model
-
-    def _batch(self, step: int) -> tuple:
-        c = self.config
-        rng = np.random.default_rng([c.seed, GENERATOR_STREAM, step])
-        z = torch.tensor(rng.standard_normal((c.batch_size, c.latent_dim), dtype=np.float32), device=self.device)
-        labels = torch.tensor(cycled_labels(self.label_cycle, step * c.batch_size, c.batch_size), device=self.device)
-        return z, labels, rng
-
-    def train(self, progress: ProgressSink | None = None) -> None:
-        c = self.config
-        generator = self.generator.train()
-        optimizer = OPTIMIZERS[c.optimizer](list(generator.parameters()), c)
-        schedule = make_schedule(c)
-        swing = self.pixels.swing_convs
-        for step in range(c.n_iter):
-            z, labels, rng = self._batch(step)
-            optimizer.zero_grad(set_to_none=True)
-            x = self.pipeline.training_view(generator(z, labels), rng)
-            with swinging(swing, rng) if swing else contextlib.nullcontext():
-                forward = self.model(x)
-            stats = self.pixels._layer_moments(x, forward, c.granularity)
-            targets = labels if c.class_weight else None
-            loss, bn_loss, output_loss = self.pixels.objective(x, forward, stats, targets, rng)
-            loss_value = float(loss.detach())
-            if not np.isfinite(loss_value):
-                raise OptimizationError(
-                    f"the generator's loss became {loss_value} at step {step + 1}; lower --lr or use --optimizer adam"
-                )
-            loss.backward()
-            optimizer.step()
-            lr = schedule.step(loss_value)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            if progress is not None:
-                progress(
-                    StepReport(
-                        0, step, c.n_iter, 0, 1, 0, loss_value, float(bn_loss.detach()), float(output_loss.detach()), lr
-                    )
-                )
-        self._recalibrate()
-        self.trained = True
-
-    def _recalibrate(self) -> None:
-        """Replace the BN running statistics (momentum averages of the last steps) by exact averages over fresh
-        samples of the trained generator, then switch to eval mode: each image then depends on its own inputs."""
-        norms = [m for m in self.generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-        for norm in norms:
-            norm.reset_running_stats()
-            norm.momentum = None  # cumulative average
-        self.generator.train()
-        with torch.no_grad():
-            for k in range(RECALIBRATION_BATCHES):
-                z, labels, _ = self._batch(self.config.n_iter + k)
-                self.generator(z, labels)
-        for norm in norms:
-            norm.momentum = 0.1
-        self.generator.eval()
-
-    def sample(self, start: int, count: int, generator=None) -> np.ndarray:
-        """Images start..start+count-1: latent codes from (seed, i), labels cycled, as `datagen sample` draws them."""
-        c = self.config
-        z = torch.tensor(latent_codes(c.seed, start, count, c.latent_dim), device=self.device)
-        labels = torch.tensor(cycled_labels(self.label_cycle, start, count), device=self.device)
-        with torch.no_grad():
-            return self.pipeline.final_view((generator or self.generator)(z, labels)).float().cpu().numpy()
-
-    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
-        if not self.trained:  # once per process; every group samples the same trained generator
-            self.train(progress)
-        return self.sample(group.start, group.size, self.untrained), self.sample(group.start, group.size)
-
-    def measure(self, images: np.ndarray) -> Measured:
-        return self.pixels.measure(images)
-
-    def engine_record(self) -> dict:
-        return self.pixels.engine_record()
-
-    def export_onnx(self, path: str | Path) -> None:
-        """Write the trained generator (with the final view) as ONNX: inputs latents [N, D] float32 and labels [N]
-        int64, output images [N, C, H, W] in model-input space; checked against torch with ONNX Runtime."""
-        import warnings
-
-        import onnx
-
-        sampler = _Sampler(self.generator, self.pipeline).eval()  # the exporter restores the mode it found
-        z = torch.tensor(latent_codes(self.config.seed, 0, 4, self.config.latent_dim), device=self.device)
-        labels = torch.tensor(cycled_labels(self.label_cycle, 0, 4), device=self.device)
-        tmp = Path(str(path) + ".export")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                sampler,
-                (z, labels),
-                str(tmp),
-                dynamo=False,
-                opset_version=17,
-                input_names=["latents", "labels"],
-                output_names=["images"],
-                dynamic_axes={"latents": {0: "N"}, "labels": {0: "N"}, "images": {0: "N"}},
+    def check(self, config: GenerationConfig) -> None:
+        if config.granularity is Granularity.ALL_IMAGES:
+            raise ConfigError(
+                "--method generator trains on fresh samples every step, so there is no fixed set for all-images "
+                "statistics; use --granularity per-batch"
             )
-        model = onnx.load(str(tmp))
-        tmp.unlink()
-        c = self.config
-        metadata = {
-            "classes": self.classes,
-            "latent_dim": c.latent_dim,
-            "label_cycle": self.label_cycle,
-            "image_shape": list(self.prepared.image.chw),
-            "normalization": c.to_dict()["normalization"],
-            "model": model_record(self.prepared),  # the model the images are for
-            "config": c.to_dict(),
-        }
-        for key, value in metadata.items():
-            model.metadata_props.add(key=META_PREFIX + key, value=json.dumps(value))
-        with torch.no_grad():
-            expected = sampler(z, labels).cpu().numpy()
-        got = inference_session(model).run(None, {"latents": z.cpu().numpy(), "labels": labels.cpu().numpy()})[0]
-        error = float(np.abs(got - expected).max())
-        if error > EXPORT_TOLERANCE:
-            raise ModelError(f"the exported generator differs from torch by {error:.3g}; please report this")
-        atomic_write_bytes(Path(path), model.SerializeToString())
+        if (
+            config.parameterization is Parameterization.GENERATOR
+            or config.init_from
+            or config.init is not DataInit.GAUSSIAN
+        ):
+            raise ConfigError(
+                "--method generator makes its images from N(0, 1) latents; drop --parameterization, --init and "
+                "--init-from"
+            )
+        if config.low_res_fraction:
+            raise ConfigError("--low-res-fraction applies to optimised images, not to --method generator; drop it")
+        if config.backend is Engine.ORT_TRAINING:
+            raise ConfigError("--method generator trains a torch generator; use --backend torch or auto")
+
+    def load(self, model, input_name, size) -> PreparedModel:
+        return prepare_model(model, input_name, size)
+
+    def fit(self, source: PreparedModel, config: GenerationConfig) -> GenerationConfig:
+        return fit_to_classes(source, config)
+
+    def start(self, source: PreparedModel, config: GenerationConfig) -> EngineMaker:
+        from onnx_datagen.methods.generator_training import GeneratorBackend
+
+        return EngineMaker(GeneratorBackend(source, config), source)
+
+    def group_size(self, config: GenerationConfig) -> int:
+        """About 1024 images: one training serves every group of a process, so groups only split the sampling."""
+        return config.group_size if config.group_size is not None else whole_batches(config)
+
+    def steps(self, config: GenerationConfig, batches: int) -> int:
+        return config.n_iter  # one training, however many images
+
+
+METHOD = Generator()
 
 
 def train_generator(
@@ -214,7 +82,9 @@ def train_generator(
     config = config or GenerationConfig.from_dict(load_preset("generator"))
     if config.method is not Method.GENERATOR:
         raise ConfigError(f"train-generator trains method generator, not {config.method.value}; use --preset generator")
-    backend = GeneratorBackend(load_source(model, config, input_name, size), config)
+    from onnx_datagen.methods.generator_training import GeneratorBackend
+
+    backend = GeneratorBackend(METHOD.source(model, config, input_name, size), config)
     backend.train(progress)
     backend.export_onnx(output)
     return Path(output)

@@ -10,13 +10,13 @@ import numpy as np
 import onnx
 
 from onnx_datagen._version import __version__
-from onnx_datagen.config.settings import GenerationConfig, Method, check_n_images
+from onnx_datagen.config.settings import GenerationConfig, check_n_images
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.engines.base import ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.load import file_sha256
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel, model_record
-from onnx_datagen.methods.source import fit_to_model, load_source
+from onnx_datagen.methods.registry import method_for
 from onnx_datagen.objective.bn_alignment import bn_loss_for
 from onnx_datagen.objective.report import StatisticsTargets, statistics_report
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
@@ -39,7 +39,7 @@ def generate(
 
     Args:
         model: path of an .onnx file (external data next to it is loaded), an onnx.ModelProto, or a model
-            already loaded with load_source (input_name and size then unused).
+            already loaded with ImageMethod.source (input_name and size then unused).
         n_images: how many images to generate.
         config: every optimisation setting; GenerationConfig() gives the defaults.
         input_name: the image input, when the model has several 4-D float inputs.
@@ -56,8 +56,9 @@ def generate(
     """
     config = config or GenerationConfig()
     check_n_images(n_images)
-    source = load_source(model, config, input_name, size)
-    config = fit_to_model(source, config)
+    method = method_for(config)
+    source = method.source(model, config, input_name, size)
+    config = method.fit(source, config)
     runner = GroupRunner(source, config)
     results = [runner.run(group, progress) for group in plan_groups(n_images, config)]
     images = np.concatenate([r.images for r in results])
@@ -73,7 +74,7 @@ def job_record(source: ModelInput | PreparedModel, config: GenerationConfig, n_i
         "image_shape": list(source.image.chw),
         "n_images": n_images,
         "config": config.to_dict(),
-        "group_size": config.images_per_group,
+        "group_size": method_for(config).group_size(config),
         "n_groups": len(groups),
     }
     if config.init_from:  # the starting images come from this file: a changed generator is another job
@@ -117,7 +118,7 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
         )
         initial, final = _total([r.initial for r in results]), _total([r.final for r in results])
         statistics = statistics_report(targets, weights, bn_loss_for(config), initial.statistics(), final.statistics())
-    if config.method is Method.FRACTAL:
+    if not method_for(config).optimises:
         timing = {"render_seconds": round(seconds, 3)}
     else:
         rate = len(dataset) * config.n_iter / seconds if seconds else None

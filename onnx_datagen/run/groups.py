@@ -7,23 +7,21 @@ groups can run in any order, in any process, and still add up to the same datase
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from onnx_datagen.config.settings import Device, GenerationConfig, Method, Precision
+from onnx_datagen.config.settings import Device, GenerationConfig, Precision
 from onnx_datagen.data.diversity import DiversitySums
 from onnx_datagen.engines.base import Group, ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel
-from onnx_datagen.images.init import fractal
-from onnx_datagen.methods.choice import make_backend
+from onnx_datagen.methods.registry import method_for
 from onnx_datagen.objective.report import LayerSums, StatisticsTargets
 
 
 def plan_groups(n_images: int, config: GenerationConfig) -> list[Group]:
-    size = config.images_per_group
+    size = method_for(config).group_size(config)
     return [Group(i, start, min(size, n_images - start)) for i, start in enumerate(range(0, n_images, size))]
 
 
@@ -91,7 +89,7 @@ def statistics_targets(source: ModelInput | PreparedModel) -> StatisticsTargets 
 
 def determinism(config: GenerationConfig) -> dict:
     """What the manifest promises about reproducing these bytes (checked: tests/run/test_jobs.py)."""
-    if config.method is Method.FRACTAL or (config.device is Device.CPU and config.precision is Precision.FP32):
+    if not method_for(config).optimises or (config.device is Device.CPU and config.precision is Precision.FP32):
         import torch
 
         return {
@@ -110,34 +108,15 @@ def determinism(config: GenerationConfig) -> dict:
 
 
 class GroupRunner:
-    """Makes any group in this process; the slow setup (model conversion) happens once, here."""
+    """Makes any group of a job in this process; the slow setup (model conversion) happens once, here."""
 
     def __init__(self, source: ModelInput | PreparedModel, config: GenerationConfig) -> None:
-        self.source, self.config = source, config
-        self.backend = None
-        if config.method is not Method.FRACTAL:
-            self.backend = make_backend(source, config)
+        self.maker = method_for(config).start(source, config)
 
     def run(self, group: Group, progress: ProgressSink | None = None) -> GroupResult:
-        started = time.perf_counter()
-        if self.backend is None:
-            shape = (group.size, *self.source.image.chw)
-            images = fractal(self.config.seed, group.start, shape, self.config.normalization)
-            return GroupResult(group, images, None, None, time.perf_counter() - started)
-        initial, images = self.backend.optimize(group, progress)
-        seconds = time.perf_counter() - started
-        diversity = self.backend.diversity_sums(images)
-        if not self.source.bn_sites:  # method prior on a model without BN: no statistics to score
-            return GroupResult(group, images, None, None, seconds, diversity)
-        initial_sums, final_sums = self.backend.layer_sums(initial), self.backend.layer_sums(images)
-        return GroupResult(group, images, initial_sums, final_sums, seconds, diversity)
+        made = self.maker.make(group, progress)
+        return GroupResult(group, made.images, made.initial, made.final, made.seconds, made.diversity)
 
     def run_record(self) -> dict:
-        """What the manifest says about the engine (merged datasets take it from their shards)."""
-        if self.backend is None:
-            return {}
-        return {
-            "canvas_margin": self.backend.pipeline.extra,  # the resolved extra_pixels
-            "label_cycle": self.backend.label_cycle,
-            "backend": self.backend.engine_record(),
-        }
+        """What the manifest says about how the images were made (merged datasets take it from their shards)."""
+        return self.maker.record()

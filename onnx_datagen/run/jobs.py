@@ -13,7 +13,7 @@ from onnx_datagen.engines.base import Group, ProgressSink
 from onnx_datagen.errors import ConfigError, UserError
 from onnx_datagen.exporters import check_formats, disk_bytes, parse_formats
 from onnx_datagen.files import prepare_output_dir, require_free_space, scratch_file
-from onnx_datagen.methods.source import fit_to_model, load_source
+from onnx_datagen.methods.registry import method_for
 from onnx_datagen.run.folder import STACKED, RunFolder, job_difference, read_manifest, saved_groups, stack_images
 from onnx_datagen.run.generate import assemble, dataset_from_file, job_record
 from onnx_datagen.run.groups import GroupRunner, Shard, plan_groups, statistics_targets
@@ -61,14 +61,15 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
 
     started = time.perf_counter()
     formats = parse_formats(job.formats)
-    source = load_source(job.model, job.config, job.input_name, job.size)
-    config = fit_to_model(source, job.config)
+    method = method_for(job.config)
+    source = method.source(job.model, job.config, job.input_name, job.size)
+    config = method.fit(source, job.config)
     check_formats(formats, source.image.channels, job.layout)
     record = job_record(source, config, job.n_images)
     groups, mine = job.groups()
     if job.shard and job.shard.count > len(groups):
         raise ConfigError(
-            f"--shard {job.shard}: this job has only {len(groups)} groups of {config.images_per_group} images; "
+            f"--shard {job.shard}: this job has only {len(groups)} groups of {method.group_size(config)} images; "
             f"use at most {len(groups)} shards, or a smaller --group-size"
         )
     _check_disk_space(job, formats, source.image.chw, mine)

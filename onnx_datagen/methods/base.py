@@ -1,0 +1,159 @@
+"""What a method is: one module in methods/ per --method value, saying what the method needs from the model file,
+which settings it refuses, and how it makes a group of images. Everything method-specific lives in that module."""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import onnx
+
+from onnx_datagen.config.settings import ALL_IMAGES_GROUP, Engine, GenerationConfig, Granularity, Method, OutputLoss
+from onnx_datagen.data.diversity import DiversitySums
+from onnx_datagen.engines.base import Backend, Group, ProgressSink
+from onnx_datagen.errors import ConversionError, DependencyError
+from onnx_datagen.graph.heads import classifier_classes, output_classes
+from onnx_datagen.graph.image_input import describe_dims, tensor_dims
+from onnx_datagen.graph.prepare import ModelInput, PreparedModel
+from onnx_datagen.objective.report import LayerSums
+
+log = logging.getLogger("onnx_datagen")
+
+ModelSource = ModelInput | PreparedModel  # the model as a method needs it
+
+
+@dataclass
+class Made:
+    """A group's images, the BN-input sums before and after (None without BN statistics), and their diversity."""
+
+    images: np.ndarray
+    initial: LayerSums | None
+    final: LayerSums | None
+    diversity: DiversitySums | None
+    seconds: float  # making the images, not measuring them
+
+
+class ImageMaker(Protocol):
+    """Makes any group of one job in this process; the slow setup (model conversion) is done when it is built."""
+
+    def make(self, group: Group, progress: ProgressSink | None) -> Made: ...
+
+    def record(self) -> dict:
+        """What the manifest says about how the images were made (merged datasets take it from their shards)."""
+
+
+class ImageMethod(ABC):
+    """One way of making images."""
+
+    name: Method
+    optimises = True  # False: images without a model in the loop (timing reports render seconds)
+
+    def check(self, config: GenerationConfig) -> None:  # noqa: B027 - most methods refuse nothing
+        """Refuse settings this method cannot honour, before the model is read."""
+
+    @abstractmethod
+    def load(self, model: str | Path | onnx.ModelProto, input_name: str | None, size) -> ModelSource:
+        """The model as this method needs it."""
+
+    def source(self, model, config: GenerationConfig, input_name: str | None = None, size=None) -> ModelSource:
+        """The model as this method needs it (a model already loaded passes through), checked against config."""
+        self.check(config)
+        source = model if isinstance(model, (ModelInput, PreparedModel)) else self.load(model, input_name, size)
+        config.normalization.per_channel(source.image.channels)  # fails early on a mean/std of the wrong length
+        return source
+
+    def fit(self, source: ModelSource, config: GenerationConfig) -> GenerationConfig:
+        """The config as this model runs it (settings the model cannot use turned off, with a note)."""
+        return config
+
+    @abstractmethod
+    def start(self, source: ModelSource, config: GenerationConfig) -> ImageMaker:
+        """Everything that makes this job's groups (a converted model, an engine)."""
+
+    def group_size(self, config: GenerationConfig) -> int:
+        """config.group_size, or its default: about 1024 images for all-images statistics, else one batch."""
+        if config.group_size is not None:
+            return config.group_size
+        return whole_batches(config) if config.granularity is Granularity.ALL_IMAGES else config.batch_size
+
+    def steps(self, config: GenerationConfig, batches: int) -> int:
+        """Optimiser steps for `batches` batches (progress and time estimates)."""
+        return batches * config.n_iter
+
+
+def whole_batches(config: GenerationConfig) -> int:
+    """About ALL_IMAGES_GROUP images, in whole batches."""
+    return max(1, round(ALL_IMAGES_GROUP / config.batch_size)) * config.batch_size
+
+
+class EngineMaker:
+    """Images optimised by an engine, measured by the same engine."""
+
+    def __init__(self, engine: Backend, source: PreparedModel) -> None:
+        self.engine, self.source = engine, source
+
+    def make(self, group: Group, progress: ProgressSink | None) -> Made:
+        started = time.perf_counter()
+        initial, images = self.engine.optimize(group, progress)
+        seconds = time.perf_counter() - started
+        diversity = self.engine.diversity_sums(images)
+        if not self.source.bn_sites:  # method prior on a model without BN: no statistics to score
+            return Made(images, None, None, diversity, seconds)
+        return Made(images, self.engine.layer_sums(initial), self.engine.layer_sums(images), diversity, seconds)
+
+    def record(self) -> dict:
+        return {
+            "canvas_margin": self.engine.pipeline.extra,  # the resolved extra_pixels
+            "label_cycle": self.engine.label_cycle,
+            "backend": self.engine.engine_record(),
+        }
+
+
+def choose_engine(prepared: PreparedModel, config: GenerationConfig) -> Backend:
+    """--backend torch, ort-training, or auto: torch, else ort-training for a model onnx2torch cannot convert."""
+    if config.backend is Engine.ORT_TRAINING:
+        from onnx_datagen.engines.ort_training.engine import OrtTrainingBackend
+
+        return OrtTrainingBackend(prepared, config)
+    from onnx_datagen.engines.torch.engine import TorchBackend
+
+    try:
+        return TorchBackend(prepared, config)
+    except ConversionError as err:
+        if config.backend is Engine.TORCH:
+            raise
+        from onnx_datagen.engines.ort_training.engine import EXTRA, OrtTrainingBackend
+
+        try:
+            backend = OrtTrainingBackend(prepared, config)
+        except DependencyError:
+            raise ConversionError(
+                f"{err}; --backend auto falls back to ort-training for such models: install {EXTRA} in its own "
+                "environment"
+            ) from err
+        log.warning("%s; --backend auto uses ort-training instead", err)
+        return backend
+
+
+def fit_to_classes(source: PreparedModel, config: GenerationConfig) -> GenerationConfig:
+    """Class targets need class scores; the output term stretches them apart. A model without an [N, K] first
+    output (detection, segmentation) runs with the term off: BN inversion needs no logits, and on a
+    dense-prediction model the term scored the same at twice the time (benchmarks/DENSE.md)."""
+    if config.class_weight:
+        classifier_classes(source)  # refuses class targets on a model without class scores, before any note
+    if config.output_loss is OutputLoss.NONE or not config.output_loss_multiplier:
+        return config
+    if output_classes(source) is not None:
+        return config
+    log.warning(
+        "%s: the first output is %s, not class scores [N, K]; --output-loss %s is off for this model",
+        source.label,
+        describe_dims(tensor_dims(source.model.graph.output[0])),
+        config.output_loss.value,
+    )
+    return config.replace(output_loss=OutputLoss.NONE)

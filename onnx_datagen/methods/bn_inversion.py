@@ -1,0 +1,25 @@
+"""BN inversion (ZeroQ, DeepInversion, MCT, DGH, DSG, GENIE): images optimised until the statistics they produce at
+every BatchNorm input match the running statistics stored in the model."""
+
+from __future__ import annotations
+
+from onnx_datagen.config.settings import GenerationConfig, Method
+from onnx_datagen.graph.prepare import PreparedModel, prepare_model
+from onnx_datagen.methods.base import EngineMaker, ImageMethod, choose_engine, fit_to_classes
+
+
+class BnInversion(ImageMethod):
+    name = Method.BN_INVERSION
+    use_bn = True
+
+    def load(self, model, input_name, size) -> PreparedModel:
+        return prepare_model(model, input_name, size, use_bn=self.use_bn)
+
+    def fit(self, source: PreparedModel, config: GenerationConfig) -> GenerationConfig:
+        return fit_to_classes(source, config)
+
+    def start(self, source: PreparedModel, config: GenerationConfig) -> EngineMaker:
+        return EngineMaker(choose_engine(source, config), source)
+
+
+METHOD = BnInversion()

@@ -1,0 +1,47 @@
+"""Fractal images: rendered from (seed, image index) alone, sized and normalised for the model's input; no model in
+the loop, so they suit any model, BN or not."""
+
+from __future__ import annotations
+
+import time
+
+from onnx_datagen.config.settings import GenerationConfig, Method
+from onnx_datagen.engines.base import Group, ProgressSink
+from onnx_datagen.errors import ConfigError
+from onnx_datagen.graph.prepare import ModelInput, load_model_input
+from onnx_datagen.images.init import fractal
+from onnx_datagen.methods.base import ImageMethod, Made
+
+
+class FractalMaker:
+    def __init__(self, source: ModelInput, config: GenerationConfig) -> None:
+        self.source, self.config = source, config
+
+    def make(self, group: Group, progress: ProgressSink | None) -> Made:
+        started = time.perf_counter()
+        images = fractal(self.config.seed, group.start, (group.size, *self.source.image.chw), self.config.normalization)
+        return Made(images, None, None, None, time.perf_counter() - started)
+
+    def record(self) -> dict:
+        return {}
+
+
+class Fractal(ImageMethod):
+    name = Method.FRACTAL
+    optimises = False
+
+    def check(self, config: GenerationConfig) -> None:
+        if config.labels is not None:
+            raise ConfigError("--labels needs the model in the loop; fractal images have none: drop one of them")
+
+    def load(self, model, input_name, size) -> ModelInput:
+        return load_model_input(model, input_name, size)
+
+    def start(self, source: ModelInput, config: GenerationConfig) -> FractalMaker:
+        return FractalMaker(source, config)
+
+    def steps(self, config: GenerationConfig, batches: int) -> int:
+        return 0
+
+
+METHOD = Fractal()

@@ -1,5 +1,5 @@
 """Runs every preset on the digits model through the CLI of the checkout it is started in, and prints the
-SHA-256 of each cell's images.npy (or the one-line error the cell is refused with) as JSON.
+SHA-256 of each cell's images.npy (or the kind of error the cell is refused with) as JSON.
 
     python tests/behaviour_driver.py ENGINE       # ENGINE: torch or ort-training
 
@@ -35,8 +35,8 @@ def cell(engine: str, preset: str, granularity: str, out: Path) -> str:
         args += ["--granularity", granularity]
     try:
         cli.main(args, standalone_mode=False)
-    except UserError as err:
-        return f"refused: {err}"
+    except UserError as err:  # which cells are refused is behaviour; the wording of the reason may improve
+        return f"refused: {type(err).__name__}"
     return hashlib.sha256((out / "images.npy").read_bytes()).hexdigest()
 
 

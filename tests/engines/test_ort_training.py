@@ -76,8 +76,13 @@ def test_same_losses_images_and_statistics_as_torch(settings):
 
 def test_unsupported_settings_are_refused_by_name():
     config = GenerationConfig(normalization=onnx_datagen.Normalization((0.3,), (0.32,)), backend="ort-training")
-    with pytest.raises(ConfigError, match="does not support class targets and image priors .*; use --backend torch"):
+    with pytest.raises(ConfigError, match="does not support class targets .*; use --backend torch"):
         onnx_datagen.generate(str(DIGITS_MODEL), n_images=4, config=config.replace(labels="balanced"))
+    per_image = config.replace(granularity="per-image")
+    with pytest.raises(ConfigError, match="--sample-enhancement"):  # was ignored before the terms were listed once
+        onnx_datagen.generate(str(DIGITS_MODEL), n_images=4, config=per_image.replace(sample_enhancement=True))
+    with pytest.raises(ConfigError, match="--tv-weight; --l2-weight"):
+        onnx_datagen.generate(str(DIGITS_MODEL), n_images=4, config=config.replace(tv_weight=1e-4, l2_weight=1e-5))
     with pytest.raises(ConfigError, match="--bn-loss slack-l2-square"):
         onnx_datagen.generate(str(DIGITS_MODEL), n_images=4, config=config.replace(bn_loss="slack-l2-square"))
     with pytest.raises(ConfigError, match="--low-res-fraction \\(one training graph per image size\\)"):

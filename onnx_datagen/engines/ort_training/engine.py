@@ -25,7 +25,6 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from onnx_datagen.config.settings import (
-    BnLoss,
     Clipping,
     Device,
     GenerationConfig,
@@ -55,6 +54,7 @@ from onnx_datagen.objective.bn_alignment import alignment_loss, alignment_target
 from onnx_datagen.objective.lowering import GraphBuilder
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES
 from onnx_datagen.objective.statistics import MomentCache, moments
+from onnx_datagen.objective.terms import unlowered
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
 from onnx_datagen.runtime import inference_session
 
@@ -64,9 +64,6 @@ LOSS, BN_LOSS, OUTPUT_LOSS = "datagen/loss", "datagen/bn_loss", "datagen/output_
 N_BATCHES, REST, MOMENT = "datagen/batches", "datagen/rest", "datagen/moment"  # all-images statistics
 ORT_IR_VERSION = 10  # the newest IR onnxruntime-training 1.19 loads
 EXTRA = "onnx-datagen[ort-training]"
-
-SUPPORTED_BN_LOSSES = {BnLoss.L2_SQUARE, BnLoss.L2_NORM_MEAN_VAR}
-SUPPORTED_OUTPUT_LOSSES = {OutputLoss.NONE, OutputLoss.NEGATIVE_MIN_MAX, OutputLoss.INVERSE_MIN_MAX}
 
 
 def require_ort_training():
@@ -90,13 +87,7 @@ def unsupported(config: GenerationConfig) -> list[str]:
     problems = []
     if c.method is not Method.BN_INVERSION:
         problems.append(f"--method {c.method.value} (only bn-inversion)")
-    if c.bn_loss not in SUPPORTED_BN_LOSSES:
-        problems.append(f"--bn-loss {c.bn_loss.value}")
-    if c.output_loss not in SUPPORTED_OUTPUT_LOSSES and c.output_loss_multiplier:
-        problems.append(f"--output-loss {c.output_loss.value}")
-    if c.class_weight or c.tv_weight or c.l2_weight or c.correlation_weight:
-        problems.append("class targets and image priors (--labels, --ce-weight, --tv-weight, --l2-weight, "
-                        "--correlation-weight)")  # fmt: skip
+    problems += unlowered(c)  # the loss terms not written in graph values
     if c.low_res_fraction:
         problems.append("--low-res-fraction (one training graph per image size)")
     if c.parameterization is not Parameterization.PIXELS or c.swing:

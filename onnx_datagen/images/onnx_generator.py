@@ -8,7 +8,6 @@ sample of any size, or any slice of one, gives the same images.
 
 from __future__ import annotations
 
-import datetime
 import itertools
 import json
 import time
@@ -17,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from onnx_datagen._version import __version__
 from onnx_datagen.config.settings import Normalization, check_n_images, normalization_from_dict, parse_labels
 from onnx_datagen.data.dataset import Dataset
+from onnx_datagen.data.manifest import dataset_manifest
 from onnx_datagen.errors import ConfigError, ModelError
 from onnx_datagen.files import write_npy_chunks
 from onnx_datagen.graph.image_input import tensor_dims
@@ -137,31 +136,18 @@ def sample(
     mean, std = normalization.per_channel(images.shape[1])
     dataset = Dataset(images, mean, std, normalization.pixel_scale, images_file=images_file)
     used_cycle = cycle or source.metadata.get("label_cycle") or list(range(source.classes or 1))
-    dataset.manifest = {
-        "tool": "onnx-datagen",
-        "version": __version__,
-        "status": "complete",
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "model": source.metadata.get("model", {}),
-        "method": "generator-sample",
-        "generator": {"path": str(generator), "sha256": file_sha256(generator), "latent_dim": source.latent_dim},
-        "n_images": len(dataset),
-        "shape": list(images.shape),
-        "dtype": "float32",
-        "value_space": "model-input",
-        "normalization": {
-            "name": normalization.name,
-            "mean": list(mean),
-            "std": list(std),
-            "pixel_scale": normalization.pixel_scale,
-        },  # fmt: skip
-        "seed": seed,
-        "determinism": {"byte_identical": True, "scope": "image i depends on (generator file, seed, i) alone"},
-        "clipped_fraction_8bit": dataset.eight_bit.clipped_fraction,
-        "statistics": None,
-        "diversity": None,
-        "timing": {"sample_seconds": round(seconds, 3)},
-    }
+    dataset.manifest = dataset_manifest(
+        dataset,
+        model=source.metadata.get("model", {}),
+        method="generator-sample",
+        normalization=normalization.name,
+        seed=seed,
+        made_by={
+            "generator": {"path": str(generator), "sha256": file_sha256(generator), "latent_dim": source.latent_dim}
+        },
+        determinism={"byte_identical": True, "scope": "image i depends on (generator file, seed, i) alone"},
+        timing={"sample_seconds": round(seconds, 3)},
+    )
     if source.labels is not None:
         dataset.manifest["labels"] = cycled_labels(used_cycle, 0, n_images).tolist()
     return dataset

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 from pathlib import Path
 
 import numpy as np
 import onnx
 
-from onnx_datagen._version import __version__
 from onnx_datagen.config.settings import GenerationConfig, check_n_images
 from onnx_datagen.data.dataset import Dataset
+from onnx_datagen.data.manifest import dataset_manifest
 from onnx_datagen.engines.base import ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.load import file_sha256
@@ -109,7 +108,6 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
     if list(dataset.images.shape) != [job["n_images"], *job["image_shape"]]:
         raise ValueError(f"assemble needs {job['n_images']} images of {job['image_shape']}")
     config = GenerationConfig.from_dict(job["config"])
-    mean, std = dataset.mean, dataset.std
     seconds = sum(r.seconds for r in results)
     statistics = None
     if targets is not None:
@@ -123,33 +121,18 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
     else:
         rate = len(dataset) * config.n_iter / seconds if seconds else None
         timing = {"optimize_seconds": round(seconds, 3), "images_x_iterations_per_second": rate and round(rate, 2)}
-    dataset.manifest = {
-        "tool": "onnx-datagen",
-        "version": __version__,
-        "status": "complete",
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "model": job["model"],
-        "method": config.method.value,
-        "n_images": len(dataset),
-        "shape": list(dataset.images.shape),
-        "dtype": "float32",
-        "value_space": "model-input",
-        "normalization": {
-            "name": config.normalization.name,
-            "mean": list(mean),
-            "std": list(std),
-            "pixel_scale": config.normalization.pixel_scale,
-        },
-        "seed": config.seed,
-        "config": job["config"],
-        "job": job,
-        "determinism": determinism(config),
-        "clipped_fraction_8bit": dataset.eight_bit.clipped_fraction,
-        **{key: value for key, value in run.items() if key != "label_cycle"},
-        "statistics": statistics,
-        "diversity": _total([r.diversity for r in results]).report() if results[0].diversity else None,
-        "timing": timing,
-    }
+    dataset.manifest = dataset_manifest(
+        dataset,
+        model=job["model"],
+        method=config.method.value,
+        normalization=config.normalization.name,
+        seed=config.seed,
+        made_by={"config": job["config"], "job": job, **{k: v for k, v in run.items() if k != "label_cycle"}},
+        determinism=determinism(config),
+        timing=timing,
+        statistics=statistics,
+        diversity=_total([r.diversity for r in results]).report() if results[0].diversity else None,
+    )
     cycle = run.get("label_cycle")
     if cycle:  # the class each image was pushed towards
         dataset.manifest["labels"] = [cycle[i % len(cycle)] for i in range(len(dataset))]

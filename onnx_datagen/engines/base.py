@@ -196,28 +196,53 @@ class BatchLoopBackend(Backend):
     def _optimise(
         self, group: Group, batches: list[OptimisedBatch], phase_list: list[Phase], progress: ProgressSink | None
     ) -> None:
-        """Every iteration steps each of the group's batches once, in an order drawn from (seed, group, iteration)."""
-        c = self.config
-        iteration = 0
-        for phase in phase_list:
-            self._start_phase(batches, phase)
-            for _ in range(phase.iterations):
-                order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
-                for position, slot in enumerate(order):
-                    batch = batches[slot]
-                    loss, bn_loss, output_loss = self._step(batch, slot)
-                    if not np.isfinite(loss):
-                        first = batch.index * c.batch_size
-                        raise OptimizationError(
-                            f"the loss became {loss} at iteration {iteration + 1}, batch {batch.index} (images "
-                            f"{first}..{first + batch.size - 1}); lower --lr, or use --optimizer adam"
-                            + (" or --precision fp32" if c.precision is Precision.FAST else "")
-                        )
-                    batch.optimizer.step()
-                    self._after_update(batch, iteration)
-                    lr = batch.schedule.step(loss)
-                    batch.optimizer.param_groups[0]["lr"] = lr
-                    if progress is not None:
-                        progress(StepReport(group.index, iteration, c.n_iter, position, len(batches), batch.index,
-                                            loss, bn_loss, output_loss, lr))  # fmt: skip
-                iteration += 1
+        optimisation_loop(self, group, batches, phase_list, progress)
+
+
+class SteppedEngine(Protocol):
+    """What the loop calls: an engine's phase start, one forward/backward, and what follows an update."""
+
+    config: GenerationConfig
+
+    def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None: ...
+
+    def _step(self, batch: OptimisedBatch, slot: int) -> tuple[float, float, float]: ...
+
+    def _after_update(self, batch: OptimisedBatch, iteration: int) -> None: ...
+
+
+def optimisation_loop(
+    engine: SteppedEngine,
+    group: Group,
+    batches: list[OptimisedBatch],
+    phase_list: list[Phase],
+    progress: ProgressSink | None,
+) -> None:
+    """Every iteration steps each of the group's batches once, in an order drawn from (seed, group, iteration).
+
+    The one loop of every engine and of the generator method: batches are visited in the same order, divergence is
+    checked and schedules are stepped alike."""
+    c = engine.config
+    iteration = 0
+    for phase in phase_list:
+        engine._start_phase(batches, phase)
+        for _ in range(phase.iterations):
+            order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
+            for position, slot in enumerate(order):
+                batch = batches[slot]
+                loss, bn_loss, output_loss = engine._step(batch, slot)
+                if not np.isfinite(loss):
+                    first = batch.index * c.batch_size
+                    raise OptimizationError(
+                        f"the loss became {loss} at iteration {iteration + 1}, batch {batch.index} (images "
+                        f"{first}..{first + batch.size - 1}); lower --lr, or use --optimizer adam"
+                        + (" or --precision fp32" if c.precision is Precision.FAST else "")
+                    )
+                batch.optimizer.step()
+                engine._after_update(batch, iteration)
+                lr = batch.schedule.step(loss)
+                batch.optimizer.param_groups[0]["lr"] = lr
+                if progress is not None:
+                    progress(StepReport(group.index, iteration, c.n_iter, position, len(batches), batch.index,
+                                        loss, bn_loss, output_loss, lr))  # fmt: skip
+            iteration += 1

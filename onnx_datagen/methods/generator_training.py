@@ -11,11 +11,20 @@ import numpy as np
 import torch
 
 from onnx_datagen.config.settings import GenerationConfig
-from onnx_datagen.engines.base import Backend, Group, Measured, ProgressSink, StepReport
+from onnx_datagen.engines.base import (
+    Backend,
+    Group,
+    Measured,
+    OptimisedBatch,
+    Phase,
+    ProgressSink,
+    optimisation_loop,
+    phases,
+)
 from onnx_datagen.engines.optimizers import OPTIMIZERS
 from onnx_datagen.engines.schedules import make_schedule
 from onnx_datagen.engines.torch.engine import TorchBackend, TorchModel
-from onnx_datagen.errors import ModelError, OptimizationError
+from onnx_datagen.errors import ModelError
 from onnx_datagen.files import atomic_write_bytes
 from onnx_datagen.graph.heads import classifier_classes
 from onnx_datagen.graph.prepare import PreparedModel, model_record
@@ -73,38 +82,38 @@ class GeneratorBackend(Backend):
         return z, labels, rng
 
     def train(self, progress: ProgressSink | None = None) -> None:
+        """n_iter steps of the shared optimisation loop, on one 'batch': the generator's weights, fed fresh latents
+        and labels drawn from (seed, step) every step."""
         c = self.config
-        generator = self.generator.train()
-        optimizer = OPTIMIZERS[c.optimizer](list(generator.parameters()), c)
-        schedule = make_schedule(c)
-        swing = self.pixels.swing_convs
-        for step in range(c.n_iter):
-            z, labels, rng = self._batch(step)
-            optimizer.zero_grad(set_to_none=True)
-            x = self.pipeline.training_view(generator(z, labels), rng)
-            with swinging(swing, rng) if swing else contextlib.nullcontext():
-                forward = self.model(x)
-            stats = self.pixels._layer_moments(x, forward, c.granularity)
-            targets = labels if c.class_weight else None
-            loss, bn_loss, output_loss = self.pixels.objective(x, forward, stats, targets, rng)
-            loss_value = float(loss.detach())
-            if not np.isfinite(loss_value):
-                raise OptimizationError(
-                    f"the generator's loss became {loss_value} at step {step + 1}; lower --lr or use --optimizer adam"
-                )
-            loss.backward()
-            optimizer.step()
-            lr = schedule.step(loss_value)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            if progress is not None:
-                progress(
-                    StepReport(
-                        0, step, c.n_iter, 0, 1, 0, loss_value, float(bn_loss.detach()), float(output_loss.detach()), lr
-                    )
-                )
+        self.generator.train()
+        weights = OptimisedBatch(0, c.batch_size, list(self.generator.parameters()), np.random.default_rng(0))
+        self.steps_done = 0
+        optimisation_loop(self, Group(0, 0, c.batch_size), [weights], phases(c, False), progress)
         self._recalibrate()
         self.trained = True
+
+    def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None:
+        for batch in batches:
+            batch.optimizer = OPTIMIZERS[self.config.optimizer](batch.params, self.config)
+            batch.schedule = make_schedule(self.config, phase.iterations)
+
+    def _step(self, batch: OptimisedBatch, slot: int) -> tuple[float, float, float]:
+        c = self.config
+        z, labels, rng = self._batch(self.steps_done)
+        self.steps_done += 1
+        batch.optimizer.zero_grad(set_to_none=True)
+        x = self.pipeline.training_view(self.generator(z, labels), rng)
+        swing = self.pixels.swing_convs
+        with swinging(swing, rng) if swing else contextlib.nullcontext():
+            forward = self.model(x)
+        stats = self.pixels._layer_moments(x, forward, c.granularity)
+        targets = labels if c.class_weight else None
+        loss, bn_loss, output_loss = self.pixels.objective(x, forward, stats, targets, rng)
+        loss.backward()
+        return float(loss.detach()), float(bn_loss.detach()), float(output_loss.detach())
+
+    def _after_update(self, batch: OptimisedBatch, iteration: int) -> None:
+        pass
 
     def _recalibrate(self) -> None:
         """Replace the BN running statistics (momentum averages of the last steps) by exact averages over fresh

@@ -63,7 +63,7 @@ def run_datagen(args) -> tuple[np.ndarray, dict]:
     if args.granularity:
         config = config.replace(granularity=args.granularity)
     if args.backend:
-        config = config.replace(backend=args.backend)
+        config = config.replace(engine=args.backend)
     started, cpu = time.perf_counter(), cpu_seconds()
     if args.init_from_preset:  # train that preset's generator first (same n_iter and seed): the starting images
         generator = Path(args.out).with_suffix(".generator.onnx")

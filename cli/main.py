@@ -68,7 +68,7 @@ class _NoteHandler(logging.StreamHandler):
 
 
 def _notes_to_stderr() -> None:
-    """The library's warnings (e.g. --backend auto's fallback) as `note: ...` lines on stderr."""
+    """The library's warnings (e.g. --engine auto's fallback) as `note: ...` lines on stderr."""
     logger = logging.getLogger("onnx_datagen")
     if not any(isinstance(h, _NoteHandler) for h in logger.handlers):
         handler = _NoteHandler()

@@ -10,7 +10,7 @@ from enum import Enum
 import click
 
 from onnx_datagen.config.presets import config_data
-from onnx_datagen.config.settings import NORMALIZATIONS, GenerationConfig, Normalization
+from onnx_datagen.config.settings import NORMALIZATIONS, RENAMED_KEYS, GenerationConfig, Normalization
 from onnx_datagen.errors import ConfigError
 
 # Fields with hand-written options (normalisation has its own group below).
@@ -27,9 +27,8 @@ def _config_option(f: dataclasses.Field, hint) -> typing.Callable:
     default = f.default.value if isinstance(f.default, Enum) else f.default
     help_text = f"{f.metadata['help']} [default: {default}]" if default is not None else f.metadata["help"]
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return click.option(
-            _flag(f.name), f.name, type=click.Choice([m.value for m in hint]), default=None, help=help_text
-        )
+        flags = [_flag(f.name), *[_flag(old) for old, new in RENAMED_KEYS.items() if new == f.name]]
+        return click.option(*flags, f.name, type=click.Choice([m.value for m in hint]), default=None, help=help_text)
     if hint is bool:
         flag = _flag(f.name)
         return click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=help_text)

@@ -13,7 +13,7 @@ class ModelError(UserError):
 
 
 class ConversionError(ModelError):
-    """onnx2torch cannot convert the model (an op it lacks): --backend auto falls back to ort-training."""
+    """onnx2torch cannot convert the model (an op it lacks): --engine auto falls back to ort-training."""
 
 
 class ConfigError(UserError):

@@ -1,5 +1,5 @@
 """The package's layers, read from the code: no import circle, no import from a lower layer to a higher one, and
-function-local imports only where they defer a heavy package (numerics, runtimes, optional backends).
+function-local imports only where they defer a heavy package (numerics, runtimes, optional engines).
 
 Every `import` counts, at module level and inside functions; only `if TYPE_CHECKING:` blocks, which never run, do
 not.

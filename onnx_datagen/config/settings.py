@@ -106,7 +106,7 @@ class Precision(str, Enum):
     FAST = "fast"  # bf16 autocast + channels_last (CPU with bf16 support, or CUDA)
 
 
-class Engine(str, Enum):
+class EngineChoice(str, Enum):
     """Which engine optimises the images."""
 
     AUTO = "auto"  # torch when onnx2torch converts the model, else ort-training (and say so)
@@ -186,6 +186,7 @@ EXTRA_PIXELS_DIVISOR = 7  # default canvas margin = image side / 7 (see Generati
 # ResNet-20 (60 iterations): 100 % at 0.001 with BN match 0.130 (0.149 without), 0.204 at 0.01. A few
 # classes fight statistics made of all of them: '3,5' on digits hit 66 % at 0.001, 94 % at 0.01 (60 iterations).
 LABELS_CE_WEIGHT = 0.001
+RENAMED_KEYS = {"backend": "engine"}  # config files, batch files and manifests written before the rename
 ALL_IMAGES_GROUP = 1024  # default images per group under all-images statistics (MCT, DGH report 1024-image sets)
 
 
@@ -280,8 +281,8 @@ class GenerationConfig:
     )
     stats_eps: float = knob(1e-6, "added to the synthetic variance before the square root")
     seed: int = knob(0, "random seed; batch k's randomness derives from (seed, k)")
-    backend: Engine = knob(
-        Engine.AUTO, "engine: torch (onnx2torch), ort-training (ONNX Runtime, extra ort-training), or auto"
+    engine: EngineChoice = knob(
+        EngineChoice.AUTO, "engine: torch (onnx2torch), ort-training (ONNX Runtime, extra ort-training), or auto"
     )
     device: Device = knob(Device.CPU, "where to optimise")
     precision: Precision = knob(Precision.FP32, "fp32, or fast: bf16 autocast + channels_last")
@@ -407,6 +408,7 @@ class GenerationConfig:
         clean = {}
         for key, value in data.items():
             name = str(key).replace("-", "_")
+            name = RENAMED_KEYS.get(name, name)
             if name not in known:
                 raise ConfigError(f"unknown configuration key {key!r}; valid keys: {', '.join(sorted(known))}")
             clean[name] = value

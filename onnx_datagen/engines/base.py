@@ -97,7 +97,7 @@ class Measured:
     features: np.ndarray | None
 
 
-class Backend(ABC):
+class Engine(ABC):
     """An engine: optimise canvases into images, and measure BN-input statistics of any image set.
 
     Engines only run the model (`measure`); the sums every engine reports are computed here, in float64.
@@ -112,7 +112,7 @@ class Backend(ABC):
 
     @abstractmethod
     def engine_record(self) -> dict:
-        """The manifest's `backend` entry: the engine's name, versions and settings that decide the numerics."""
+        """The manifest's `engine` entry: the engine's name, versions and settings that decide the numerics."""
 
     @abstractmethod
     def measure(self, images: np.ndarray) -> Measured:
@@ -152,7 +152,7 @@ class Backend(ABC):
         return self.layer_sums(images).statistics()
 
 
-class BatchLoopBackend(Backend):
+class BatchLoopEngine(Engine):
     """An engine that optimises a group's batches of images step by step (the torch and ort-training engines).
 
     The loop is here, once; an engine supplies how a phase starts, one forward/backward, and what follows an
@@ -167,7 +167,7 @@ class BatchLoopBackend(Backend):
         batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
         initial = self._final_images(batches)
         self.cache = self._moment_cache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
-        self._optimise(group, batches, phases(c, self.half_resolution_runs), progress)
+        self._run_phases(group, batches, phases(c, self.half_resolution_runs), progress)
         return initial, self._final_images(batches)
 
     @abstractmethod
@@ -193,7 +193,7 @@ class BatchLoopBackend(Backend):
     def _after_update(self, batch: OptimisedBatch, iteration: int) -> None:
         """Whatever follows the optimiser's step (e.g. folding stored pixels back into range)."""
 
-    def _optimise(
+    def _run_phases(
         self, group: Group, batches: list[OptimisedBatch], phase_list: list[Phase], progress: ProgressSink | None
     ) -> None:
         optimisation_loop(self, group, batches, phase_list, progress)

@@ -72,7 +72,7 @@ def normalize_graph(model: onnx.ModelProto) -> onnx.ModelProto:
                 if shape is not None and np.any(np.asarray(shape) == 0):
                     raise ModelError(
                         f"Reshape {node.name!r} uses allowzero=1 with a literal 0 in its target shape, "
-                        "which the torch backend cannot convert"
+                        "which the torch engine cannot convert"
                     )
                 node.attribute.remove(attr)
     return folded

@@ -1,4 +1,4 @@
-"""From an ONNX file to the graph every backend optimises against: BN (and head) inputs as extra outputs."""
+"""From an ONNX file to the graph every engine optimises against: BN (and head) inputs as extra outputs."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def prepare_model(
     """The model rewritten for optimisation. use_bn=False (methods that need no statistics) exposes no
     BN inputs, so folded models and models without BatchNorm are accepted.
 
-    Every problem of the model itself is refused here, before a backend is built or a folder written.
+    Every problem of the model itself is refused here, before a engine is built or a folder written.
     """
     loaded = load_model_input(model, input_name, size)
     label, sha256, proto, image = loaded.label, loaded.sha256, loaded.model, loaded.image
@@ -78,7 +78,7 @@ def prepare_model(
         refuse_corrupt_bn(proto, label)
         bn_sites = []
     if image.batch is not None:
-        # Optimisation batches rarely match an exported batch size; backends check the relaxed graph runs.
+        # Optimisation batches rarely match an exported batch size; engines check the relaxed graph runs.
         proto = with_dynamic_batch(proto, image.name)
     proto = with_inferred_shapes(proto, label)
     heads = find_output_heads(proto)

@@ -1,4 +1,4 @@
-"""Shape inference over the whole graph: the shapes the backends rely on, or the conflict that would stop them."""
+"""Shape inference over the whole graph: the shapes the engines rely on, or the conflict that would stop them."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def fractal(seed: int, first_index: int, shape: tuple[int, int, int, int], norma
     return Dataset.from_pixels(pixels, mean, std, normalization.pixel_scale)
 
 
-# Random inits; fractal is drawn by index, and the backend clamps the clamped Gaussian to the valid range.
+# Random inits; fractal is drawn by index, and the engine clamps the clamped Gaussian to the valid range.
 INITS = {
     DataInit.GAUSSIAN: gaussian,
     DataInit.CLAMPED_GAUSSIAN: gaussian,

@@ -13,9 +13,16 @@ from typing import Protocol
 import numpy as np
 import onnx
 
-from onnx_datagen.config.settings import ALL_IMAGES_GROUP, Engine, GenerationConfig, Granularity, Method, OutputLoss
+from onnx_datagen.config.settings import (
+    ALL_IMAGES_GROUP,
+    EngineChoice,
+    GenerationConfig,
+    Granularity,
+    Method,
+    OutputLoss,
+)
 from onnx_datagen.data.diversity import DiversitySums
-from onnx_datagen.engines.base import Backend, Group, ProgressSink
+from onnx_datagen.engines.base import Engine, Group, ProgressSink
 from onnx_datagen.errors import ConversionError, DependencyError
 from onnx_datagen.graph.heads import classifier_classes, output_classes
 from onnx_datagen.graph.image_input import describe_dims, tensor_dims
@@ -94,7 +101,7 @@ def whole_batches(config: GenerationConfig) -> int:
 class EngineMaker:
     """Images optimised by an engine, measured by the same engine."""
 
-    def __init__(self, engine: Backend, source: PreparedModel) -> None:
+    def __init__(self, engine: Engine, source: PreparedModel) -> None:
         self.engine, self.source = engine, source
 
     def make(self, group: Group, progress: ProgressSink | None) -> Made:
@@ -110,34 +117,34 @@ class EngineMaker:
         return {
             "canvas_margin": self.engine.pipeline.extra,  # the resolved extra_pixels
             "label_cycle": self.engine.label_cycle,
-            "backend": self.engine.engine_record(),
+            "engine": self.engine.engine_record(),
         }
 
 
-def choose_engine(prepared: PreparedModel, config: GenerationConfig) -> Backend:
-    """--backend torch, ort-training, or auto: torch, else ort-training for a model onnx2torch cannot convert."""
-    if config.backend is Engine.ORT_TRAINING:
-        from onnx_datagen.engines.ort_training.engine import OrtTrainingBackend
+def choose_engine(prepared: PreparedModel, config: GenerationConfig) -> Engine:
+    """--engine torch, ort-training, or auto: torch, else ort-training for a model onnx2torch cannot convert."""
+    if config.engine is EngineChoice.ORT_TRAINING:
+        from onnx_datagen.engines.ort_training.engine import OrtTrainingEngine
 
-        return OrtTrainingBackend(prepared, config)
-    from onnx_datagen.engines.torch.engine import TorchBackend
+        return OrtTrainingEngine(prepared, config)
+    from onnx_datagen.engines.torch.engine import TorchEngine
 
     try:
-        return TorchBackend(prepared, config)
+        return TorchEngine(prepared, config)
     except ConversionError as err:
-        if config.backend is Engine.TORCH:
+        if config.engine is EngineChoice.TORCH:
             raise
-        from onnx_datagen.engines.ort_training.engine import EXTRA, OrtTrainingBackend
+        from onnx_datagen.engines.ort_training.engine import EXTRA, OrtTrainingEngine
 
         try:
-            backend = OrtTrainingBackend(prepared, config)
+            engine = OrtTrainingEngine(prepared, config)
         except DependencyError:
             raise ConversionError(
-                f"{err}; --backend auto falls back to ort-training for such models: install {EXTRA} in its own "
+                f"{err}; --engine auto falls back to ort-training for such models: install {EXTRA} in its own "
                 "environment"
             ) from err
-        log.warning("%s; --backend auto uses ort-training instead", err)
-        return backend
+        log.warning("%s; --engine auto uses ort-training instead", err)
+        return engine
 
 
 def fit_to_classes(source: PreparedModel, config: GenerationConfig) -> GenerationConfig:

@@ -3,7 +3,7 @@
 GDFQ-style (Xu et al., ECCV 2020): the latent code times a class embedding goes through a small conv
 generator. Every training step draws fresh latents and balanced labels and scores the model's view of the
 batch with the same objective as pixel optimisation (per-batch BN alignment, output loss, class
-cross-entropy, priors; TorchBackend.objective), then steps the generator's weights. Its BatchNorms are
+cross-entropy, priors; TorchEngine.objective), then steps the generator's weights. Its BatchNorms are
 re-estimated over many samples afterwards, so that in eval mode each image depends on its own latent and
 label only: that is what lets the exported ONNX file sample any number of images, in any slices.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from onnx_datagen.config.presets import load_preset
-from onnx_datagen.config.settings import DataInit, Engine, GenerationConfig, Granularity, Method, Parameterization
+from onnx_datagen.config.settings import DataInit, EngineChoice, GenerationConfig, Granularity, Method, Parameterization
 from onnx_datagen.engines.base import ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import PreparedModel, prepare_model
@@ -40,8 +40,8 @@ class Generator(ImageMethod):
             )
         if config.low_res_fraction:
             raise ConfigError("--low-res-fraction applies to optimised images, not to --method generator; drop it")
-        if config.backend is Engine.ORT_TRAINING:
-            raise ConfigError("--method generator trains a torch generator; use --backend torch or auto")
+        if config.engine is EngineChoice.ORT_TRAINING:
+            raise ConfigError("--method generator trains a torch generator; use --engine torch or auto")
 
     def load(self, model, input_name, size) -> PreparedModel:
         return prepare_model(model, input_name, size)
@@ -50,9 +50,9 @@ class Generator(ImageMethod):
         return fit_to_classes(source, config)
 
     def start(self, source: PreparedModel, config: GenerationConfig) -> EngineMaker:
-        from onnx_datagen.methods.generator_training import GeneratorBackend
+        from onnx_datagen.methods.generator_training import GeneratorTrainer
 
-        return EngineMaker(GeneratorBackend(source, config), source)
+        return EngineMaker(GeneratorTrainer(source, config), source)
 
     def group_size(self, config: GenerationConfig) -> int:
         """About 1024 images: one training serves every group of a process, so groups only split the sampling."""
@@ -82,9 +82,9 @@ def train_generator(
     config = config or GenerationConfig.from_dict(load_preset("generator"))
     if config.method is not Method.GENERATOR:
         raise ConfigError(f"train-generator trains method generator, not {config.method.value}; use --preset generator")
-    from onnx_datagen.methods.generator_training import GeneratorBackend
+    from onnx_datagen.methods.generator_training import GeneratorTrainer
 
-    backend = GeneratorBackend(METHOD.source(model, config, input_name, size), config)
-    backend.train(progress)
-    backend.export_onnx(output)
+    engine = GeneratorTrainer(METHOD.source(model, config, input_name, size), config)
+    engine.train(progress)
+    engine.export_onnx(output)
     return Path(output)

@@ -12,7 +12,7 @@ import torch
 
 from onnx_datagen.config.settings import GenerationConfig
 from onnx_datagen.engines.base import (
-    Backend,
+    Engine,
     Group,
     Measured,
     OptimisedBatch,
@@ -23,7 +23,7 @@ from onnx_datagen.engines.base import (
 )
 from onnx_datagen.engines.optimizers import OPTIMIZERS
 from onnx_datagen.engines.schedules import make_schedule
-from onnx_datagen.engines.torch.engine import TorchBackend, TorchModel
+from onnx_datagen.engines.torch.engine import TorchEngine, TorchModel
 from onnx_datagen.errors import ModelError
 from onnx_datagen.files import atomic_write_bytes
 from onnx_datagen.graph.heads import classifier_classes
@@ -48,10 +48,10 @@ class _Sampler(torch.nn.Module):
         return self.pipeline.final_view(self.generator(latents, labels))
 
 
-class GeneratorBackend(Backend):
+class GeneratorTrainer(Engine):
     def __init__(self, prepared: PreparedModel, config: GenerationConfig, model: TorchModel | None = None) -> None:
         self.config, self.prepared = config, prepared
-        self.pixels = TorchBackend(prepared, config, model)  # the model, view pipeline, BN targets and objective
+        self.pixels = TorchEngine(prepared, config, model)  # the model, view pipeline, BN targets and objective
         self.classes = classifier_classes(prepared)
         self.label_cycle = self.pixels.label_cycle or list(range(self.classes))
         self.device = self.pixels.device

@@ -73,7 +73,7 @@ def enhancement_weights(bn_layer: int, n_images: int) -> np.ndarray:
 
 def slack_margins(gaps: list[tuple[np.ndarray, np.ndarray]], percentile: float) -> list[tuple[float, float]]:
     """One (mean, std) margin per layer: the percentile of that layer's absolute per-image gaps (all images and
-    channels). DSG's margin files are not public; this is our rule, applied to a pilot batch (see the backend)."""
+    channels). DSG's margin files are not public; this is our rule, applied to a pilot batch (see the engine)."""
     return [(float(np.percentile(m, percentile)), float(np.percentile(s, percentile))) for m, s in gaps]
 
 

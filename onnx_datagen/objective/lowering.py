@@ -2,8 +2,8 @@
 
 The loss terms in objective/ are written with plain tensor arithmetic (+ - * / **, .sum(), .mean(dim),
 .sqrt(), .clamp_min(), .reshape(), .max(dim) / .min(dim), .float(), .dim(), .shape). Called with torch
-tensors they are the torch backend's losses; called with GraphValues they append ONNX nodes to a graph,
-which the ort-training backend trains through: one description of each term, two lowerings. Only ops with
+tensors they are the torch engine's losses; called with GraphValues they append ONNX nodes to a graph,
+which the ort-training engine trains through: one description of each term, two lowerings. Only ops with
 ONNX Runtime training gradients are emitted (chained Add, never Sum; Relu for clamping).
 """
 

@@ -14,7 +14,7 @@ REDRAW_SECONDS = 0.2
 
 
 class ProgressPrinter:
-    """Callable progress sink for Backend.optimize. mode: 'auto', 'bar', 'lines' or 'quiet'."""
+    """Callable progress sink for Engine.optimize. mode: 'auto', 'bar', 'lines' or 'quiet'."""
 
     def __init__(self, mode: str = "auto", stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr

@@ -23,14 +23,14 @@ def test_presets_are_plain_config_files_with_a_description():
 
 
 def test_dgh_preset_runs_with_a_clamped_start_and_the_std_weight(tmp_path, capsys):
-    from onnx_datagen.engines.torch.engine import TorchBackend
+    from onnx_datagen.engines.torch.engine import TorchEngine
     from onnx_datagen.graph.prepare import prepare_model
 
     config = GenerationConfig.from_dict({**load_preset("dgh"), "normalization": {"mean": [0.3], "std": [0.32]}})
     assert config.std_weight == 10.0 and config.output_loss.value == "negative-min-max-bn-hinge"
-    backend = TorchBackend(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8))
-    canvas = backend._new_batch(0, 8).params.detach()
-    low, high = backend.pipeline.low, backend.pipeline.high
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8))
+    canvas = engine._new_batch(0, 8).params.detach()
+    low, high = engine.pipeline.low, engine.pipeline.high
     assert bool((canvas >= low).all() and (canvas <= high).all())
     assert float((canvas == low).float().mean()) > 0.1  # N(0, 1) below -0.94 (pixel 0) is clamped: 17 %
     args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "dgh", "--n-iter", "5", "--batch-size", "8", "-n", "16"]
@@ -88,20 +88,20 @@ def test_dsg_preset_derives_margins_and_lowers_its_slack_loss(tmp_path, capsys):
 
     from onnx_datagen.config.settings import Granularity
     from onnx_datagen.engines.base import Group
-    from onnx_datagen.engines.torch.engine import TorchBackend
+    from onnx_datagen.engines.torch.engine import TorchEngine
     from onnx_datagen.graph.prepare import prepare_model
 
     preset = {**load_preset("dsg"), "normalization": {"mean": [0.3], "std": [0.32]}}
     prepared = prepare_model(str(DIGITS_MODEL))
-    backend = TorchBackend(prepared, GenerationConfig.from_dict({**preset, "n_iter": 30, "batch_size": 8}))
-    initial, final = backend.optimize(Group(0, 0, 8))
+    engine = TorchEngine(prepared, GenerationConfig.from_dict({**preset, "n_iter": 30, "batch_size": 8}))
+    initial, final = engine.optimize(Group(0, 0, 8))
 
     def slack_loss(images):
         x = torch.tensor(images)
-        return float(backend._losses(backend._layer_moments(x, backend.model(x), Granularity.PER_IMAGE)))
+        return float(engine._losses(engine._layer_moments(x, engine.model(x), Granularity.PER_IMAGE)))
 
     # one (mean, std) margin per BN layer, from the pilot's per-image gaps; 30 steps: slack loss 111.4 -> 2.8
-    assert len(backend.margins) == len(prepared.bn_sites) and all(m > 0 and s > 0 for m, s in backend.margins)
+    assert len(engine.margins) == len(prepared.bn_sites) and all(m > 0 and s > 0 for m, s in engine.margins)
     assert slack_loss(final) < 0.1 * slack_loss(initial)
     args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "--preset", "dsg", "--granularity", "per-batch", "-n", "8"]
     code, _, err = run([*args, "-o", tmp_path / "o"], capsys)
@@ -138,7 +138,7 @@ def test_generator_parameterization_refuses_pixel_settings(tmp_path, capsys):
 def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(tmp_path, caplog):
     import onnx_datagen
     from onnx_datagen.engines.base import Group, Phase
-    from onnx_datagen.engines.torch.engine import TorchBackend
+    from onnx_datagen.engines.torch.engine import TorchEngine
     from onnx_datagen.graph.prepare import prepare_model
 
     config = GenerationConfig.from_dict(
@@ -146,23 +146,23 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
     )
     assert (config.n_iter, int(config.n_iter * config.low_res_fraction)) == (3000, 2000)  # DeepInversion setting 0
     config = config.replace(n_iter=9, batch_size=8)  # 6 iterations at 8x8, then 3 at 16x16
-    backend = TorchBackend(prepare_model(str(DIGITS_MODEL)), config)
-    model, sizes = backend.model, []
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config)
+    model, sizes = engine.model, []
 
     def recording(x):
         sizes.append(tuple(x.shape[2:]))
         return model(x)
 
-    backend.model = recording
+    engine.model = recording
     reports = []
-    _, images = backend.optimize(Group(0, 0, 8), reports.append)
+    _, images = engine.optimize(Group(0, 0, 8), reports.append)
     assert sizes == [(8, 8)] * 6 + [(16, 16)] * 3 and images.shape == (8, 1, 16, 16)
     lrs = [r.lr for r in reports]  # cosine over each phase, from 0.2 to 1e-4, restarting at the switch
     assert lrs[5] == 1e-4 and abs(lrs[6] - (1e-4 + (0.2 - 1e-4) * 0.75)) < 1e-9 and lrs[8] == 1e-4
-    backend.model = model
-    assert backend.engine_record()["half_resolution_iterations"] == 6
-    batch = backend._new_batch(0, 8)
-    backend._start_phase([batch], Phase(3))
+    engine.model = model
+    assert engine.engine_record()["half_resolution_iterations"] == 6
+    batch = engine._new_batch(0, 8)
+    engine._start_phase([batch], Phase(3))
     assert batch.optimizer.defaults["betas"] == (0.5, 0.9)  # DeepInversion's Adam
 
     # A model with its size baked in (AveragePool over exactly 4x4 features) runs everything at full size.
@@ -174,7 +174,7 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
     with caplog.at_level("WARNING", logger="onnx_datagen"):
         skipped = onnx_datagen.generate(str(path), n_images=8, config=config)
     assert "does not run at half resolution" in caplog.text and "all 9 iterations run at 8x8" in caplog.text
-    assert skipped.manifest["backend"]["half_resolution_iterations"] == 0
+    assert skipped.manifest["engine"]["half_resolution_iterations"] == 0
     full = onnx_datagen.generate(str(path), n_images=8, config=config.replace(low_res_fraction=0.0))
     np.testing.assert_array_equal(skipped.images, full.images)
 

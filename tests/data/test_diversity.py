@@ -42,16 +42,16 @@ def test_generate_reports_diversity_of_the_set_and_collapse_of_a_repeated_image(
     report = dataset.manifest["diversity"]
     assert report["n_images"] == 32 and sum(report["predicted_class_counts"]) == 32
     assert 0 < report["mean_pairwise_cosine"] < 0.99
-    same = np.repeat(dataset.images[:1], 8, axis=0)  # the same image 8 times, scored by the same backend
-    from onnx_datagen.engines.torch.engine import TorchBackend
+    same = np.repeat(dataset.images[:1], 8, axis=0)  # the same image 8 times, scored by the same engine
+    from onnx_datagen.engines.torch.engine import TorchEngine
     from onnx_datagen.graph.prepare import prepare_model
 
-    backend = TorchBackend(prepare_model(str(DIGITS_MODEL)), config)
-    collapsed = backend.diversity_sums(same).report()
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config)
+    collapsed = engine.diversity_sums(same).report()
     assert collapsed["mean_pairwise_cosine"] == pytest.approx(1.0, abs=1e-9) and collapsed["classes_predicted"] == 1
     # Gaussian noise looks alike to the model and lands in few classes (measured with 128 images:
     # cosine 0.93, 3 classes, 73 % in one; real digits 0.61, 10 classes; generated 0.70, 10 classes).
     noise = np.random.default_rng(0).standard_normal((32, 1, 16, 16)).astype(np.float32)
-    gauss = backend.diversity_sums(noise).report()
+    gauss = engine.diversity_sums(noise).report()
     assert report["mean_pairwise_cosine"] < gauss["mean_pairwise_cosine"] - 0.1, (report, gauss)
     assert report["classes_predicted"] > gauss["classes_predicted"], (report, gauss)

@@ -39,11 +39,11 @@ FIRST_LOSS_TOLERANCE = 3e-5
 
 def run_both(settings: dict, n_images: int = 32):
     out = {}
-    for backend in ("torch", "ort-training"):
-        config = GenerationConfig.from_dict({**settings, "normalization": DIGITS_NORM, "backend": backend})
+    for engine in ("torch", "ort-training"):
+        config = GenerationConfig.from_dict({**settings, "normalization": DIGITS_NORM, "engine": engine})
         reports = []
         dataset = onnx_datagen.generate(str(DIGITS_MODEL), n_images=n_images, config=config, progress=reports.append)
-        out[backend] = (np.array([r.loss for r in reports]), dataset)
+        out[engine] = (np.array([r.loss for r in reports]), dataset)
     return out["torch"], out["ort-training"]
 
 
@@ -71,12 +71,12 @@ def test_same_losses_images_and_statistics_as_torch(settings):
     ort_stats, torch_stats = ort_set.manifest["statistics"], torch_set.manifest["statistics"]
     assert ort_stats["bn_match_final"] < 0.8 * ort_stats["bn_match_initial"]  # it optimised
     assert ort_stats["bn_match_final"] == pytest.approx(torch_stats["bn_match_final"], rel=BN_MATCH_TOLERANCE)
-    assert ort_set.manifest["backend"]["name"] == "ort-training"
+    assert ort_set.manifest["engine"]["name"] == "ort-training"
 
 
 def test_unsupported_settings_are_refused_by_name():
-    config = GenerationConfig(normalization=onnx_datagen.Normalization((0.3,), (0.32,)), backend="ort-training")
-    with pytest.raises(ConfigError, match="does not support class targets .*; use --backend torch"):
+    config = GenerationConfig(normalization=onnx_datagen.Normalization((0.3,), (0.32,)), engine="ort-training")
+    with pytest.raises(ConfigError, match="does not support class targets .*; use --engine torch"):
         onnx_datagen.generate(str(DIGITS_MODEL), n_images=4, config=config.replace(labels="balanced"))
     per_image = config.replace(granularity="per-image")
     with pytest.raises(ConfigError, match="--sample-enhancement"):  # was ignored before the terms were listed once
@@ -105,13 +105,13 @@ def test_auto_falls_back_to_ort_training_when_onnx2torch_cannot_convert(tmp_path
     args = ["generate", path, "--optimizer", "adam", "--lr", "0.1", "--n-iter", "20", "-n", "16", "--batch-size", "8"]
     code, _, err = run([*args, "-q", "-o", tmp_path / "o"], capsys)
     assert code == 0, err
-    assert err.startswith("note: ") and "the torch backend cannot convert this model" in err
-    assert "--backend auto uses ort-training instead" in err
+    assert err.startswith("note: ") and "the torch engine cannot convert this model" in err
+    assert "--engine auto uses ort-training instead" in err
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
-    assert manifest["backend"]["name"] == "ort-training"
+    assert manifest["engine"]["name"] == "ort-training"
     assert manifest["statistics"]["bn_loss_final"] < manifest["statistics"]["bn_loss_initial"]
-    code, _, err = run([*args, "--backend", "torch", "-o", tmp_path / "t"], capsys)
-    assert code == 1 and "the torch backend cannot convert this model" in err
+    code, _, err = run([*args, "--engine", "torch", "-o", tmp_path / "t"], capsys)
+    assert code == 1 and "the torch engine cannot convert this model" in err
 
 
 @pytest.mark.numerics
@@ -124,7 +124,7 @@ def test_same_bytes_with_one_and_two_threads():
             "granularity": "per-batch",
             "n_iter": 10,
             "batch_size": 16,
-            "backend": "ort-training",
+            "engine": "ort-training",
         }
     )
     before = torch.get_num_threads()
@@ -133,7 +133,7 @@ def test_same_bytes_with_one_and_two_threads():
         for threads in (1, 2):
             torch.set_num_threads(threads)  # the ORT session takes torch's thread count
             dataset = onnx_datagen.generate(str(DIGITS_MODEL), n_images=32, config=config)
-            assert dataset.manifest["backend"]["threads"] == threads
+            assert dataset.manifest["engine"]["threads"] == threads
             images.append(dataset.images)
     finally:
         torch.set_num_threads(before)

@@ -84,9 +84,9 @@ def test_nncf_onnx_and_openvino_ir_calibrated_with_our_data_match_real_data(cali
         results[f"ir {name}"] = accuracy(compiled(images)[0].argmax(1), labels)
     # Measured on 321 held-out digits: float 98.4; every INT8 variant, either data, ONNX and IR: 98.1.
     assert results["onnx adapter"] == results["onnx generated"], results  # same images, same model
-    for backend in ("onnx", "ir"):
-        assert results[f"{backend} generated"] >= results[f"{backend} real"] - 1.0, results
-        assert results[f"{backend} generated"] >= float_accuracy - 1.5, (results, float_accuracy)
+    for engine in ("onnx", "ir"):
+        assert results[f"{engine} generated"] >= results[f"{engine} real"] - 1.0, results
+        assert results[f"{engine} generated"] >= float_accuracy - 1.5, (results, float_accuracy)
 
 
 def test_polygraphy_run_feeds_our_json_and_our_data_loader(calib, tmp_path):

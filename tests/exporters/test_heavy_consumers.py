@@ -47,8 +47,9 @@ def test_modelopt_quantizes_with_our_calib_npy(calib, held_out, tmp_path):
     assert scores["ours"] >= scores["real"] - 1.0, scores
 
 
-def test_quark_quantizes_with_our_npy_folder(calib, held_out, tmp_path):
+def test_quark_quantizes_with_our_npy_folder(calib, held_out, tmp_path, monkeypatch):
     quark_onnx = pytest.importorskip("quark.onnx")
+    monkeypatch.chdir(tmp_path)  # Quark writes quantized_info.csv into the working directory
     import copy
 
     images, labels = held_out

@@ -55,17 +55,17 @@ def test_generator_preset_matches_statistics_better_than_its_untrained_start():
 
 
 def test_init_from_starts_the_optimisation_from_the_generator(trained, tmp_path):
-    from onnx_datagen.engines.torch.engine import TorchBackend
+    from onnx_datagen.engines.torch.engine import TorchEngine
     from onnx_datagen.graph.prepare import prepare_model
 
     config = GenerationConfig.from_dict(
         {**load_preset("zeroq"), "normalization": DIGITS_NORM, "init_from": str(trained)}
     )
-    backend = TorchBackend(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8))
-    start = backend._new_batch(1, 8).params.detach().numpy()  # batch 1: images 8..15; no canvas margin in zeroq
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8))
+    start = engine._new_batch(1, 8).params.detach().numpy()  # batch 1: images 8..15; no canvas margin in zeroq
     # The start is the generator's sample itself, copied without arithmetic: equal bytes (measured on every ISA).
     np.testing.assert_array_equal(start, OnnxGenerator.load(trained).sample(0, 8, 8))
-    with_margin = TorchBackend(prepare_model(str(DIGITS_MODEL)), generator_config().replace(
+    with_margin = TorchEngine(prepare_model(str(DIGITS_MODEL)), generator_config().replace(
         method="bn-inversion", granularity="all-images", init_from=str(trained), labels=None))  # fmt: skip
     canvas = with_margin._new_batch(0, 4).params.detach().numpy()
     margin = with_margin.pipeline.extra // 2

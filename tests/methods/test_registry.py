@@ -28,7 +28,7 @@ def test_every_method_value_has_a_module():
             {"method": "generator", "granularity": "per-batch", "low_res_fraction": 0.5, "pipeline": "identity"},
             "not to --method generator",
         ),  # fmt: skip
-        ({"method": "generator", "granularity": "per-batch", "backend": "ort-training"}, "trains a torch generator"),
+        ({"method": "generator", "granularity": "per-batch", "engine": "ort-training"}, "trains a torch generator"),
     ],
 )
 def test_a_method_refuses_what_it_cannot_honour_before_reading_the_model(settings, message):

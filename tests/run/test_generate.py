@@ -119,6 +119,6 @@ def test_ort_training_backend_without_its_extra_names_the_install(tmp_path, caps
     from tests.cli.test_cli import run
     from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
 
-    code, _, err = run(["generate", DIGITS_MODEL, *DIGITS_ARGS, "--backend", "ort-training", "--granularity",
+    code, _, err = run(["generate", DIGITS_MODEL, *DIGITS_ARGS, "--engine", "ort-training", "--granularity",
                         "per-batch", "-n", "4", "-o", tmp_path / "o"], capsys)  # fmt: skip
     assert code == 1 and "install onnx-datagen[ort-training] in its own environment" in err

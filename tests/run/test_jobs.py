@@ -235,7 +235,7 @@ def test_ray_local_instance_writes_the_bytes_of_one_run(reference, tmp_path):
     assert datagen("generate", DIGITS_MODEL, *JOB, "--ray", "-o", out) == 0
     same_dataset(reference, out)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["backend"]["threads"] == 1  # Ray gives each task one CPU
+    assert manifest["engine"]["threads"] == 1  # Ray gives each task one CPU
 
 
 def ray_task_pids() -> list[int]:

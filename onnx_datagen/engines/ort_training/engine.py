@@ -36,7 +36,7 @@ from onnx_datagen.config.settings import (
 )
 from onnx_datagen.engines.base import (
     AUGMENT_STREAM,
-    BatchLoopBackend,
+    BatchLoopEngine,
     Measured,
     OptimisedBatch,
     Phase,
@@ -75,7 +75,7 @@ def require_ort_training():
         from onnxruntime.training import api, artifacts
     except ImportError as err:
         raise DependencyError(
-            f"--backend ort-training needs onnxruntime-training ({err}); install {EXTRA} in its own environment "
+            f"--engine ort-training needs onnxruntime-training ({err}); install {EXTRA} in its own environment "
             "(it replaces the onnxruntime package: never install both into one environment)"
         ) from err
     return artifacts, api
@@ -180,12 +180,12 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
-class OrtTrainingBackend(BatchLoopBackend):
+class OrtTrainingEngine(BatchLoopEngine):
     def __init__(self, prepared: PreparedModel, config: GenerationConfig) -> None:
         problems = unsupported(config)
         if problems:
             raise ConfigError(
-                "the ort-training backend does not support " + "; ".join(problems) + "; use --backend torch"
+                "the ort-training engine does not support " + "; ".join(problems) + "; use --engine torch"
             )
         self.artifacts, self.api = require_ort_training()
 
@@ -316,7 +316,7 @@ class OrtTrainingBackend(BatchLoopBackend):
             except RuntimeError as err:
                 raise ModelError(
                     f"{self.prepared.label}: ONNX Runtime training cannot differentiate this model "
-                    f"({str(err).strip().splitlines()[-1][:300]}); use --backend torch"
+                    f"({str(err).strip().splitlines()[-1][:300]}); use --engine torch"
                 ) from err
             import torch
 

@@ -21,7 +21,7 @@ from onnx_datagen.config.settings import (
 from onnx_datagen.deps import require
 from onnx_datagen.engines.base import (
     AUGMENT_STREAM,
-    BatchLoopBackend,
+    BatchLoopEngine,
     Group,
     Measured,
     OptimisedBatch,
@@ -110,7 +110,7 @@ class TorchModel:
         try:
             module = onnx2torch.convert(prepared.model)
         except NotImplementedError as err:
-            raise ConversionError(f"{prepared.label}: the torch backend cannot convert this model ({err})") from err
+            raise ConversionError(f"{prepared.label}: the torch engine cannot convert this model ({err})") from err
         module.eval().requires_grad_(False)
         self.prepared = prepared
         self.device = torch.device(device)
@@ -173,7 +173,7 @@ class TorchModel:
         return Forward(outputs, bn_inputs, heads)
 
 
-class TorchBackend(BatchLoopBackend):
+class TorchEngine(BatchLoopEngine):
     def __init__(self, prepared: PreparedModel, config: GenerationConfig, model: TorchModel | None = None) -> None:
         if config.device is Device.CUDA and not torch.cuda.is_available():
             raise ConfigError(
@@ -327,7 +327,7 @@ class TorchBackend(BatchLoopBackend):
             n_iter=SLACK_PILOT_ITERATIONS,
             low_res_fraction=0.0,
         )
-        pilot = TorchBackend(self.prepared, pilot_config, self.model)
+        pilot = TorchEngine(self.prepared, pilot_config, self.model)
         _, images = pilot.optimize(Group(0, 0, c.batch_size))
         gaps = []
         with torch.no_grad():
@@ -447,9 +447,9 @@ def bn_match(model, images: np.ndarray, config=None) -> float:
     Scores any set (real, random, another generator's) against `model`'s running statistics.
     """
     prepared = model if isinstance(model, PreparedModel) else prepare_model(model)
-    backend = TorchBackend(prepared, config or GenerationConfig())
+    engine = TorchEngine(prepared, config or GenerationConfig())
     targets = StatisticsTargets.from_sites(prepared.bn_sites, prepared.image.channels)
-    return float(np.mean(relative_gaps(backend.layer_statistics(images), targets)))
+    return float(np.mean(relative_gaps(engine.layer_statistics(images), targets)))
 
 
 def _detached(layer_moments: list[tuple]) -> list[tuple]:

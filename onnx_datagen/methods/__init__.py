@@ -1,1 +1,3 @@
-"""Methods built on the engines: which engine runs a method (choice.py), and the generator method."""
+"""Ways of making images, one module per --method value (registry.py maps them): what each needs from the model,
+what it refuses, and how it runs; base.py holds what they share (the engine choice, the maker of engine-optimised
+groups)."""

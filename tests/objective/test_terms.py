@@ -1,7 +1,10 @@
-"""The active loss terms, listed once: what an engine without a term's graph-value form refuses."""
+"""The loss composed once: the active terms, their order and weights, and what an engine without a term's
+graph-value form refuses."""
+
+import torch
 
 from onnx_datagen.config.settings import GenerationConfig
-from onnx_datagen.objective.terms import active_terms, unlowered
+from onnx_datagen.objective.terms import active_terms, compose, unlowered
 
 
 def test_defaults_are_all_lowered():
@@ -26,3 +29,20 @@ def test_unlowered_terms_are_named_in_summation_order():
     assert (
         unlowered(GenerationConfig(output_loss="regularized-min-max", output_loss_multiplier=0)) == []
     )  # weight 0: off
+
+
+def test_compose_weights_the_active_terms_and_skips_the_rest():
+    config = GenerationConfig(output_loss_multiplier=0.5, tv_weight=2.0, correlation_weight=6.0)
+    asked = []
+
+    def value(name, v):
+        return lambda: asked.append(name) or (None if v is None else torch.tensor(v))
+
+    values = {"bn": value("bn", 1.0), "output": value("output", -4.0), "tv": value("tv", 0.25),
+              "l2": value("l2", 100.0), "correlation": value("correlation", 1.0)}  # fmt: skip
+    total, bn, output = compose(config, 3, values, torch.zeros(()))
+    assert asked == ["bn", "output", "tv", "correlation"]  # l2 is off: never evaluated
+    assert (float(bn), float(output)) == (1.0, -2.0)
+    assert float(total) == 1.0 - 2.0 + (2.0 * 0.25 + 6.0 / 3 * 1.0)  # correlation divided by the BN layers
+    values["correlation"] = value("correlation", None)  # not applicable to this batch (one image)
+    assert float(compose(config, 3, values, torch.zeros(()))[0]) == 1.0 - 2.0 + 0.5

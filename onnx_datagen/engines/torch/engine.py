@@ -48,6 +48,7 @@ from onnx_datagen.objective.output_loss import OUTPUT_LOSSES, HeadActivation, La
 from onnx_datagen.objective.priors import class_cross_entropy, l2_prior, target_labels, total_variation_l2
 from onnx_datagen.objective.report import StatisticsTargets, relative_gaps
 from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
+from onnx_datagen.objective.terms import compose
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
 
 torch = require("torch")
@@ -383,30 +384,23 @@ class TorchEngine(BatchLoopEngine):
     def objective(self, x, forward: Forward, stats: list, labels, rng: np.random.Generator):
         """The configured loss of one step: (total, BN term, output term); `labels` are the class targets (or None),
         `rng` draws what the terms need at random (the decorrelation's reference batch)."""
-        c = self.config
-        bn_loss = self._losses(stats)
-        output_loss = (
-            self.output_loss(forward.outputs, forward.heads, self._last_bn(forward)) * c.output_loss_multiplier
-            if c.output_loss_multiplier
-            else torch.zeros((), device=self.device)
-        )
-        return bn_loss + output_loss + self._prior_terms(x, forward, labels, rng), bn_loss, output_loss
 
-    def _prior_terms(self, x, forward: Forward, labels, rng: np.random.Generator):
-        """Class targets, image priors and sample decorrelation (each only when its weight is set)."""
-        c = self.config
-        total = torch.zeros((), device=self.device)
-        if labels is not None:
-            total = total + c.class_weight * class_cross_entropy(forward.outputs[0], labels)
-        if c.tv_weight:
-            total = total + c.tv_weight * total_variation_l2(x)
-        if c.l2_weight:
-            total = total + c.l2_weight * l2_prior(x)
-        if c.correlation_weight and x.shape[0] > 1:
+        def decorrelation():
+            if x.shape[0] < 2:
+                return None
             reference = torch.tensor(rng.standard_normal(tuple(x.shape), dtype=np.float32), device=self.device)
-            weight = c.correlation_weight / max(1, len(self.prepared.bn_sites))
-            total = total + weight * correlation_inhibition(x, reference)
-        return total
+            return correlation_inhibition(x, reference)
+
+        values = {
+            "bn": lambda: self._losses(stats),
+            "output": lambda: self.output_loss(forward.outputs, forward.heads, self._last_bn(forward)),
+            "class": lambda: class_cross_entropy(forward.outputs[0], labels) if labels is not None else None,
+            "tv": lambda: total_variation_l2(x),
+            "l2": lambda: l2_prior(x),
+            "correlation": decorrelation,
+        }
+        zero = torch.zeros((), device=self.device)
+        return compose(self.config, len(self.prepared.bn_sites), values, zero)
 
     def _final_images(self, batches: list[OptimisedBatch]) -> np.ndarray:
         with torch.no_grad():

@@ -34,7 +34,7 @@ def sample_command(
     from onnx_datagen.exporters import check_formats, parse_formats
 
     from onnx_datagen.files import prepare_output_dir, scratch_file
-    from onnx_datagen.images.onnx_generator import sample
+    from onnx_datagen.images.generator_file import sample
 
     names = parse_formats(formats)
     given = any(value is not None for value in norm.values())

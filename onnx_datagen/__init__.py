@@ -14,7 +14,7 @@ from onnx_datagen._version import __version__
 _LAZY = {
     "generate": "onnx_datagen.run.generate",
     "train_generator": "onnx_datagen.methods.generator",
-    "sample": "onnx_datagen.images.onnx_generator",
+    "sample": "onnx_datagen.images.generator_file",
     "inspect": "onnx_datagen.graph.inspection",
     "quantize": "onnx_datagen.quant.quantize",
     "QuantSettings": "onnx_datagen.quant.quantize",

@@ -82,9 +82,9 @@ class StartingCanvases:
         self.low, self.high = (np.asarray(v.cpu()) for v in (pipeline.low, pipeline.high))
         self.generator = None
         if config.init_from:
-            from onnx_datagen.images.onnx_generator import OnnxGenerator
+            from onnx_datagen.images.generator_file import GeneratorFile
 
-            self.generator = OnnxGenerator.load(config.init_from)
+            self.generator = GeneratorFile.load(config.init_from)
 
     def canvas(self, index: int, shape: tuple[int, int, int, int]) -> np.ndarray:
         c = self.config

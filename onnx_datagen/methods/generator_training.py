@@ -28,8 +28,8 @@ from onnx_datagen.errors import ModelError
 from onnx_datagen.files import atomic_write_bytes
 from onnx_datagen.graph.heads import classifier_classes
 from onnx_datagen.graph.prepare import PreparedModel, model_record
+from onnx_datagen.images.generator_file import META_PREFIX, cycled_labels, latent_codes
 from onnx_datagen.images.generators import ConvGenerator, swinging
-from onnx_datagen.images.onnx_generator import META_PREFIX, cycled_labels, latent_codes
 from onnx_datagen.runtime import inference_session
 
 GENERATOR_STREAM = 4  # weights and training batches derive from (seed, GENERATOR_STREAM, ...)

@@ -11,7 +11,7 @@ import onnx_datagen
 from onnx_datagen import GenerationConfig
 from onnx_datagen.config.presets import load_preset
 from onnx_datagen.errors import ConfigError, ModelError
-from onnx_datagen.images.onnx_generator import OnnxGenerator, sample
+from onnx_datagen.images.generator_file import GeneratorFile, sample
 from onnx_datagen.methods.generator import train_generator
 from tests.cli.test_cli import run
 from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, save
@@ -30,7 +30,7 @@ def trained(tmp_path_factory):
 
 
 def test_trained_generator_samples_reproducibly_in_any_slices(trained):
-    generator = OnnxGenerator.load(trained)
+    generator = GeneratorFile.load(trained)
     assert (generator.latent_dim, generator.classes, generator.labels) == (256, 10, "labels")
     whole = generator.sample(seed=3, start=0, count=20)
     assert whole.shape == (20, 1, 16, 16)
@@ -64,13 +64,13 @@ def test_init_from_starts_the_optimisation_from_the_generator(trained, tmp_path)
     engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8))
     start = engine._new_batch(1, 8).params.detach().numpy()  # batch 1: images 8..15; no canvas margin in zeroq
     # The start is the generator's sample itself, copied without arithmetic: equal bytes (measured on every ISA).
-    np.testing.assert_array_equal(start, OnnxGenerator.load(trained).sample(0, 8, 8))
+    np.testing.assert_array_equal(start, GeneratorFile.load(trained).sample(0, 8, 8))
     with_margin = TorchEngine(prepare_model(str(DIGITS_MODEL)), generator_config().replace(
         method="bn-inversion", granularity="all-images", init_from=str(trained), labels=None))  # fmt: skip
     canvas = with_margin._new_batch(0, 4).params.detach().numpy()
     margin = with_margin.pipeline.extra // 2
     np.testing.assert_array_equal(canvas[:, :, margin : margin + 16, margin : margin + 16],
-                                  OnnxGenerator.load(trained).sample(0, 0, 4))  # fmt: skip
+                                  GeneratorFile.load(trained).sample(0, 0, 4))  # fmt: skip
 
 
 def test_cli_train_sample_and_refusals(trained, tmp_path, capsys):
@@ -109,7 +109,7 @@ def test_a_foreign_generator_needs_a_normalization(tmp_path):
     with pytest.raises(ConfigError, match="give --normalization or --mean/--std"):
         sample(path, 3)
     dataset = sample(path, 3, normalization=onnx_datagen.Normalization((0.5,), (0.5,)))
-    from onnx_datagen.images.onnx_generator import latent_codes
+    from onnx_datagen.images.generator_file import latent_codes
 
     np.testing.assert_array_equal(dataset.images.reshape(3, 4), latent_codes(0, 0, 3, 4))
     assert "labels" not in dataset.manifest
@@ -122,7 +122,7 @@ def test_a_foreign_generator_needs_a_normalization(tmp_path):
         bad.graph.initializer.append(helper.make_tensor("flat_shape", TensorProto.INT64, [2], [-1, 4]))
         bad.graph.output[0].type.tensor_type.shape.dim.pop()
         bad.graph.output[0].type.tensor_type.shape.dim.pop()
-        OnnxGenerator.load(save(bad, tmp_path / "flat.onnx")).sample(0, 0, 2)
+        GeneratorFile.load(save(bad, tmp_path / "flat.onnx")).sample(0, 0, 2)
 
 
 def test_a_changed_init_from_generator_is_another_job(trained, tmp_path):

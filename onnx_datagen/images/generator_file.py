@@ -1,4 +1,5 @@
-"""ONNX image generators: latent codes (and class labels) in, model-input images out, run with ONNX Runtime.
+"""Image generators saved as ONNX files: latent codes (and class labels) in, model-input images out, run with ONNX
+Runtime.
 
 `datagen train-generator` writes one; `datagen sample` and `--init-from` read any file with this contract:
 a float input [N, D] of latent codes, optionally an integer input [N] of class labels, and a first output
@@ -45,7 +46,7 @@ def cycled_labels(cycle: list[int], start: int, count: int) -> np.ndarray:
 
 
 @dataclass
-class OnnxGenerator:
+class GeneratorFile:
     path: str
     session: object
     latents: str
@@ -54,7 +55,7 @@ class OnnxGenerator:
     metadata: dict
 
     @classmethod
-    def load(cls, path: str | Path) -> OnnxGenerator:
+    def load(cls, path: str | Path) -> GeneratorFile:
         model = load_model(path)
         import onnx
 
@@ -114,7 +115,7 @@ def sample(
     images_file: stream the images into this .npy and memory-map it, rather than hold them in memory.
     """
     check_n_images(n_images)
-    source = OnnxGenerator.load(generator)
+    source = GeneratorFile.load(generator)
     cycle = list(parse_labels(labels) or range(source.classes or 1)) if labels else None
     if normalization is None:
         stored = source.metadata.get("normalization")

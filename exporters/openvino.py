@@ -39,7 +39,7 @@ model = ov.Core().read_model("model.xml")
 quantized = nncf.quantize(model, dataset, subset_size=len(samples))
 ov.save_model(quantized, "model_int8.xml")
 
-# or the ONNX model itself, quantized by NNCF's ONNX engine (opset >= 13):
+# or the ONNX model itself, quantized by NNCF's ONNX backend (opset >= 13):
 import onnx
 quantized = nncf.quantize(onnx.load("model.onnx"), dataset, subset_size=len(samples))
 onnx.save(quantized, "model_int8.onnx")

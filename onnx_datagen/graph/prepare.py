@@ -68,7 +68,7 @@ def prepare_model(
     """The model rewritten for optimisation. use_bn=False (methods that need no statistics) exposes no
     BN inputs, so folded models and models without BatchNorm are accepted.
 
-    Every problem of the model itself is refused here, before a engine is built or a folder written.
+    Every problem of the model itself is refused here, before an engine is built or a folder written.
     """
     loaded = load_model_input(model, input_name, size)
     label, sha256, proto, image = loaded.label, loaded.sha256, loaded.model, loaded.image

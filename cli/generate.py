@@ -156,6 +156,7 @@ def print_summary(dataset) -> None:
         f"  clipped when written as 8-bit pixels: {dataset.manifest['clipped_fraction_8bit']:.2%}; "
         f"details in {dataset.directory / 'manifest.json'}"
     )
+    click.echo(f"  look at them: {dataset.directory / dataset.manifest['preview']}")
 
 
 def progress_printer(job, mode: str = "auto"):

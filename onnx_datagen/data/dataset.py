@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from onnx_datagen.data.preview import write_preview
 from onnx_datagen.errors import UserError
 from onnx_datagen.exporters import check_formats, disk_bytes, parse_formats, run_exporter
 from onnx_datagen.exporters.png import read_pngs
@@ -186,12 +187,13 @@ class Dataset:
 
     def write(self, out: Path, formats: list[str], layout: str | None = None) -> None:
         """Write the formats into `out`, this dataset's own folder (new, or holding its unfinished run), then
-        manifest.json. Files of an interrupted earlier write are replaced."""
+        preview.png and manifest.json. Files of an interrupted earlier write are replaced."""
 
         self.require_space(out, formats)
         self.manifest["files"], self.manifest["formats"] = {}, {}
         for name in formats:
             self._record(run_exporter(name, self, out, layout, overwrite=True, previous=[], dataset_root=True))
+        self.manifest["preview"] = write_preview(self, out)
         atomic_write_json(out / MANIFEST, self.manifest)
         self.directory = out
         # From now on chunks() reads the dataset's own file (or the memory map), not the one it was written from,

@@ -16,18 +16,20 @@ from onnx_datagen.exporters import RECORD, USAGE, exporters
 import onnx_datagen
 import onnx_datagen.data.dataset
 from onnx_datagen import Dataset, GenerationConfig
+from onnx_datagen.data.preview import PREVIEW
 from tests.cli.test_cli import run
 from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, bn_model, save
 
 # Files that name their own folder (absolute paths, the source dataset): equal in content, not in bytes.
 NAMES_THEIR_FOLDER = {RECORD, USAGE, "dataset.txt", "input_list.txt", "manifest.json"}
+DATASET_ONLY = {PREVIEW}  # the dataset's own folder has a preview; an export elsewhere does not
 
 
 def data_files(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name not in NAMES_THEIR_FOLDER
+        if p.is_file() and p.name not in NAMES_THEIR_FOLDER | DATASET_ONLY
     }
 
 

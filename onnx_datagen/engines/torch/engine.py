@@ -31,6 +31,7 @@ from onnx_datagen.engines.base import (
 )
 from onnx_datagen.engines.optimizers import OPTIMIZERS
 from onnx_datagen.engines.schedules import make_schedule
+from onnx_datagen.engines.torch.allocator import keep_freed_memory
 from onnx_datagen.errors import ConfigError, ConversionError
 from onnx_datagen.graph.heads import classifier_classes
 from onnx_datagen.graph.prepare import PreparedModel, prepare_model
@@ -115,6 +116,8 @@ class TorchModel:
         module.eval().requires_grad_(False)
         self.prepared = prepared
         self.device = torch.device(device)
+        # CPU steps reuse the previous step's activation memory instead of faulting fresh pages in.
+        self.kept_freed_memory = self.device.type == "cpu" and keep_freed_memory()
         self.fast = precision is Precision.FAST
         self.module = module.to(self.device)
         if self.fast:
@@ -417,6 +420,7 @@ class TorchEngine(BatchLoopEngine):
             "device": c.device.value,
             "precision": c.precision.value,
             "micro_batch": self.model.micro_batch,
+            "allocator_keeps_freed_memory": self.model.kept_freed_memory,
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
             "python": platform.python_version(),

@@ -31,17 +31,22 @@ def export(dataset, folder: Path) -> Written:
 
 def write_pngs(folder: Path, chunks: Iterable[np.ndarray], sub: str = "") -> list[str]:
     """Chunks of N x H x W x C uint8 RGB (or 1-channel) pixels as NNNNNN.png files; returns their relative names."""
-    cv2 = require("cv2")
     files = []
     for image in (image for chunk in chunks for image in chunk):
         name = f"{sub}/{len(files):06d}.png" if sub else f"{len(files):06d}.png"
-        bgr = image[:, :, ::-1] if image.shape[2] == 3 else image[:, :, 0]  # OpenCV stores BGR
-        ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
-        if not ok:
-            raise OutputError(f"OpenCV could not encode {name}")
-        atomic_write_bytes(folder / name, encoded.tobytes())
+        write_png(folder / name, image)
         files.append(name)
     return files
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    """One H x W x C uint8 RGB (or 1-channel) image as a PNG file."""
+    cv2 = require("cv2")
+    bgr = image[:, :, ::-1] if image.shape[2] == 3 else image[:, :, 0]  # OpenCV stores BGR
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
+    if not ok:
+        raise OutputError(f"OpenCV could not encode {path}")
+    atomic_write_bytes(path, encoded.tobytes())
 
 
 def read_pngs(paths: list[Path]) -> np.ndarray:

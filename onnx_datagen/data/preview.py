@@ -7,9 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from onnx_datagen.deps import require
-from onnx_datagen.errors import OutputError
-from onnx_datagen.files import atomic_write_bytes
+from onnx_datagen.exporters.png import write_png
 
 PREVIEW = "preview.png"
 PREVIEW_IMAGES = 64  # at most an 8 x 8 grid
@@ -45,11 +43,5 @@ def first_pixels(dataset, count: int = PREVIEW_IMAGES) -> np.ndarray:
 
 def write_preview(dataset, folder: Path) -> str:
     """Write preview.png into `folder`; returns its name."""
-    cv2 = require("cv2")
-    sheet = contact_sheet(first_pixels(dataset))
-    bgr = sheet[:, :, ::-1] if sheet.shape[2] == 3 else sheet[:, :, 0]  # OpenCV stores BGR
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
-    if not ok:
-        raise OutputError(f"OpenCV could not encode {folder / PREVIEW}")
-    atomic_write_bytes(folder / PREVIEW, encoded.tobytes())
+    write_png(folder / PREVIEW, contact_sheet(first_pixels(dataset)))
     return PREVIEW

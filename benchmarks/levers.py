@@ -3,7 +3,8 @@
 torchvision's MobileNetV2 (benchmarks/imagenet_model.py), 224x224, `generate` through the Python API with
 per-batch statistics, 2 torch threads: wall time (set-up included), user and kernel CPU time, minor page faults
 and peak RSS of the child process. The allocator lever is switched off by replacing
-engines/torch/allocator.keep_freed_memory with a function returning False.
+engines/torch/allocator.keep_freed_memory with a function returning False; fp32 channels_last (not an option of
+the tool) by converting the module and each input to torch.channels_last.
 
     python benchmarks/levers.py --work /work/bench/imagenet       # writes LEVERS.md and levers.json
 """
@@ -29,26 +30,36 @@ import onnx_datagen.engines.torch.allocator as allocator
 import onnx_datagen.engines.torch.engine as engine
 import torch
 torch.set_num_threads(2)
-model, n, batch, iters, keep = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+model, n, batch, iters = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+keep, precision, channels_last = sys.argv[5] == "1", sys.argv[6], sys.argv[7] == "1"
 if not keep:
     engine.keep_freed_memory = lambda: False
+if channels_last:
+    run, init = engine.TorchModel._run, engine.TorchModel.__init__
+    def channels_last_init(self, *args):
+        init(self, *args)
+        self.module = self.module.to(memory_format=torch.channels_last)
+    engine.TorchModel.__init__ = channels_last_init
+    engine.TorchModel._run = lambda self, x: run(self, x.contiguous(memory_format=torch.channels_last))
 imagenet = Normalization.preset("imagenet")
-config = GenerationConfig(n_iter=iters, batch_size=batch, granularity="per-batch", normalization=imagenet)
+config = GenerationConfig(n_iter=iters, batch_size=batch, granularity="per-batch", normalization=imagenet,
+                          precision=precision)
 onnx_datagen.generate(model, n, config)
 """
-VARIANTS = {  # name: (batch size, allocator keeps freed memory)
-    "batch 32, glibc default allocator": (32, False),
-    "batch 32, freed memory kept": (32, True),
-    "batch 8, glibc default allocator": (8, False),
-    "batch 8, freed memory kept": (8, True),
+VARIANTS = {  # name: (batch size, allocator keeps freed memory, --precision, fp32 channels_last)
+    "batch 32, glibc default allocator": (32, False, "fp32", False),
+    "batch 32, freed memory kept": (32, True, "fp32", False),
+    "batch 8, glibc default allocator": (8, False, "fp32", False),
+    "batch 8, freed memory kept": (8, True, "fp32", False),
+    "batch 32, kept, channels_last fp32": (32, True, "fp32", True),
+    "batch 32, kept, --precision fast (bf16 autocast + channels_last)": (32, True, "fast", False),
 }
 
 
-def run(model: Path, n: int, iters: int, batch: int, keep: bool) -> dict:
+def run(model: Path, n: int, iters: int, batch: int, keep: bool, precision: str, channels_last: bool) -> dict:
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(model), str(n), str(batch), str(iters), str(int(keep))]
-    )
+    arguments = [str(model), str(n), str(batch), str(iters), str(int(keep)), precision, str(int(channels_last))]
+    process = subprocess.Popen([sys.executable, "-c", CHILD, *arguments])
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("the child run failed")
@@ -65,31 +76,22 @@ def cpu_name() -> str:
     return platform.processor()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("bench-work/imagenet"))
-    parser.add_argument("--n-images", type=int, default=32)
-    parser.add_argument("--n-iter", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
-    model = mobilenet_v2_onnx(args.work)
-    rows = {name: [] for name in VARIANTS}
-    for _ in range(args.repeats):  # interleaved, so drift on a shared machine hits every variant alike
-        for name, (batch, keep) in VARIANTS.items():
-            rows[name].append(run(model, args.n_images, args.n_iter, batch, keep))
-            print(name, rows[name][-1], flush=True)
-    flags = Path("/proc/cpuinfo").read_text()
-    cpu = f"{cpu_name()}, {os.cpu_count()} cores, avx512f {'avx512f' in flags}, avx512_bf16 {'avx512_bf16' in flags}"
-    (HERE / "levers.json").write_text(json.dumps({"cpu": cpu, "args": vars(args) | {"work": str(args.work)},
-                                                  "rows": rows}, indent=1))  # fmt: skip
+KERNEL_LEVERS = {  # variant -> how the verdict names it
+    "batch 32, kept, channels_last fp32": "fp32 channels_last",
+    "batch 32, kept, --precision fast (bf16 autocast + channels_last)": "--precision fast",
+}
+
+
+def render(results: dict) -> str:
+    args, rows = results["args"], results["rows"]
     best = {name: min(r["wall_s"] for r in runs) for name, runs in rows.items()}
     base = best["batch 32, glibc default allocator"]
     lines = [
         "# Speed levers at ImageNet scale",
         "",
-        f"torchvision's MobileNetV2 (224x224, 52 BN, BN kept), {args.n_images} images x {args.n_iter} iterations,",
-        "per-batch statistics, defaults otherwise, 2 torch threads, each run a fresh process (set-up included);",
-        f"{args.repeats} interleaved repeats, the faster one shown. CPU: {cpu}.",
+        f"torchvision's MobileNetV2 (224x224, 52 BN, BN kept), {args['n_images']} images x {args['n_iter']} "
+        "iterations, per-batch statistics, defaults otherwise, 2 torch threads, each run a fresh process (set-up",
+        f"included); {args['repeats']} interleaved repeats, the faster one shown. CPU: {results['cpu']}.",
         "Regenerate: `python benchmarks/levers.py --work /work/bench/imagenet`.",
         "",
         "| variant | wall s | speed-up | user s | kernel s | minor faults (M) | peak RSS GB |",
@@ -105,8 +107,38 @@ def main() -> None:
         "threshold 2 GiB), so the 'freed memory kept' rows are what `generate` does now; it changes no image byte",
         "(tests/test_behaviour_unchanged.py). Not yet kept: batch 8 instead of MCT's 32 also cuts peak memory to a",
         "third, but it changes the images; it waits for the ImageNet quality benchmark (issue 20).",
+        "",
     ]
-    (HERE / "LEVERS.md").write_text("\n".join(lines) + "\n")
+    kept = best["batch 32, freed memory kept"]
+    for name, label in KERNEL_LEVERS.items():
+        ratio = kept / best[name]
+        verdict = "not kept" if ratio < 1 else "a candidate (other kernels, so other bytes)"
+        lines.append(f"- {label}: {ratio:.2f}x the speed of fp32 with freed memory kept, on this CPU: {verdict}.")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("bench-work/imagenet"))
+    parser.add_argument("--n-images", type=int, default=32)
+    parser.add_argument("--n-iter", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--render-only", action="store_true", help="rewrite LEVERS.md from levers.json")
+    args = parser.parse_args()
+    if not args.render_only:
+        model = mobilenet_v2_onnx(args.work)
+        rows = {name: [] for name in VARIANTS}
+        for _ in range(args.repeats):  # interleaved, so drift on a shared machine hits every variant alike
+            for name, variant in VARIANTS.items():
+                rows[name].append(run(model, args.n_images, args.n_iter, *variant))
+                print(name, rows[name][-1], flush=True)
+        flags = Path("/proc/cpuinfo").read_text()
+        cpu = (
+            f"{cpu_name()}, {os.cpu_count()} cores, avx512f {'avx512f' in flags}, avx512_bf16 {'avx512_bf16' in flags}"
+        )
+        arguments = {"n_images": args.n_images, "n_iter": args.n_iter, "repeats": args.repeats, "work": str(args.work)}
+        (HERE / "levers.json").write_text(json.dumps({"cpu": cpu, "args": arguments, "rows": rows}, indent=1))
+    (HERE / "LEVERS.md").write_text(render(json.loads((HERE / "levers.json").read_text())))
 
 
 if __name__ == "__main__":

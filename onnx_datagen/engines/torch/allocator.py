@@ -3,8 +3,8 @@
 glibc serves every block over its mmap threshold (at most 32 MiB) with a fresh mmap and unmaps it on free, so each
 optimisation step of a 224x224 batch faults its activations in again, page by page: on MobileNetV2 (32 images of
 224x224, batch 32) 40 % of the CPU time was kernel time. With mmap off and a high trim threshold, freed blocks
-stay in the heap for the next step (benchmarks/LEVERS.md: 1.67x faster, kernel time 34 s -> 8.5 s, page faults
-5x fewer, peak memory +12 %). Process-wide, and a no-op outside glibc.
+stay in the heap for the next step (benchmarks/LEVERS.md: 1.6x faster, kernel time 35 s -> 9 s, page faults
+5x fewer, peak memory +10 %). Process-wide, and a no-op outside glibc.
 """
 
 from __future__ import annotations

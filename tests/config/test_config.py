@@ -75,3 +75,16 @@ def test_options_page_lists_every_field_and_choice():
         enum_type = _ENUM_FIELDS.get(f.name)
         if enum_type is not None and issubclass(enum_type, Enum):
             assert [c.strip() for c in rows[flag].split(",")] == [m.value for m in enum_type], flag
+
+
+def test_the_engine_is_still_read_under_its_old_name_backend(tmp_path, capsys):
+    import json
+
+    from tests.cli.test_cli import run
+    from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
+
+    assert GenerationConfig.from_dict({"backend": "torch"}).engine.value == "torch"  # old config/batch/manifest files
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "-n", "2", "--batch-size", "2", "--n-iter", "1", "-q"]
+    code, _, err = run([*args, "--backend", "torch", "-o", tmp_path / "o"], capsys)
+    assert code == 0, err
+    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["config"]["engine"] == "torch"

@@ -1,4 +1,4 @@
-"""What the generator needs from an optimisation engine."""
+"""What a method needs from an optimisation engine, and the one optimisation loop every engine runs."""
 
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ class BatchLoopEngine(Engine):
         batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
         initial = self._final_images(batches)
         self.cache = self._moment_cache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
-        self._run_phases(group, batches, phases(c, self.half_resolution_runs), progress)
+        optimisation_loop(self, group, batches, phases(c, self.half_resolution_runs), progress)
         return initial, self._final_images(batches)
 
     @abstractmethod
@@ -192,11 +192,6 @@ class BatchLoopEngine(Engine):
 
     def _after_update(self, batch: OptimisedBatch, iteration: int) -> None:
         """Whatever follows the optimiser's step (e.g. folding stored pixels back into range)."""
-
-    def _run_phases(
-        self, group: Group, batches: list[OptimisedBatch], phase_list: list[Phase], progress: ProgressSink | None
-    ) -> None:
-        optimisation_loop(self, group, batches, phase_list, progress)
 
 
 class SteppedEngine(Protocol):

@@ -35,20 +35,43 @@ ModelSource = ModelInput | PreparedModel  # the model as a method needs it
 
 
 @dataclass
-class Made:
-    """A group's images, the BN-input sums before and after (None without BN statistics), and their diversity."""
+class GroupResult:
+    """A finished group: its images and the BN-input sums before and after (None without BN statistics)."""
 
-    images: np.ndarray
+    group: Group
+    images: np.ndarray | None  # None when read back for its sums alone (the images are streamed from its file)
     initial: LayerSums | None
     final: LayerSums | None
-    diversity: DiversitySums | None
     seconds: float  # making the images, not measuring them
+    diversity: DiversitySums | None = None  # None when no model is in the loop (fractal)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"images": self.images, "group": np.asarray([self.group.index, self.group.start, self.group.size])}
+        out["seconds"] = np.asarray(self.seconds)
+        for prefix, sums in (("initial", self.initial), ("final", self.final)):
+            if sums is not None:
+                out.update(sums.arrays(prefix))
+        if self.diversity is not None:
+            out.update(self.diversity.arrays())
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays, images: bool = True) -> GroupResult:
+        index, start, size = (int(v) for v in arrays["group"])
+        return cls(
+            Group(index, start, size),
+            arrays["images"] if images else None,  # an .npz reads each array only when asked for it
+            LayerSums.from_arrays(arrays, "initial"),
+            LayerSums.from_arrays(arrays, "final"),
+            float(arrays["seconds"]),
+            DiversitySums.from_arrays(arrays),
+        )
 
 
 class ImageMaker(Protocol):
     """Makes any group of one job in this process; the slow setup (model conversion) is done when it is built."""
 
-    def make(self, group: Group, progress: ProgressSink | None) -> Made: ...
+    def make(self, group: Group, progress: ProgressSink | None) -> GroupResult: ...
 
     def record(self) -> dict:
         """What the manifest says about how the images were made (merged datasets take it from their shards)."""
@@ -104,14 +127,15 @@ class EngineMaker:
     def __init__(self, engine: Engine, source: PreparedModel) -> None:
         self.engine, self.source = engine, source
 
-    def make(self, group: Group, progress: ProgressSink | None) -> Made:
+    def make(self, group: Group, progress: ProgressSink | None) -> GroupResult:
         started = time.perf_counter()
         initial, images = self.engine.optimize(group, progress)
-        seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started  # making the images, not measuring them
         diversity = self.engine.diversity_sums(images)
         if not self.source.bn_sites:  # method prior on a model without BN: no statistics to score
-            return Made(images, None, None, diversity, seconds)
-        return Made(images, self.engine.layer_sums(initial), self.engine.layer_sums(images), diversity, seconds)
+            return GroupResult(group, images, None, None, seconds, diversity)
+        initial_sums, final_sums = self.engine.layer_sums(initial), self.engine.layer_sums(images)
+        return GroupResult(group, images, initial_sums, final_sums, seconds, diversity)
 
     def record(self) -> dict:
         return {

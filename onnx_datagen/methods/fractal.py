@@ -10,17 +10,17 @@ from onnx_datagen.engines.base import Group, ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, load_model_input
 from onnx_datagen.images.init import fractal
-from onnx_datagen.methods.base import ImageMethod, Made
+from onnx_datagen.methods.base import GroupResult, ImageMethod
 
 
 class FractalMaker:
     def __init__(self, source: ModelInput, config: GenerationConfig) -> None:
         self.source, self.config = source, config
 
-    def make(self, group: Group, progress: ProgressSink | None) -> Made:
+    def make(self, group: Group, progress: ProgressSink | None) -> GroupResult:
         started = time.perf_counter()
         images = fractal(self.config.seed, group.start, (group.size, *self.source.image.chw), self.config.normalization)
-        return Made(images, None, None, None, time.perf_counter() - started)
+        return GroupResult(group, images, None, None, time.perf_counter() - started)
 
     def record(self) -> dict:
         return {}

@@ -16,11 +16,12 @@ from onnx_datagen.config.presets import load_preset
 from onnx_datagen.config.settings import DataInit, EngineChoice, GenerationConfig, Granularity, Method, Parameterization
 from onnx_datagen.engines.base import ProgressSink
 from onnx_datagen.errors import ConfigError
-from onnx_datagen.graph.prepare import PreparedModel, prepare_model
-from onnx_datagen.methods.base import EngineMaker, ImageMethod, fit_to_classes, whole_batches
+from onnx_datagen.graph.prepare import PreparedModel
+from onnx_datagen.methods.base import EngineMaker, whole_batches
+from onnx_datagen.methods.bn_inversion import BnInversion
 
 
-class Generator(ImageMethod):
+class Generator(BnInversion):  # BN inversion's model and fit; its own engine, groups and refusals
     name = Method.GENERATOR
 
     def check(self, config: GenerationConfig) -> None:
@@ -42,12 +43,6 @@ class Generator(ImageMethod):
             raise ConfigError("--low-res-fraction applies to optimised images, not to --method generator; drop it")
         if config.engine is EngineChoice.ORT_TRAINING:
             raise ConfigError("--method generator trains a torch generator; use --engine torch or auto")
-
-    def load(self, model, input_name, size) -> PreparedModel:
-        return prepare_model(model, input_name, size)
-
-    def fit(self, source: PreparedModel, config: GenerationConfig) -> GenerationConfig:
-        return fit_to_classes(source, config)
 
     def start(self, source: PreparedModel, config: GenerationConfig) -> EngineMaker:
         from onnx_datagen.methods.generator_training import GeneratorTrainer

@@ -45,10 +45,11 @@ def active_terms(config: GenerationConfig, n_bn_layers: int = 1) -> list[Term]:
 
 def unlowered(config: GenerationConfig) -> list[str]:
     """The options of the active terms that have no graph-value form."""
-    options = [t.option for t in active_terms(config) if not t.lowered]
+    bn, *others = active_terms(config)
+    options = [] if bn.lowered else [bn.option]
     if config.sample_enhancement:  # per-image weights inside the BN term, not lowered
-        options.insert(1 if options and options[0].startswith("--bn-loss") else 0, "--sample-enhancement")
-    return options
+        options.append("--sample-enhancement")
+    return options + [t.option for t in others if not t.lowered]
 
 
 def compose(

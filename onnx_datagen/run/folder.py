@@ -20,8 +20,9 @@ import numpy as np
 from onnx_datagen._version import __version__
 from onnx_datagen.errors import ConfigError, OutputError
 from onnx_datagen.files import MANIFEST, atomic_write, atomic_write_json, prepare_output_dir, write_npy_chunks
+from onnx_datagen.methods.base import GroupResult
 from onnx_datagen.objective.report import StatisticsTargets
-from onnx_datagen.run.groups import GroupResult, Shard
+from onnx_datagen.run.groups import Shard
 
 GROUPS = "groups"
 TARGETS = "targets.npz"

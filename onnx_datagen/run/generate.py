@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +14,12 @@ from onnx_datagen.engines.base import ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.load import file_sha256
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel, model_record
+from onnx_datagen.methods.base import GroupResult
 from onnx_datagen.methods.registry import method_for
 from onnx_datagen.objective.bn_alignment import bn_loss_for
 from onnx_datagen.objective.report import StatisticsTargets, statistics_report
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
-from onnx_datagen.run.groups import GroupResult, GroupRunner, determinism, plan_groups, statistics_targets
-
-log = logging.getLogger("onnx_datagen")
+from onnx_datagen.run.groups import GroupRunner, determinism, plan_groups, statistics_targets
 
 
 def generate(

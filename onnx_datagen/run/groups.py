@@ -9,15 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from onnx_datagen.config.settings import Device, GenerationConfig, Precision
-from onnx_datagen.data.diversity import DiversitySums
 from onnx_datagen.engines.base import Group, ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel
+from onnx_datagen.methods.base import GroupResult
 from onnx_datagen.methods.registry import method_for
-from onnx_datagen.objective.report import LayerSums, StatisticsTargets
+from onnx_datagen.objective.report import StatisticsTargets
 
 
 def plan_groups(n_images: int, config: GenerationConfig) -> list[Group]:
@@ -45,40 +43,6 @@ class Shard:
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
-
-
-@dataclass
-class GroupResult:
-    """A finished group: its images and the BN-input sums before and after (None without BN statistics)."""
-
-    group: Group
-    images: np.ndarray | None  # None when read back for its sums alone (the images are streamed from its file)
-    initial: LayerSums | None
-    final: LayerSums | None
-    seconds: float
-    diversity: DiversitySums | None = None  # None when no model is in the loop (fractal)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        out = {"images": self.images, "group": np.asarray([self.group.index, self.group.start, self.group.size])}
-        out["seconds"] = np.asarray(self.seconds)
-        for prefix, sums in (("initial", self.initial), ("final", self.final)):
-            if sums is not None:
-                out.update(sums.arrays(prefix))
-        if self.diversity is not None:
-            out.update(self.diversity.arrays())
-        return out
-
-    @classmethod
-    def from_arrays(cls, arrays, images: bool = True) -> GroupResult:
-        index, start, size = (int(v) for v in arrays["group"])
-        return cls(
-            Group(index, start, size),
-            arrays["images"] if images else None,  # an .npz reads each array only when asked for it
-            LayerSums.from_arrays(arrays, "initial"),
-            LayerSums.from_arrays(arrays, "final"),
-            float(arrays["seconds"]),
-            DiversitySums.from_arrays(arrays),
-        )
 
 
 def statistics_targets(source: ModelInput | PreparedModel) -> StatisticsTargets | None:
@@ -114,8 +78,7 @@ class GroupRunner:
         self.maker = method_for(config).start(source, config)
 
     def run(self, group: Group, progress: ProgressSink | None = None) -> GroupResult:
-        made = self.maker.make(group, progress)
-        return GroupResult(group, made.images, made.initial, made.final, made.seconds, made.diversity)
+        return self.maker.make(group, progress)
 
     def run_record(self) -> dict:
         """What the manifest says about how the images were made (merged datasets take it from their shards)."""

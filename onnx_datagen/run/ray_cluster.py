@@ -17,7 +17,8 @@ from onnx_datagen.deps import require
 from onnx_datagen.engines.base import Group, ProgressSink, StepReport
 from onnx_datagen.errors import UserError
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel
-from onnx_datagen.run.groups import GroupResult, GroupRunner
+from onnx_datagen.methods.base import GroupResult
+from onnx_datagen.run.groups import GroupRunner
 
 TASK_RETRIES = 3  # a worker that dies (OOM kill, lost node) has its group rerun this many times
 POLL_SECONDS = 0.5

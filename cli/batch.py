@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from onnx_datagen.cli.generate import progress_printer
 
@@ -29,6 +31,8 @@ def batch_command(jobs_file: str, ray_address: str | None, quiet: bool) -> int:
     from onnx_datagen.run.batch import read_jobs, run_batch
 
     jobs = read_jobs(jobs_file, ray_address)
+    if quiet:  # warnings only, not the time estimate
+        logging.getLogger("onnx_datagen").setLevel(logging.WARNING)
     rows = run_batch(jobs, None if quiet else progress_printer)
     table = [("model", "images", "time", "final BN loss", "output", "result")]
     for row in rows:

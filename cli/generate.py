@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from onnx_datagen.cli.options import build_config, config_options, echo_listing
 
@@ -109,6 +111,8 @@ def generate_command(
         import torch
 
         torch.set_num_threads(max(1, threads))
+    if quiet:  # warnings only, not the time estimate
+        logging.getLogger("onnx_datagen").setLevel(logging.WARNING)
     progress = progress_printer(job, "quiet" if quiet else "auto")
     try:
         outcome = run_job(job, progress)
@@ -168,5 +172,5 @@ def progress_printer(job, mode: str = "auto"):
     batches = sum(-(-g.size // job.config.batch_size) for g in mine)  # counted, not listed: -n may be huge
     steps = method_for(job.config).steps(job.config, batches)
     printer = ProgressPrinter(mode)
-    printer.expect(steps, len(every))
+    printer.expect(steps, job.config.n_iter, len(every))
     return printer

@@ -67,14 +67,21 @@ class _NoteHandler(logging.StreamHandler):
         pass
 
 
+class _NoteFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        return f"note: {text}" if record.levelno >= logging.WARNING else text
+
+
 def _notes_to_stderr() -> None:
-    """The library's warnings (e.g. --engine auto's fallback) as `note: ...` lines on stderr."""
+    """The library's warnings (e.g. --engine auto's fallback) as `note: ...` lines on stderr, and its information
+    (a run's time estimate) as plain lines; a command's `-q` keeps only the warnings."""
     logger = logging.getLogger("onnx_datagen")
     if not any(isinstance(h, _NoteHandler) for h in logger.handlers):
         handler = _NoteHandler()
-        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        handler.setFormatter(_NoteFormatter())
         logger.addHandler(handler)
-        logger.setLevel(logging.WARNING)
+    logger.setLevel(logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -198,6 +198,11 @@ class GenerationConfig:
         Method.BN_INVERSION, "how images are made: BN inversion, fractal (no model needed), or prior (no BN needed)"
     )
     n_iter: int = knob(500, "outer iterations; each batch takes one optimiser step per iteration")
+    time_budget: str | None = knob(
+        None,
+        "fit the run into this wall-clock time, e.g. 10m, 90s, 1h30m: the step time is measured first and --n-iter "
+        "becomes the iterations that fit (at most --n-iter); the manifest records both",
+    )
     batch_size: int = knob(32, "images per optimisation batch")
     optimizer: Optimizer = knob(Optimizer.RADAM, "optimiser of the image pixels")
     lr: float = knob(16.0, "initial learning rate")
@@ -359,6 +364,8 @@ class GenerationConfig:
                 )
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"--seed must be an integer >= 0, got {self.seed!r}")
+        if self.time_budget is not None:
+            parse_duration(self.time_budget)
 
     @property
     def class_weight(self) -> float:
@@ -491,6 +498,23 @@ def _check_positive_int(name: str, value: Any) -> None:
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+_DURATION_UNITS = {"h": 3600.0, "min": 60.0, "m": 60.0, "s": 1.0, "": 1.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(h|min|m|s|)\s*")
+
+
+def parse_duration(text: str | float) -> float:
+    """Seconds in '10m', '10min', '90s', '1h30m', '2.5m' or a bare number of seconds."""
+    spoken, seconds, position = str(text).strip().lower(), 0.0, 0
+    while position < len(spoken):
+        part = _DURATION_PART.match(spoken, position)
+        if part is None or part.end() == position:
+            break
+        seconds, position = seconds + float(part[1]) * _DURATION_UNITS[part[2]], part.end()
+    if not spoken or position < len(spoken) or seconds <= 0:
+        raise ConfigError(f"--time-budget takes a duration above zero such as 10m, 90s or 1h30m, got {text!r}")
+    return seconds
 
 
 def check_n_images(n_images: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Protocol
@@ -14,6 +15,9 @@ from onnx_datagen.errors import OptimizationError
 from onnx_datagen.graph.heads import output_classes
 from onnx_datagen.graph.prepare import PreparedModel
 from onnx_datagen.objective.report import LayerStatistics, LayerSums
+
+PROBE_BATCH = 2**40  # the batch index of step-time probes: beyond any job's batches, so it shares no random stream
+PROBE_STEPS = 3  # the first step of a probe warms caches up; the median of the rest is the step time
 
 # Random streams, each derived from (seed, batch index) or (seed, group, iteration), so a group (without
 # all-images statistics, a batch) regenerates alone, whatever runs before or beside it; every engine draws the
@@ -151,6 +155,11 @@ class Engine(ABC):
     def layer_statistics(self, images: np.ndarray) -> LayerStatistics:
         return self.layer_sums(images).statistics()
 
+    def step_seconds(self) -> dict[bool, float] | None:
+        """Seconds of one optimiser step of a full batch, by phase resolution (key: half resolution); None for an
+        engine whose work is not a number of steps per batch."""
+        return None
+
 
 class BatchLoopEngine(Engine):
     """An engine that optimises a group's batches of images step by step (the torch and ort-training engines).
@@ -169,6 +178,29 @@ class BatchLoopEngine(Engine):
         self.cache = self._moment_cache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
         optimisation_loop(self, group, batches, phases(c, self.half_resolution_runs), progress)
         return initial, self._final_images(batches)
+
+    def step_seconds(self) -> dict[bool, float]:
+        """Seconds of one optimiser step of a full batch, by phase resolution (key: half resolution), measured on a
+        throwaway batch whose random streams no job uses, so the images that follow are unchanged."""
+        self._prepare()
+        probe, measured = self._new_batch(PROBE_BATCH, self.config.batch_size), {}
+        for half in (True, False) if self.half_resolution_runs else (False,):
+            phase = Phase(PROBE_STEPS, half)
+            self.cache = self._moment_cache(1) if self.config.granularity is Granularity.ALL_IMAGES else None
+            self._start_phase([probe], phase)
+            seconds = []
+            for _ in range(phase.iterations):
+                started = time.perf_counter()
+                self._step(probe, 0)
+                probe.optimizer.step()
+                self._after_update(probe, 0)
+                seconds.append(time.perf_counter() - started)
+            measured[half] = float(np.median(seconds[1:]))
+        self.cache = None
+        return measured
+
+    def _prepare(self) -> None:  # noqa: B027 - most engines need nothing before their first step
+        """Whatever must exist before the first step of any group (computed once)."""
 
     @abstractmethod
     def _new_batch(self, index: int, size: int) -> OptimisedBatch:

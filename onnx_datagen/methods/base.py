@@ -76,6 +76,12 @@ class ImageMaker(Protocol):
     def record(self) -> dict:
         """What the manifest says about how the images were made (merged datasets take it from their shards)."""
 
+    def step_seconds(self) -> dict[bool, float] | None:
+        """Measured seconds of one optimiser step by resolution (Engine.step_seconds); None: nothing to fit."""
+
+    def set_iterations(self, n_iter: int) -> None:
+        """Optimise every group that follows for n_iter iterations (a time budget's choice)."""
+
 
 class ImageMethod(ABC):
     """One way of making images."""
@@ -136,6 +142,12 @@ class EngineMaker:
             return GroupResult(group, images, None, None, seconds, diversity)
         initial_sums, final_sums = self.engine.layer_sums(initial), self.engine.layer_sums(images)
         return GroupResult(group, images, initial_sums, final_sums, seconds, diversity)
+
+    def step_seconds(self) -> dict[bool, float] | None:
+        return self.engine.step_seconds()
+
+    def set_iterations(self, n_iter: int) -> None:
+        self.engine.config = self.engine.config.replace(n_iter=n_iter)  # read only when a group is optimised
 
     def record(self) -> dict:
         return {

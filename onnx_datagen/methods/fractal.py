@@ -25,6 +25,12 @@ class FractalMaker:
     def record(self) -> dict:
         return {}
 
+    def step_seconds(self) -> None:
+        return None  # rendered, not optimised
+
+    def set_iterations(self, n_iter: int) -> None:
+        pass
+
 
 class Fractal(ImageMethod):
     name = Method.FRACTAL
@@ -33,6 +39,9 @@ class Fractal(ImageMethod):
     def check(self, config: GenerationConfig) -> None:
         if config.labels is not None:
             raise ConfigError("--labels needs the model in the loop; fractal images have none: drop one of them")
+        if config.time_budget:
+            raise ConfigError("--time-budget fits optimisation iterations; fractal images are rendered, not optimised: "
+                              "drop it")  # fmt: skip
 
     def load(self, model, input_name, size) -> ModelInput:
         return load_model_input(model, input_name, size)

@@ -43,6 +43,11 @@ class Generator(BnInversion):  # BN inversion's model and fit; its own engine, g
             raise ConfigError("--low-res-fraction applies to optimised images, not to --method generator; drop it")
         if config.engine is EngineChoice.ORT_TRAINING:
             raise ConfigError("--method generator trains a torch generator; use --engine torch or auto")
+        if config.time_budget:
+            raise ConfigError(
+                "--time-budget fits the iterations of optimised images; --method generator trains once for all "
+                "images: give --n-iter instead"
+            )
 
     def start(self, source: PreparedModel, config: GenerationConfig) -> EngineMaker:
         from onnx_datagen.methods.generator_training import GeneratorTrainer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from onnx_datagen.methods.registry import method_for
 from onnx_datagen.objective.bn_alignment import bn_loss_for
 from onnx_datagen.objective.report import StatisticsTargets, statistics_report
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
+from onnx_datagen.run.budget import plan_run
 from onnx_datagen.run.groups import GroupRunner, determinism, plan_groups, statistics_targets
 
 
@@ -51,12 +53,14 @@ def generate(
         >>> ds = generate("model.onnx", n_images=256, config=GenerationConfig(n_iter=200))
         >>> ds.save("calib/", formats=["npy", "png"])
     """
+    started = time.perf_counter()
     config = config or GenerationConfig()
     check_n_images(n_images)
     method = method_for(config)
     source = method.source(model, config, input_name, size)
     config = method.fit(source, config)
     runner = GroupRunner(source, config)
+    config = plan_run(runner, config, n_images, time.perf_counter() - started)
     results = [runner.run(group, progress) for group in plan_groups(n_images, config)]
     images = np.concatenate([r.images for r in results])
     job = job_record(source, config, n_images)
@@ -97,6 +101,9 @@ def dataset_from_file(job: dict, images_file: Path) -> Dataset:
     return Dataset(np.load(images_file, mmap_mode="r"), *_pixels(job), images_file=images_file)
 
 
+RUN_ONLY = ("label_cycle", "time_estimate")  # run-record entries that the manifest shows elsewhere
+
+
 def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: list[GroupResult], dataset: Dataset):
     """`dataset` (the images of all of a job's groups, in group order) with its manifest, from the groups' sums."""
     results = sorted(results, key=lambda r: r.group.index)
@@ -119,13 +126,14 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
     else:
         rate = len(dataset) * config.n_iter / seconds if seconds else None
         timing = {"optimize_seconds": round(seconds, 3), "images_x_iterations_per_second": rate and round(rate, 2)}
+        timing.update(run.get("time_estimate") or {})  # what was expected before the run (and its budget)
     dataset.manifest = dataset_manifest(
         dataset,
         model=job["model"],
         method=config.method.value,
         normalization=config.normalization.name,
         seed=config.seed,
-        made_by={"config": job["config"], "job": job, **{k: v for k, v in run.items() if k != "label_cycle"}},
+        made_by={"config": job["config"], "job": job, **{k: v for k, v in run.items() if k not in RUN_ONLY}},
         determinism=determinism(config),
         timing=timing,
         statistics=statistics,

@@ -76,10 +76,18 @@ class GroupRunner:
 
     def __init__(self, source: ModelInput | PreparedModel, config: GenerationConfig) -> None:
         self.maker = method_for(config).start(source, config)
+        self.estimate = None  # run/budget.RunEstimate, once planned
 
     def run(self, group: Group, progress: ProgressSink | None = None) -> GroupResult:
         return self.maker.make(group, progress)
 
+    def step_seconds(self) -> dict[bool, float] | None:
+        return self.maker.step_seconds()
+
+    def set_iterations(self, n_iter: int) -> None:
+        self.maker.set_iterations(n_iter)
+
     def run_record(self) -> dict:
         """What the manifest says about how the images were made (merged datasets take it from their shards)."""
-        return self.maker.record()
+        record = self.maker.record()
+        return {**record, "time_estimate": self.estimate.record()} if self.estimate else record

@@ -14,6 +14,7 @@ from onnx_datagen.errors import ConfigError, UserError
 from onnx_datagen.exporters import check_formats, disk_bytes, parse_formats
 from onnx_datagen.files import prepare_output_dir, require_free_space, scratch_file
 from onnx_datagen.methods.registry import method_for
+from onnx_datagen.run.budget import plan_run
 from onnx_datagen.run.folder import STACKED, RunFolder, job_difference, read_manifest, saved_groups, stack_images
 from onnx_datagen.run.generate import assemble, dataset_from_file, job_record
 from onnx_datagen.run.groups import GroupRunner, Shard, plan_groups, statistics_targets
@@ -65,6 +66,11 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
     source = method.source(job.model, job.config, job.input_name, job.size)
     config = method.fit(source, job.config)
     check_formats(formats, source.image.channels, job.layout)
+    if config.time_budget and (job.shard or job.ray_address):
+        raise ConfigError(
+            f"--time-budget measures this machine, and {'shards' if job.shard else 'Ray tasks'} run elsewhere; give "
+            "--n-iter instead (a --time-budget run's manifest says how many iterations its budget bought)"
+        )
     record = job_record(source, config, job.n_images)
     groups, mine = job.groups()
     if job.shard and job.shard.count > len(groups):
@@ -78,6 +84,11 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
     if job.ray_address:
         check_ray(job.ray_address)
     runner = None if job.ray_address else GroupRunner(source, config)
+    if runner is not None:
+        config = plan_run(
+            runner, config, job.n_images, time.perf_counter() - started, _budgeted_iterations(job, config)
+        )
+        record = job_record(source, config, job.n_images)
     folder = RunFolder.open(job.output, record, job.shard, formats, job.layout, job.resume, job.overwrite)
     if folder.complete:
         return JobOutcome(folder.out, Dataset.load(folder.out), 0, len(mine), time.perf_counter() - started)
@@ -105,6 +116,15 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
         assemble(record, folder.manifest.get("run", {}), folder.targets(), folder.results(indices), dataset)
         folder.finish(dataset)
     return JobOutcome(folder.out, dataset, len(pending), len(mine), time.perf_counter() - started)
+
+
+def _budgeted_iterations(job: GenerationJob, config: GenerationConfig) -> int | None:
+    """The iterations an earlier run of this job chose for the same --time-budget (resume continues that job)."""
+    if not (config.time_budget and job.resume):
+        return None
+    earlier = read_manifest(Path(job.output)) if Path(job.output).is_dir() else None
+    chosen = ((earlier or {}).get("job") or {}).get("config") or {}
+    return chosen.get("n_iter") if chosen.get("time_budget") == config.time_budget else None
 
 
 def _check_disk_space(job: GenerationJob, formats: list[str], chw: tuple[int, int, int], mine: list[Group]) -> None:

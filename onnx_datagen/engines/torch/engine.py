@@ -341,9 +341,12 @@ class TorchEngine(BatchLoopEngine):
                 gaps.append(((mean - target_mean).abs().cpu().numpy(), (std - target_std).abs().cpu().numpy()))
         return slack_margins(gaps, c.slack_percentile)
 
-    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _prepare(self) -> None:
         if self.config.bn_loss is BnLoss.SLACK_L2_SQUARE and self.margins is None:
             self.margins = self._pilot_margins()  # once: every group aligns to the same margins
+
+    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
+        self._prepare()
         return super().optimize(group, progress)
 
     def _moment_cache(self, n_batches: int) -> MomentCache:

@@ -1,0 +1,87 @@
+"""How long a run will take, measured before it starts, and the iterations that fit a wall-clock budget.
+
+The step time is measured on a throwaway batch (Engine.step_seconds), so measuring changes no image. With
+--time-budget the iterations become a number like any other: it goes into the job record, so a resumed run
+continues the same job and the manifest says what the budget bought.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from onnx_datagen.config.settings import GenerationConfig, parse_duration
+from onnx_datagen.errors import ConfigError
+from onnx_datagen.run.groups import GroupRunner, plan_groups
+
+log = logging.getLogger("onnx_datagen")
+
+# Scoring a finished group (BN sums of the initial and final images, diversity: three forward passes without
+# gradients) costs about one optimiser step per batch.
+SCORING_STEPS_PER_BATCH = 1.0
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    n_images: int
+    n_iter: int
+    batch_size: int
+    step_seconds: float  # one optimiser step of one full-resolution batch, measured
+    seconds: float  # the whole run from now: optimisation and scoring
+    budget_seconds: float | None = None
+
+    def text(self) -> str:
+        budget = f" of a {spoken(self.budget_seconds)} budget" if self.budget_seconds else ""
+        return (
+            f"about {spoken(self.seconds)}{budget} for {self.n_images} images ({self.n_iter} iterations; one step "
+            f"of {self.batch_size} images takes {self.step_seconds:.2g} s here)"
+        )
+
+    def record(self) -> dict:
+        out = {"estimated_seconds": round(self.seconds, 1), "step_seconds": round(self.step_seconds, 4)}
+        if self.budget_seconds:
+            out["budget_seconds"] = self.budget_seconds
+        return out
+
+
+def spoken(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def plan_run(
+    runner: GroupRunner, config: GenerationConfig, n_images: int, elapsed: float, n_iter: int | None = None
+) -> GenerationConfig:
+    """Measure the step time, fit config.n_iter to config.time_budget (less the `elapsed` set-up), log the
+    estimate and keep it for the manifest. `n_iter`: the iterations an earlier run of this job chose (resume)."""
+    measuring = time.perf_counter()
+    steps = runner.step_seconds()  # may include work done once per run before the first step (a pilot)
+    elapsed += time.perf_counter() - measuring
+    if steps is None:  # a method that renders, or trains once for all images: nothing to fit
+        return config
+    batches = sum(-(-g.size // config.batch_size) for g in plan_groups(n_images, config))
+    low = config.low_res_fraction if True in steps else 0.0
+    iteration = batches * (low * steps.get(True, 0.0) + (1 - low) * steps[False])
+    scoring = batches * SCORING_STEPS_PER_BATCH * steps[False]
+    budget = parse_duration(config.time_budget) if config.time_budget else None
+    if n_iter is not None:
+        config = config.replace(n_iter=n_iter)
+    elif budget is not None:
+        fits = int((budget - elapsed - scoring) // iteration)
+        if fits < 1:
+            raise ConfigError(
+                f"--time-budget {config.time_budget} leaves no time for one iteration of {n_images} images here "
+                f"(set-up took {elapsed:.0f} s, one iteration takes about {spoken(iteration)}); raise the budget "
+                "or lower --n-images"
+            )
+        config = config.replace(n_iter=min(config.n_iter, fits))
+    runner.set_iterations(config.n_iter)
+    runner.estimate = RunEstimate(
+        n_images, config.n_iter, config.batch_size, steps[False], config.n_iter * iteration + scoring, budget
+    )
+    log.info("%s", runner.estimate.text())
+    return config

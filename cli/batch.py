@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import click
-from onnx_datagen.cli.generate import progress_printer
 
 
 @click.command("batch")
@@ -33,7 +32,9 @@ def batch_command(jobs_file: str, ray_address: str | None, quiet: bool) -> int:
     jobs = read_jobs(jobs_file, ray_address)
     if quiet:  # warnings only, not the time estimate
         logging.getLogger("onnx_datagen").setLevel(logging.WARNING)
-    rows = run_batch(jobs, None if quiet else progress_printer)
+    from onnx_datagen.run.progress import ProgressPrinter
+
+    rows = run_batch(jobs, None if quiet else lambda job: ProgressPrinter())
     table = [("model", "images", "time", "final BN loss", "output", "result")]
     for row in rows:
         loss = f"{row.bn_loss_final:.4g}" if row.bn_loss_final is not None else "-"

@@ -113,7 +113,9 @@ def generate_command(
         torch.set_num_threads(max(1, threads))
     if quiet:  # warnings only, not the time estimate
         logging.getLogger("onnx_datagen").setLevel(logging.WARNING)
-    progress = progress_printer(job, "quiet" if quiet else "auto")
+    from onnx_datagen.run.progress import ProgressPrinter
+
+    progress = ProgressPrinter("quiet" if quiet else "auto")
     try:
         outcome = run_job(job, progress)
     finally:
@@ -161,16 +163,3 @@ def print_summary(dataset) -> None:
         f"details in {dataset.directory / 'manifest.json'}"
     )
     click.echo(f"  look at them: {dataset.directory / dataset.manifest['preview']}")
-
-
-def progress_printer(job, mode: str = "auto"):
-    """A progress display with the job's step count (for the ETA) and its number of groups."""
-    from onnx_datagen.methods.registry import method_for
-    from onnx_datagen.run.progress import ProgressPrinter
-
-    every, mine = job.groups()
-    batches = sum(-(-g.size // job.config.batch_size) for g in mine)  # counted, not listed: -n may be huge
-    steps = method_for(job.config).steps(job.config, batches)
-    printer = ProgressPrinter(mode)
-    printer.expect(steps, job.config.n_iter, len(every))
-    return printer

@@ -45,7 +45,7 @@ def train_generator_command(
     if out.exists() and (out.is_dir() or not overwrite):
         raise OutputError(f"{out} already exists; choose another -o/--output or pass --overwrite")
     progress = ProgressPrinter("quiet" if quiet else "auto")
-    progress.expect(config.n_iter, config.n_iter, 1)
+    progress.expect(config.n_iter, 1)
     started = time.perf_counter()
     try:
         train_generator(model, out, config, input_name=input_name, size=tuple(size) if size else None,

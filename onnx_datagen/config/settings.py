@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import typing
 from dataclasses import dataclass, field
@@ -188,6 +189,14 @@ EXTRA_PIXELS_DIVISOR = 7  # default canvas margin = image side / 7 (see Generati
 LABELS_CE_WEIGHT = 0.001
 RENAMED_KEYS = {"backend": "engine"}  # config files, batch files and manifests written before the rename
 ALL_IMAGES_GROUP = 1024  # default images per group under all-images statistics (MCT, DGH report 1024-image sets)
+DEFAULT_BATCH = 32  # MCT's batch size, the default for images up to SMALL_IMAGE_SIDE square
+# Larger images default to smaller batches and per-batch statistics, so that memory does not grow with the image:
+# at 224x224 batch 8 steps as fast per image as 32 in a third of the memory (benchmarks/LEVERS.md).
+SMALL_IMAGE_SIDE = 112
+SMALL_IMAGE_ITERATIONS, LARGE_IMAGE_ITERATIONS = 500, 30  # default n_iter up to SMALL_IMAGE_SIDE square, above
+LARGE_IMAGE_LOW_RES = 0.5  # default --low-res-fraction above SMALL_IMAGE_SIDE square: 1.4x faster, as good
+LARGE_IMAGE_GROUP = 256  # default all-images group above SMALL_IMAGE_SIDE square: canvases + optimiser state 0.8 GB
+MIN_AUTO_BATCH = 8  # statistics over fewer images drift towards per-image ones, which calibrate 8-bit worse
 
 
 @dataclass(frozen=True)
@@ -197,13 +206,23 @@ class GenerationConfig:
     method: Method = knob(
         Method.BN_INVERSION, "how images are made: BN inversion, fractal (no model needed), or prior (no BN needed)"
     )
-    n_iter: int = knob(500, "outer iterations; each batch takes one optimiser step per iteration")
+    n_iter: int | None = knob(
+        None,
+        f"outer iterations; each batch takes one optimiser step per iteration (default: {SMALL_IMAGE_ITERATIONS} up "
+        f"to {SMALL_IMAGE_SIDE}x{SMALL_IMAGE_SIDE}, {LARGE_IMAGE_ITERATIONS} above, where fractal starting images "
+        "reach real-image W8A8 quality by then: benchmarks/IMAGENET.md)",
+    )
     time_budget: str | None = knob(
         None,
         "fit the run into this wall-clock time, e.g. 10m, 90s, 1h30m: the step time is measured first and --n-iter "
         "becomes the iterations that fit (at most --n-iter); the manifest records both",
     )
-    batch_size: int = knob(32, "images per optimisation batch")
+    batch_size: int | None = knob(
+        None,
+        f"images per optimisation batch (default: {DEFAULT_BATCH}, and for images above {SMALL_IMAGE_SIDE}x"
+        f"{SMALL_IMAGE_SIDE} the power of two that keeps a step's pixels at most {DEFAULT_BATCH} such images, at "
+        f"least {MIN_AUTO_BATCH}: 8 at 224x224)",
+    )
     optimizer: Optimizer = knob(Optimizer.RADAM, "optimiser of the image pixels")
     lr: float = knob(16.0, "initial learning rate")
     beta1: float = knob(0.9, "adam and radam: decay of the running gradient average (DeepInversion: 0.5)")
@@ -219,7 +238,11 @@ class GenerationConfig:
     std_weight: float = knob(1.0, "weight of the BN loss's std term against its mean term (DGH: 10)")
     output_loss: OutputLoss = knob(OutputLoss.NEGATIVE_MIN_MAX, "loss on the model outputs")
     output_loss_multiplier: float = knob(1e-5, "weight of the output loss")
-    init: DataInit = knob(DataInit.GAUSSIAN, "initial images")
+    init: DataInit | None = knob(
+        None,
+        "initial images (default: fractal, at 224x224 as good after 30 iterations as gaussian after 100; "
+        "--method generator: its N(0, 1) latents)",
+    )
     init_from: str | None = knob(
         None,
         "an ONNX generator whose samples are the starting images, in place of --init (inputs: latents [N, D] float "
@@ -261,24 +284,34 @@ class GenerationConfig:
     layer_weighting: LayerWeighting = knob(LayerWeighting.AVERAGE, "weights of the per-layer BN losses")
     first_layer_multiplier: float = knob(10.0, "first-layer-multiplier: weight of the first BN layer")
     input_term: bool = knob(True, "also align the input image with mean 0 / std 1 per channel (normalised space)")
-    granularity: Granularity = knob(Granularity.ALL_IMAGES, "images over which statistics are computed")
+    granularity: Granularity | None = knob(
+        None,
+        "images over which statistics are computed (default: all-images; per-batch for --method generator)",
+    )
     group_size: int | None = knob(
         None,
         "images optimised together, a multiple of batch-size: all-images statistics span one group, and a group "
-        f"is the unit of --shard and --resume (default: {ALL_IMAGES_GROUP} for all-images, else one batch)",
+        f"is the unit of --shard and --resume (default: {ALL_IMAGES_GROUP} for all-images, {LARGE_IMAGE_GROUP} above "
+        f"{SMALL_IMAGE_SIDE}x{SMALL_IMAGE_SIDE}, where {ALL_IMAGES_GROUP} canvases and their optimiser state would "
+        "hold 3.2 GB at 224x224; else one batch)",
     )
-    pipeline: ImagePipeline = knob(ImagePipeline.SMOOTHING_AND_AUGMENTATION, "image views fed to the model")
+    pipeline: ImagePipeline | None = knob(
+        None,
+        f"image views fed to the model (default: smoothing-and-augmentation, MCT's, up to {SMALL_IMAGE_SIDE}x"
+        f"{SMALL_IMAGE_SIDE}; jitter-and-flip above, and with --low-res-fraction, which pools the whole canvas)",
+    )
     extra_pixels: int | None = knob(
         None,
         "canvas margin for the random crop, in pixels (default: the image side / 7, rounded; 32 at 224x224 as MCT)",
     )
     smoothing_sigma: float = knob(1.25, "sigma of the 3x3 Gaussian smoothing")
     flip_probability: float = knob(0.5, "probability of a horizontal flip per step")
-    low_res_fraction: float = knob(
-        0.0,
+    low_res_fraction: float | None = knob(
+        None,
         "share of n_iter run first at half resolution (the model sees the images 2x2 average-pooled, the jitter "
         "halved), after which optimiser and schedule restart at full resolution (DeepInversion's setting 0: 2/3); "
-        "skipped with a note for models that only run at their own size",
+        f"skipped with a note for models that only run at their own size (default: {LARGE_IMAGE_LOW_RES} above "
+        f"{SMALL_IMAGE_SIDE}x{SMALL_IMAGE_SIDE} for BN inversion of pixels on the torch engine, else 0)",
     )
     clipping: Clipping = knob(Clipping.CLAMP, "keep images inside the valid pixel range")
     normalization: Normalization = field(
@@ -296,12 +329,14 @@ class GenerationConfig:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             enum_type = _ENUM_FIELDS.get(f.name)
-            if enum_type is not None and not isinstance(value, enum_type):
+            if enum_type is not None and value is not None and not isinstance(value, enum_type):
                 object.__setattr__(self, f.name, _to_enum(enum_type, value, f.name))
         if isinstance(self.normalization, dict):
             object.__setattr__(self, "normalization", normalization_from_dict(self.normalization))
-        for name in ("n_iter", "batch_size", "latent_dim"):
-            _check_positive_int(name, getattr(self, name))
+        _check_positive_int("latent_dim", self.latent_dim)
+        for name in ("n_iter", "batch_size"):  # None: a default that depends on the image size (for_image)
+            if getattr(self, name) is not None:
+                _check_positive_int(name, getattr(self, name))
         for name in (
             "lr",
             "min_lr",
@@ -326,10 +361,10 @@ class GenerationConfig:
             object.__setattr__(self, "labels", str(self.labels))
             parse_labels(self.labels)  # a bad spec fails here, not after the model is loaded
         if self.parameterization is Parameterization.GENERATOR:
-            if self.init is not DataInit.GAUSSIAN or self.init_from:
+            if self.init not in (None, DataInit.GAUSSIAN) or self.init_from:
                 raise ConfigError(
-                    f"--init {self.init.value} sets starting pixels, but --parameterization generator makes the images "
-                    "from N(0, 1) latents; drop --init or use --parameterization pixels"
+                    f"--init {(self.init or DataInit.GAUSSIAN).value} sets starting pixels, but --parameterization "
+                    "generator makes the images from N(0, 1) latents; drop --init or use --parameterization pixels"
                 )
             if self.clipping in (Clipping.REFLECT, Clipping.CLAMP_CANVAS):
                 raise ConfigError(
@@ -347,7 +382,7 @@ class GenerationConfig:
             raise ConfigError(f"{_flag('output_loss_multiplier')} must be >= 0, got {self.output_loss_multiplier}")
         if self.extra_pixels is not None and (not isinstance(self.extra_pixels, int) or self.extra_pixels < 0):
             raise ConfigError(f"{_flag('extra_pixels')} must be an integer >= 0, got {self.extra_pixels!r}")
-        if not 0 <= self.low_res_fraction < 1:
+        if self.low_res_fraction is not None and not 0 <= self.low_res_fraction < 1:
             raise ConfigError(f"{_flag('low_res_fraction')} must be in [0, 1), got {self.low_res_fraction}")
         if self.low_res_fraction and self.pipeline is ImagePipeline.SMOOTHING_AND_AUGMENTATION:
             raise ConfigError(
@@ -358,7 +393,7 @@ class GenerationConfig:
             raise ConfigError(f"{_flag('flip_probability')} must be in [0, 1], got {self.flip_probability}")
         if self.group_size is not None:
             _check_positive_int("group_size", self.group_size)
-            if self.group_size % self.batch_size:
+            if self.batch_size is not None and self.group_size % self.batch_size:
                 raise ConfigError(
                     f"--group-size ({self.group_size}) must be a multiple of --batch-size ({self.batch_size})"
                 )
@@ -388,6 +423,41 @@ class GenerationConfig:
     @property
     def patience(self) -> int:
         return self.scheduler_patience if self.scheduler_patience is not None else max(1, self.n_iter // 50)
+
+    def for_image(self, height: int, width: int) -> GenerationConfig:
+        """The config with the defaults that depend on the model filled in (None in the fields): by the image size
+        the iterations, batch size, group size, views and low-resolution phase; by the method the starting images
+        and the granularity. Above SMALL_IMAGE_SIDE square a step costs more, so fewer iterations from fractal
+        starts, half of them at half resolution, and smaller batches and groups, so memory stays flat
+        (benchmarks/IMAGENET.md)."""
+        small = SMALL_IMAGE_SIDE * SMALL_IMAGE_SIDE
+        large = height * width > small
+        n_iter = self.n_iter or (LARGE_IMAGE_ITERATIONS if large else SMALL_IMAGE_ITERATIONS)
+        fits = DEFAULT_BATCH * small // (height * width)  # images of this size in DEFAULT_BATCH small ones
+        batch = self.batch_size or 2 ** int(math.log2(min(DEFAULT_BATCH, max(MIN_AUTO_BATCH, fits))))
+        granularity = self.granularity or (
+            Granularity.PER_BATCH if self.method is Method.GENERATOR else Granularity.ALL_IMAGES
+        )
+        # An all-images group keeps every canvas and its optimiser state in memory: fewer images above small ones.
+        group = self.group_size
+        if group is None and large and granularity is Granularity.ALL_IMAGES:
+            group = max(1, round(LARGE_IMAGE_GROUP / batch)) * batch
+        latents = self.method is Method.GENERATOR or self.parameterization is Parameterization.GENERATOR
+        init = self.init or (DataInit.GAUSSIAN if latents else DataInit.FRACTAL)
+        pipeline = self.pipeline or (
+            ImagePipeline.JITTER_AND_FLIP
+            if large or self.low_res_fraction
+            else ImagePipeline.SMOOTHING_AND_AUGMENTATION
+        )
+        low_res = self.low_res_fraction
+        if low_res is None:
+            plain = self.method is Method.BN_INVERSION and self.parameterization is Parameterization.PIXELS
+            pooled = large and plain and pipeline is not ImagePipeline.SMOOTHING_AND_AUGMENTATION
+            low_res = LARGE_IMAGE_LOW_RES if pooled and self.engine is not EngineChoice.ORT_TRAINING else 0.0
+        if group is not None and group % batch:
+            raise ConfigError(f"--group-size ({group}) must be a multiple of --batch-size ({batch})")
+        return self.replace(n_iter=n_iter, batch_size=batch, granularity=granularity, init=init, group_size=group,
+                            pipeline=pipeline, low_res_fraction=low_res)  # fmt: skip
 
     def replace(self, **changes: Any) -> GenerationConfig:
         return dataclasses.replace(self, **changes)
@@ -466,8 +536,13 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def _enum_fields() -> dict[str, type[Enum]]:
-    hints = typing.get_type_hints(GenerationConfig)
-    return {name: hint for name, hint in hints.items() if isinstance(hint, type) and issubclass(hint, Enum)}
+    """Fields typed with an enum, or an enum or None (a default that depends on the model)."""
+    fields = {}
+    for name, hint in typing.get_type_hints(GenerationConfig).items():
+        options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+        if len(options) == 1 and isinstance(options[0], type) and issubclass(options[0], Enum):
+            fields[name] = options[0]
+    return fields
 
 
 _ENUM_FIELDS = _enum_fields()  # field name -> enum type, so values from files and the CLI are coerced

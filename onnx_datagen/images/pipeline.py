@@ -60,6 +60,7 @@ class CanvasPipeline:
     def __init__(
         self, config: GenerationConfig, height: int, width: int, low: np.ndarray, high: np.ndarray, device: torch.device
     ) -> None:
+        config = config.for_image(height, width)  # the default views depend on the image size
         self.augment = config.pipeline is ImagePipeline.SMOOTHING_AND_AUGMENTATION
         self.extra = config.margin(height, width) if self.augment else 0
         self.jitter = config.margin(height, width) if config.pipeline is ImagePipeline.JITTER_AND_FLIP else 0

@@ -104,8 +104,9 @@ class ImageMethod(ABC):
         return source
 
     def fit(self, source: ModelSource, config: GenerationConfig) -> GenerationConfig:
-        """The config as this model runs it (settings the model cannot use turned off, with a note)."""
-        return config
+        """The config as this model runs it: the defaults that depend on the image size filled in (methods add:
+        settings the model cannot use turned off, with a note)."""
+        return config.for_image(source.image.height, source.image.width)
 
     @abstractmethod
     def start(self, source: ModelSource, config: GenerationConfig) -> ImageMaker:
@@ -172,14 +173,16 @@ def choose_engine(prepared: PreparedModel, config: GenerationConfig) -> Engine:
             raise
         from onnx_datagen.engines.ort_training.engine import EXTRA, OrtTrainingEngine
 
+        full_size = config.replace(low_res_fraction=0.0)  # it builds one training graph per image size
         try:
-            engine = OrtTrainingEngine(prepared, config)
+            engine = OrtTrainingEngine(prepared, full_size)
         except DependencyError:
             raise ConversionError(
                 f"{err}; --engine auto falls back to ort-training for such models: install {EXTRA} in its own "
                 "environment"
             ) from err
-        log.warning("%s; --engine auto uses ort-training instead", err)
+        at_full_size = ", every iteration at full size" if config.low_res_fraction else ""
+        log.warning("%s; --engine auto uses ort-training instead%s", err, at_full_size)
         return engine
 
 

@@ -16,7 +16,7 @@ class BnInversion(ImageMethod):
         return prepare_model(model, input_name, size, use_bn=self.use_bn)
 
     def fit(self, source: PreparedModel, config: GenerationConfig) -> GenerationConfig:
-        return fit_to_classes(source, config)
+        return fit_to_classes(source, super().fit(source, config))
 
     def start(self, source: PreparedModel, config: GenerationConfig) -> EngineMaker:
         return EngineMaker(choose_engine(source, config), source)

@@ -33,7 +33,7 @@ class Generator(BnInversion):  # BN inversion's model and fit; its own engine, g
         if (
             config.parameterization is Parameterization.GENERATOR
             or config.init_from
-            or config.init is not DataInit.GAUSSIAN
+            or config.init not in (None, DataInit.GAUSSIAN)
         ):
             raise ConfigError(
                 "--method generator makes its images from N(0, 1) latents; drop --parameterization, --init and "
@@ -84,7 +84,8 @@ def train_generator(
         raise ConfigError(f"train-generator trains method generator, not {config.method.value}; use --preset generator")
     from onnx_datagen.methods.generator_training import GeneratorTrainer
 
-    engine = GeneratorTrainer(METHOD.source(model, config, input_name, size), config)
+    source = METHOD.source(model, config, input_name, size)
+    engine = GeneratorTrainer(source, METHOD.fit(source, config))
     engine.train(progress)
     engine.export_onnx(output)
     return Path(output)

@@ -50,6 +50,7 @@ class _Sampler(torch.nn.Module):
 
 class GeneratorTrainer(Engine):
     def __init__(self, prepared: PreparedModel, config: GenerationConfig, model: TorchModel | None = None) -> None:
+        config = config.for_image(prepared.image.height, prepared.image.width)  # engines built directly, too
         self.config, self.prepared = config, prepared
         self.pixels = TorchEngine(prepared, config, model)  # the model, view pipeline, BN targets and objective
         self.classes = classifier_classes(prepared)

@@ -69,6 +69,7 @@ def generate(
 
 def job_record(source: ModelInput | PreparedModel, config: GenerationConfig, n_images: int) -> dict:
     """What decides the images: equal records give equal bytes. Resume and merge compare it field by field."""
+    config = config.for_image(source.image.height, source.image.width)  # the defaults it ran with, spelled out
     groups = plan_groups(n_images, config)
     record = {
         "model": model_record(source),

@@ -42,9 +42,9 @@ class GenerationJob:
 
         check_n_images(self.n_images)
 
-    def groups(self) -> tuple[list[Group], list[Group]]:
-        """All of the job's groups, and the ones this run makes (its shard's)."""
-        every = plan_groups(self.n_images, self.config)
+    def groups(self, config: GenerationConfig) -> tuple[list[Group], list[Group]]:
+        """All of the job's groups under `config` (the job's, fitted to the model), and the ones this run makes."""
+        every = plan_groups(self.n_images, config)
         return every, self.shard.select(every) if self.shard else every
 
 
@@ -72,7 +72,7 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
             "--n-iter instead (a --time-budget run's manifest says how many iterations its budget bought)"
         )
     record = job_record(source, config, job.n_images)
-    groups, mine = job.groups()
+    groups, mine = job.groups(config)
     if job.shard and job.shard.count > len(groups):
         raise ConfigError(
             f"--shard {job.shard}: this job has only {len(groups)} groups of {method.group_size(config)} images; "
@@ -94,6 +94,9 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
         return JobOutcome(folder.out, Dataset.load(folder.out), 0, len(mine), time.perf_counter() - started)
     done = set(folder.start(len(mine), statistics_targets(source)))
     pending = [g for g in mine if g.index not in done]
+    if hasattr(progress, "expect"):  # a display with an ETA over the whole run (run/progress.ProgressPrinter)
+        batches = sum(-(-g.size // config.batch_size) for g in pending)
+        progress.expect(method.steps(config, batches), len(groups))
     try:
         if job.ray_address:
             run_on_ray(job.ray_address, source, config, pending, folder.store, progress)

@@ -25,19 +25,17 @@ class ProgressPrinter:
         self.start: float | None = None  # set at the first step, so setup time does not skew the ETA
         self.first_step = 0
         self.done = 0
-        self.steps_per_iteration: float | None = None
+        self.total: int | None = None
         self.groups = 1
         self.last_draw = 0.0
         self.drawn = False
 
-    def expect(self, steps: int, n_iter: int, groups: int) -> None:
-        """This run's optimiser steps at n_iter iterations (for an ETA across groups, else per group; a time budget
-        may change the iterations, which the steps follow) and the job's groups."""
-        self.steps_per_iteration, self.groups = steps / n_iter, groups
+    def expect(self, steps: int, groups: int) -> None:
+        """This run's optimiser steps (for an ETA across groups, else per group) and the job's groups."""
+        self.total, self.groups = steps, groups
 
     def _eta(self, report: StepReport) -> str:
-        per_iteration = self.steps_per_iteration or report.n_batches
-        total = round(per_iteration * report.n_iter)
+        total = self.total or report.n_iter * report.n_batches
         if self.done == self.first_step:
             return "?"
         remaining = (time.monotonic() - self.start) / (self.done - self.first_step) * max(0, total - self.done)

@@ -47,7 +47,9 @@ def test_balanced_labels_at_the_default_weight_steer_the_model_and_keep_the_bn_m
 def test_a_few_classes_need_a_higher_weight_and_are_recorded_per_image():
     """Two classes fight statistics made of ten: at the default weight 66 % (100 iterations) or 19 %
     (60) land on their label; --ce-weight 0.01 gives 94 % at 60 iterations, BN match 0.89 -> 0.42."""
-    config = GenerationConfig(normalization=DIGITS, n_iter=60, batch_size=16, labels="3,5", ce_weight=0.01)
+    config = GenerationConfig(
+        normalization=DIGITS, n_iter=60, batch_size=16, labels="3,5", ce_weight=0.01, init="gaussian"
+    )  # measured from N(0, 1) starts; fractal ones (the default) hold the other classes' shapes longer
     dataset = onnx_datagen.generate(str(DIGITS_MODEL), n_images=32, config=config)
     assert dataset.manifest["labels"] == [3, 5] * 16
     assert hit_rate(dataset) >= 0.8

@@ -22,7 +22,7 @@ def test_every_method_value_has_a_module():
     ("settings", "message"),
     [
         ({"method": "fractal", "labels": "0-3"}, "fractal images have none"),
-        ({"method": "generator"}, "no fixed set for all-images statistics"),
+        ({"method": "generator", "granularity": "all-images"}, "no fixed set for all-images statistics"),
         ({"method": "generator", "granularity": "per-batch", "init": "uniform"}, "from N(0, 1) latents"),
         (
             {"method": "generator", "granularity": "per-batch", "low_res_fraction": 0.5, "pipeline": "identity"},
@@ -38,12 +38,43 @@ def test_a_method_refuses_what_it_cannot_honour_before_reading_the_model(setting
         onnx_datagen.generate("no-such-model.onnx", 4, GenerationConfig(**settings))
 
 
+def test_defaults_that_depend_on_the_model_follow_its_image_size_and_the_method():
+    def resolved(size: int, **settings) -> tuple:
+        c = GenerationConfig(**settings).for_image(size, size)
+        return (
+            c.n_iter,
+            c.batch_size,
+            c.granularity.value,
+            c.group_size,
+            c.init.value,
+            c.pipeline.value,
+            c.low_res_fraction,
+        )
+
+    mct_views = ("smoothing-and-augmentation", 0.0)
+    assert resolved(32) == resolved(112) == (500, 32, "all-images", None, "fractal", *mct_views)  # MCT's but the start
+    pooled = ("jitter-and-flip", 0.5)
+    assert resolved(224) == resolved(512) == (30, 8, "all-images", 256, "fractal", *pooled)  # memory stays flat
+    assert resolved(128) == (30, 16, "all-images", 256, "fractal", *pooled)
+    assert resolved(224, batch_size=24)[:4] == (30, 24, "all-images", 264)  # whole batches
+    assert resolved(224, batch_size=32, n_iter=7, granularity="per-batch", init="uniform")[:5] == (
+        7, 32, "per-batch", None, "uniform"
+    )  # fmt: skip
+    assert resolved(224, pipeline="smoothing-and-augmentation")[5:] == mct_views  # it crops: no pooled phase
+    assert resolved(224, engine="ort-training")[5:] == ("jitter-and-flip", 0.0)  # one graph per image size
+    assert resolved(32, low_res_fraction=0.25)[5:] == ("jitter-and-flip", 0.25)
+    assert resolved(224, method="generator")[2:] == ("per-batch", None, "gaussian", "jitter-and-flip", 0.0)
+    with pytest.raises(ConfigError, match="multiple of --batch-size"):
+        GenerationConfig(group_size=20).for_image(224, 224)
+
+
 def test_group_sizes_follow_the_method():
     batch = {"batch_size": 32}
-    assert method_for(GenerationConfig(**batch)).group_size(GenerationConfig(**batch)) == 1024  # all-images
+    all_images = GenerationConfig(**batch).for_image(32, 32)
+    assert method_for(all_images).group_size(all_images) == 1024
     per_batch = GenerationConfig(granularity="per-batch", **batch)
     assert method_for(per_batch).group_size(per_batch) == 32
-    generator = GenerationConfig(method="generator", granularity="per-batch", **batch)
+    generator = GenerationConfig(method="generator", granularity="per-batch", n_iter=500, **batch)
     assert method_for(generator).group_size(generator) == 1024  # one training serves every group
     assert method_for(generator).steps(generator, batches=10) == generator.n_iter
     fractal = GenerationConfig(method="fractal")

@@ -181,6 +181,7 @@ def _native_stderr_silenced():
 
 class OrtTrainingEngine(BatchLoopEngine):
     def __init__(self, prepared: PreparedModel, config: GenerationConfig) -> None:
+        config = config.for_image(prepared.image.height, prepared.image.width)  # engines built directly, too
         problems = unsupported(config)
         if problems:
             raise ConfigError(

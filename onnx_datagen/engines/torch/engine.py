@@ -179,6 +179,7 @@ class TorchModel:
 
 class TorchEngine(BatchLoopEngine):
     def __init__(self, prepared: PreparedModel, config: GenerationConfig, model: TorchModel | None = None) -> None:
+        config = config.for_image(prepared.image.height, prepared.image.width)  # engines built directly, too
         if config.device is Device.CUDA and not torch.cuda.is_available():
             raise ConfigError(
                 "--device cuda was asked for but torch sees no CUDA device; use --device cpu "

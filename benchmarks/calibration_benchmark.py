@@ -88,10 +88,14 @@ def run_worker(args, generator: str, onnx_path: Path, seed: int, out: Path, repo
 
 def generated_set(args, work: Path, onnx_path: Path, generator: str, seed: int, results: Results) -> np.ndarray:
     variant = f"-{args.granularity}" if args.granularity and generator == "datagen" else ""
+    if args.datagen_label and generator == "datagen":
+        variant += f"-{args.datagen_label}"
     stem = f"R{args.depth}_{generator}{variant}_s{seed}_n{args.n_images}_it{args.n_iter}"
     out, report = work / f"{stem}.npy", work / f"{stem}.json"
     if not out.exists():
         extra = ["--granularity", args.granularity] if args.granularity and generator == "datagen" else []
+        if args.datagen_config and generator == "datagen":
+            extra += ["--config-json", args.datagen_config]
         run_worker(args, generator, onnx_path, seed, out, report,
                    "--n-iter", str(args.n_iter), "--batch-size", str(args.batch_size), *extra)  # fmt: skip
         timing = json.loads(report.read_text())
@@ -222,6 +226,8 @@ def calibration_sets_lazy(args, work, onnx_path, results):
     for seed in args.seeds:
         for generator in args.generators:
             label = f"{generator} {args.granularity}" if args.granularity and generator == "datagen" else generator
+            if args.datagen_label and generator == "datagen":
+                label += f" {args.datagen_label}"
             yield f"{label} s{seed}", generated_set(args, work, onnx_path, generator, seed, results)
 
 
@@ -237,6 +243,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="per process; 1 lets two models run side by side")
     parser.add_argument("--granularity", help="datagen sets with this granularity instead of the default")
+    parser.add_argument("--datagen-config", help="datagen sets: config values over the mct preset's, as JSON")
+    parser.add_argument("--datagen-label", help="datagen sets: a name for --datagen-config's variant")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="generated sets only")
     parser.add_argument(
         "--fold-bn", action="store_true", help="use the BN-folded export (torch's default); only model-free sets"

@@ -56,7 +56,7 @@ def run_datagen(args) -> tuple[np.ndarray, dict]:
     from onnx_datagen.config.presets import load_preset
 
     preset = load_preset(args.preset or ("prior" if args.generator == "prior" else "mct"))
-    overrides = {"n_iter": args.n_iter, "seed": args.seed}
+    overrides = {**json.loads(args.config_json), "n_iter": args.n_iter, "seed": args.seed}
     if args.batch_size:  # else the preset's own batch size
         overrides["batch_size"] = args.batch_size
     config = GenerationConfig.from_dict({**preset, **overrides})
@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--preset", help="datagen: start from this preset (default mct, our defaults)")
     parser.add_argument("--backend", help="datagen: torch, ort-training or auto (default: the config's)")
     parser.add_argument("--init-from-preset", help="datagen: start from the samples of this preset's trained generator")
+    parser.add_argument("--config-json", default="{}", help="datagen: config values over the preset's, as JSON")
     parser.add_argument("--depth", type=int, required=True)
     parser.add_argument("--onnx", required=True, help="the BN-kept export (datagen's input)")
     parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))

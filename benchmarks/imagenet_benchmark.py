@@ -379,36 +379,22 @@ def render(bench: Bench, results: dict, command: str) -> str:
         "",
     ]
     if "table" in results:
-        rows = results["table"]
-        lines += [
-            f"## Calibration sets of {args['n_images']} images",
-            "",
+        lines += sets_section(
+            f"Calibration sets of {args['n_images']} images",
             f"datagen's default with `--time-budget {args['budget']}`; MCT at the iterations that take it about as "
             "long (its images x iterations per second from the time-to-quality runs below).",
-            "",
-            f"| set | iterations | s | RSS GB | {head} |",
-            "|---|---|---|---|" + "---|" * len(QUANTIZERS),
-        ]
-        for name, row in rows.items():
-            lines.append(f"| {name} | {generation_cells(row.get('generation'))} | {cells(row['scores'])} |")
-        lines.append("")
+            results["table"],
+        )
     if "curves" in results:
         lines += curve_section(results["curves"], args)
     if "presets" in results:
-        rows = results["presets"]
-        lines += [
-            f"## Every preset, {args['preset_images']} images, `--time-budget {args['preset_budget']}` each",
-            "",
+        lines += sets_section(
+            f"Every preset, {args['preset_images']} images, `--time-budget {args['preset_budget']}` each",
             "Presets keep their own settings (batch size, granularity, start); the budget sets their iterations. "
             "`generator` trains its generator for the iterations the default chose (it has no per-batch steps to "
             "fit); `fractal` renders.",
-            "",
-            f"| set | iterations | s | RSS GB | {head} |",
-            "|---|---|---|---|" + "---|" * len(QUANTIZERS),
-        ]
-        for name, row in rows.items():
-            lines.append(f"| {name} | {generation_cells(row.get('generation'))} | {cells(row['scores'])} |")
-        lines.append("")
+            results["presets"],
+        )
     lever_rows = [(n, d) for n, d in LEVER_ROWS.items() if f"set|{n}|64" in bench.results]
     if lever_rows:
         lines += [
@@ -435,6 +421,15 @@ def render(bench: Bench, results: dict, command: str) -> str:
 
 
 QUANTIZERS_FIRST = next(iter(QUANTIZERS))
+
+
+def sets_section(title: str, intro: str, rows: dict) -> list[str]:
+    head = " | ".join(f"{q} top-1 / agree / SQNR" for q in QUANTIZERS)
+    lines = [f"## {title}", "", intro, "", f"| set | iterations | s | RSS GB | {head} |",
+             "|---|---|---|---|" + "---|" * len(QUANTIZERS)]  # fmt: skip
+    for name, row in rows.items():
+        lines.append(f"| {name} | {generation_cells(row.get('generation'))} | {cells(row['scores'])} |")
+    return [*lines, ""]
 
 
 def curve_section(rows: dict, args: dict) -> list[str]:

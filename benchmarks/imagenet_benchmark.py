@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ sys.path.insert(0, str(HERE))
 
 from dense_benchmark import normalise, split_images  # noqa: E402 - benchmarks/ is on the path just above
 from imagenet_model import mobilenet_v2_onnx, weights_file  # noqa: E402
+from levers import cpu_name  # noqa: E402
 
 LABELLED = "imagenet_val_sample_200_224.npz"
 QUANTIZERS = {  # name -> onnx_datagen QuantSettings kwargs, or "nncf"
@@ -143,24 +143,9 @@ class Bench:
         self.results_file = self.work / "results.jsonl"
         self.results = {}
         if self.results_file.exists():
-            lines = self.results_file.read_text().splitlines()
-            for line in lines:
+            for line in self.results_file.read_text().splitlines():
                 row = json.loads(line)
-                self.results[self._set_key(row)] = row
-            if any(json.loads(line)["key"].count("|") == 1 for line in lines):  # keyed before the image count
-                self.results_file.write_text("".join(json.dumps(row) + "\n" for row in self.results.values()))
-
-    def _set_key(self, row: dict) -> str:
-        """Sets cached before their key held the image count ('set|NAME'): keyed and filed by it now."""
-        parts = row["key"].split("|")
-        if parts[0] != "set" or len(parts) != 2:
-            return row["key"]
-        old = self.work / "sets" / f"{parts[1].replace(' ', '_')}.npy"
-        n = row.get("n_images") or len(np.load(old, mmap_mode="r"))
-        if old.exists():
-            old.rename(old.with_name(f"{old.stem}_{n}.npy"))
-        row.update(key=f"set|{parts[1]}|{n}", n_images=n)
-        return row["key"]
+                self.results[row["key"]] = row
 
     def add(self, row: dict) -> dict:
         self.results[row["key"]] = row
@@ -244,13 +229,6 @@ def noise_sets(n: int, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     mean, std = (np.array(v, dtype=np.float32)[:, None, None] for v in Normalization.preset("imagenet").per_channel(3))
     uniform = (rng.uniform(0, 1, (n, *shape)).astype(np.float32) - mean) / std
     return {"gaussian": rng.standard_normal((n, *shape), dtype=np.float32), "uniform": uniform}
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def table(bench: Bench, args) -> dict:

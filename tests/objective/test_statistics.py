@@ -57,3 +57,16 @@ def test_cache_combines_to_global_statistics_with_gradient_only_through_current_
     cache.store(1, [moments(batches[1] + 10, Granularity.PER_BATCH)])
     ((m2, _),) = cache.combined(0, [moments(batches[0], Granularity.PER_BATCH)])
     np.testing.assert_allclose(m2.numpy(), everything.mean(axis=(0, 2, 3)) + 10 / 3, rtol=RTOL)
+
+
+@pytest.mark.parametrize("array", [torch.tensor, np.asarray], ids=["torch", "numpy"])
+def test_cache_copies_what_it_stores(array):
+    """Slots are copies (the step's own moment tensors are freed with the step), for either engine's arrays."""
+    stored = [(array(np.float32([1.0, 2.0])), array(np.float32([3.0, 4.0])))]
+    cache = MomentCache(2)
+    cache.store(0, stored)
+    cache.store(1, [(array(np.float32([5.0, 6.0])), array(np.float32([7.0, 8.0])))])
+    stored[0][0][:] = 100.0  # the engine reuses or frees its buffer after the step
+    ((rest_mean, rest_square),) = cache.rest(0)  # the sum less slot 0, as it was stored
+    np.testing.assert_array_equal(np.asarray(rest_mean), [5.0, 6.0])
+    np.testing.assert_array_equal(np.asarray(rest_square), [7.0, 8.0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -20,7 +21,6 @@ from onnx_datagen.methods.registry import method_for
 from onnx_datagen.objective.bn_alignment import bn_loss_for
 from onnx_datagen.objective.report import StatisticsTargets, statistics_report
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
-from onnx_datagen.run.budget import plan_run
 from onnx_datagen.run.groups import GroupRunner, determinism, plan_groups, statistics_targets
 
 
@@ -60,9 +60,13 @@ def generate(
     source = method.source(model, config, input_name, size)
     config = method.fit(source, config)
     runner = GroupRunner(source, config)
-    config = plan_run(runner, config, n_images, time.perf_counter() - started)
-    results = [runner.run(group, progress) for group in plan_groups(n_images, config)]
-    images = np.concatenate([r.images for r in results])
+    config = runner.plan(config, n_images, time.perf_counter() - started)
+    images = np.empty((n_images, *source.image.chw), np.float32)
+    results = []
+    for group in plan_groups(n_images, config):  # each group's images land in place: no second copy of the set
+        result = runner.run(group, progress)
+        images[group.start : group.start + group.size] = result.images
+        results.append(dataclasses.replace(result, images=None))
     job = job_record(source, config, n_images)
     return assemble(job, runner.run_record(), statistics_targets(source), results, Dataset(images, *_pixels(job)))
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
+from onnx_datagen.cli.options import hide_information
 
 
 @click.command("batch")
@@ -30,8 +29,8 @@ def batch_command(jobs_file: str, ray_address: str | None, quiet: bool) -> int:
     from onnx_datagen.run.batch import read_jobs, run_batch
 
     jobs = read_jobs(jobs_file, ray_address)
-    if quiet:  # warnings only, not the time estimate
-        logging.getLogger("onnx_datagen").setLevel(logging.WARNING)
+    if quiet:
+        hide_information()
     from onnx_datagen.run.progress import ProgressPrinter
 
     rows = run_batch(jobs, None if quiet else lambda job: ProgressPrinter())

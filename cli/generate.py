@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
-from onnx_datagen.cli.options import build_config, config_options, echo_listing
+from onnx_datagen.cli.options import build_config, config_options, echo_listing, hide_information
 
 from onnx_datagen.config.presets import describe_presets
 from onnx_datagen.errors import ConfigError
@@ -111,8 +109,8 @@ def generate_command(
         import torch
 
         torch.set_num_threads(max(1, threads))
-    if quiet:  # warnings only, not the time estimate
-        logging.getLogger("onnx_datagen").setLevel(logging.WARNING)
+    if quiet:
+        hide_information()
     from onnx_datagen.run.progress import ProgressPrinter
 
     progress = ProgressPrinter("quiet" if quiet else "auto")

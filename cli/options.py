@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import types
 import typing
 from enum import Enum
@@ -137,3 +138,8 @@ def echo_listing(items: dict[str, str]) -> None:
     width = max(len(name) for name in items)
     for name, text in items.items():
         click.echo(f"{name:<{width}}  {text}")
+
+
+def hide_information() -> None:
+    """A command's -q: the library's warnings still show (`note: ...`), its information (a time estimate) does not."""
+    logging.getLogger("onnx_datagen").setLevel(logging.WARNING)

@@ -7,15 +7,10 @@ continues the same job and the manifest says what the budget bought.
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 
 from onnx_datagen.config.settings import GenerationConfig, parse_duration
 from onnx_datagen.errors import ConfigError
-from onnx_datagen.run.groups import GroupRunner, plan_groups
-
-log = logging.getLogger("onnx_datagen")
 
 # Scoring a finished group (BN sums of the initial and final images, diversity: three forward passes without
 # gradients) costs about one optimiser step per batch.
@@ -53,17 +48,19 @@ def spoken(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def plan_run(
-    runner: GroupRunner, config: GenerationConfig, n_images: int, elapsed: float, n_iter: int | None = None
-) -> GenerationConfig:
-    """Measure the step time, fit config.n_iter to config.time_budget (less the `elapsed` set-up), log the
-    estimate and keep it for the manifest. `n_iter`: the iterations an earlier run of this job chose (resume)."""
-    measuring = time.perf_counter()
-    steps = runner.step_seconds()  # may include work done once per run before the first step (a pilot)
-    elapsed += time.perf_counter() - measuring
-    if steps is None:  # a method that renders, or trains once for all images: nothing to fit
-        return config
-    batches = sum(-(-g.size // config.batch_size) for g in plan_groups(n_images, config))
+def fit_iterations(
+    steps: dict[bool, float],
+    config: GenerationConfig,
+    n_images: int,
+    batches: int,
+    elapsed: float,
+    n_iter: int | None = None,
+) -> tuple[GenerationConfig, RunEstimate]:
+    """The config with n_iter fitted to config.time_budget, and the run's estimate.
+
+    `steps`: seconds of one step of a full batch, by phase resolution (key: half resolution); `batches`: the run's
+    batches; `elapsed`: the set-up so far, spent from the budget; `n_iter`: the iterations an earlier run of this
+    job chose (resume)."""
     low = config.low_res_fraction if True in steps else 0.0
     iteration = batches * (low * steps.get(True, 0.0) + (1 - low) * steps[False])
     scoring = batches * SCORING_STEPS_PER_BATCH * steps[False]
@@ -79,9 +76,7 @@ def plan_run(
                 "or lower --n-images"
             )
         config = config.replace(n_iter=min(config.n_iter, fits))
-    runner.set_iterations(config.n_iter)
-    runner.estimate = RunEstimate(
+    estimate = RunEstimate(
         n_images, config.n_iter, config.batch_size, steps[False], config.n_iter * iteration + scoring, budget
     )
-    log.info("%s", runner.estimate.text())
-    return config
+    return config, estimate

@@ -6,7 +6,9 @@ groups can run in any order, in any process, and still add up to the same datase
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from dataclasses import dataclass
 
 from onnx_datagen.config.settings import Device, GenerationConfig, Precision
@@ -16,6 +18,9 @@ from onnx_datagen.graph.prepare import ModelInput, PreparedModel
 from onnx_datagen.methods.base import GroupResult
 from onnx_datagen.methods.registry import method_for
 from onnx_datagen.objective.report import StatisticsTargets
+from onnx_datagen.run.budget import RunEstimate, fit_iterations
+
+log = logging.getLogger("onnx_datagen")
 
 
 def plan_groups(n_images: int, config: GenerationConfig) -> list[Group]:
@@ -76,16 +81,27 @@ class GroupRunner:
 
     def __init__(self, source: ModelInput | PreparedModel, config: GenerationConfig) -> None:
         self.maker = method_for(config).start(source, config)
-        self.estimate = None  # run/budget.RunEstimate, once planned
+        self.estimate: RunEstimate | None = None  # once planned
 
     def run(self, group: Group, progress: ProgressSink | None = None) -> GroupResult:
         return self.maker.make(group, progress)
 
-    def step_seconds(self) -> dict[bool, float] | None:
-        return self.maker.step_seconds()
-
-    def set_iterations(self, n_iter: int) -> None:
-        self.maker.set_iterations(n_iter)
+    def plan(
+        self, config: GenerationConfig, n_images: int, elapsed: float, n_iter: int | None = None
+    ) -> GenerationConfig:
+        """Measure the step time, fit the iterations to config.time_budget (less the `elapsed` set-up) and log the
+        estimate, which run_record then carries; returns the config with the iterations chosen. `n_iter`: the
+        iterations an earlier run of this job chose (resume)."""
+        measuring = time.perf_counter()
+        steps = self.maker.step_seconds()  # may include work done once per run before the first step (a pilot)
+        if steps is None:  # a method that renders, or trains once for all images: nothing to fit
+            return config
+        batches = sum(-(-g.size // config.batch_size) for g in plan_groups(n_images, config))
+        elapsed += time.perf_counter() - measuring
+        config, self.estimate = fit_iterations(steps, config, n_images, batches, elapsed, n_iter)
+        self.maker.set_iterations(config.n_iter)
+        log.info("%s", self.estimate.text())
+        return config
 
     def run_record(self) -> dict:
         """What the manifest says about how the images were made (merged datasets take it from their shards)."""

@@ -14,7 +14,6 @@ from onnx_datagen.errors import ConfigError, UserError
 from onnx_datagen.exporters import check_formats, disk_bytes, parse_formats
 from onnx_datagen.files import prepare_output_dir, require_free_space, scratch_file
 from onnx_datagen.methods.registry import method_for
-from onnx_datagen.run.budget import plan_run
 from onnx_datagen.run.folder import STACKED, RunFolder, job_difference, read_manifest, saved_groups, stack_images
 from onnx_datagen.run.generate import assemble, dataset_from_file, job_record
 from onnx_datagen.run.groups import GroupRunner, Shard, plan_groups, statistics_targets
@@ -71,7 +70,6 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
             f"--time-budget measures this machine, and {'shards' if job.shard else 'Ray tasks'} run elsewhere; give "
             "--n-iter instead (a --time-budget run's manifest says how many iterations its budget bought)"
         )
-    record = job_record(source, config, job.n_images)
     groups, mine = job.groups(config)
     if job.shard and job.shard.count > len(groups):
         raise ConfigError(
@@ -85,10 +83,8 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
         check_ray(job.ray_address)
     runner = None if job.ray_address else GroupRunner(source, config)
     if runner is not None:
-        config = plan_run(
-            runner, config, job.n_images, time.perf_counter() - started, _budgeted_iterations(job, config)
-        )
-        record = job_record(source, config, job.n_images)
+        config = runner.plan(config, job.n_images, time.perf_counter() - started, _budgeted_iterations(job, config))
+    record = job_record(source, config, job.n_images)
     folder = RunFolder.open(job.output, record, job.shard, formats, job.layout, job.resume, job.overwrite)
     if folder.complete:
         return JobOutcome(folder.out, Dataset.load(folder.out), 0, len(mine), time.perf_counter() - started)

@@ -2,14 +2,14 @@
 noise, fractal images, datagen's presets and Sony MCT, scored after ORT W8A8 (MinMax, Percentile) and NNCF INT8.
 
     .bench/bin/python benchmarks/imagenet_benchmark.py --work /work/bench/imagenet          # the table
-    .bench/bin/python benchmarks/imagenet_benchmark.py --work /work/bench/imagenet --curves # time to quality
+    .bench/bin/python benchmarks/imagenet_benchmark.py --work /work/bench/imagenet --parts curves  # time to quality
 
 Data: imagenet_natural_1000_256.tar (../shared/data), centre-cropped to 224, shuffled with seed 0: the first
 --n-real photos are the real calibration pool, the rest the held-out set (top-1 agreement with the float model,
 output SQNR); imagenet_val_sample_200_224.npz gives top-1 against labels. Every generated set is made in a fresh
 child process (wall time and peak RSS are that generator's alone); every set and score is cached in --work, so an
 interrupted run resumes. Writes benchmarks/IMAGENET.md and imagenet.json. Needs the benchmark environment
-(benchmarks/requirements.txt: MCT, NNCF, OpenVINO).
+(benchmarks/requirements.txt: MCT, NNCF, OpenVINO). The tables also become RESULTS.md's last section.
 """
 
 from __future__ import annotations
@@ -73,7 +73,11 @@ curve = {}  # iteration -> summed BN loss over the batches (the plateau an early
 def progress(report):
     curve[report.iteration] = curve.get(report.iteration, 0.0) + report.bn_loss
 started = time.perf_counter()
-dataset = onnx_datagen.generate(model, n, config, progress=progress)
+try:
+    dataset = onnx_datagen.generate(model, n, config, progress=progress)
+except onnx_datagen.UserError as err:  # a setting this model or budget cannot take: a row that says why
+    print(json.dumps({"refused": str(err)}))
+    sys.exit(0)
 seconds = time.perf_counter() - started
 np.save(out, dataset.images)
 made = dataset.manifest["config"]
@@ -114,9 +118,13 @@ def run_child(code: str, arguments: list[str]) -> dict:
     process = subprocess.Popen([sys.executable, "-c", code, *arguments], stdout=subprocess.PIPE, text=True)
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:  # a row that says so (SIGKILL here was the kernel's out-of-memory killer), and the next row
+        report = {"refused": f"killed by signal {-code}"}
+    elif code:
         raise SystemExit(f"generator failed: {arguments}")
-    report = json.loads(output.strip().splitlines()[-1])
+    else:
+        report = json.loads(output.strip().splitlines()[-1])
     report.update(wall_s=time.perf_counter() - started, cpu_s=usage.ru_utime + usage.ru_stime)
     return report
 
@@ -167,7 +175,9 @@ class Bench:
             return
         from onnx_datagen.quant.quantize import QuantSettings, quantize
 
-        quantize(self.model, out, images, QuantSettings(**spec))
+        # ORT keeps every calibration batch's activations until it computes ranges: above 256 images, in chunks
+        chunks = {"chunk_batches": 4} if len(images) > 256 else {}
+        quantize(self.model, out, images, QuantSettings(**spec, **chunks))
 
     def score(self, name: str, images: np.ndarray, quantizers=tuple(QUANTIZERS)) -> dict:
         """Every quantizer's top-1 (labelled), agreement and SQNR (held-out) for one calibration set (cached)."""
@@ -200,14 +210,19 @@ class Bench:
         """A generated set of n images, made once by `make(out_path)` (a child-process report) and cached."""
         out = self.work / "sets" / f"{name.replace(' ', '_')}_{n}.npy"
         key = f"set|{name}|{n}"
-        if key not in self.results or not out.exists():
+        if key not in self.results or ("refused" not in self.results[key] and not out.exists()):
             out.parent.mkdir(exist_ok=True)
             log(f"generate {name}")
             report = make(out)
+            if "refused" in report:
+                log(f"  refused: {report['refused']}")
+                self.add({"key": key, **report})
+                return None, report
             self.add({"key": key, "n_images": len(np.load(out, mmap_mode="r")), **report})
             log(f"  {report['wall_s']:.0f} s wall, {report['n_iter']} iterations, peak RSS "
                 f"{report['peak_rss_gb']:.2f} GB")  # fmt: skip
-        return np.load(out), self.results[key]
+        report = self.results[key]
+        return (None, report) if "refused" in report else (np.load(out), report)
 
     def datagen(self, name: str, spec: dict, n: int) -> tuple[np.ndarray, dict]:
         arguments = [str(self.model), str(n), json.dumps(spec)]
@@ -268,9 +283,20 @@ def presets(bench: Bench, args) -> dict:
             spec["time_budget"] = args.preset_budget
         name = f"{preset}, {args.preset_budget}" if "time_budget" in spec else preset
         images, report = bench.datagen(name, spec, n)
+        if images is None:
+            rows[name] = {"scores": {}, "generation": report}
+            continue
         default_iterations = default_iterations or report["n_iter"]
         rows[name] = {"scores": bench.score(name, images), "generation": report}
     return rows
+
+
+def scale(bench: Bench, args) -> dict:
+    """datagen's default at --scale-images within --scale-budget: the minutes and memory of a large set (the
+    real pool has --n-real photos, so the real row is the main table's)."""
+    name = f"datagen default, {args.scale_budget}"
+    images, report = bench.datagen(name, {"time_budget": args.scale_budget}, args.scale_images)
+    return {name: {"scores": bench.score(name, images), "generation": report}}
 
 
 def curves(bench: Bench, args) -> dict:
@@ -320,6 +346,8 @@ def cells(scores: dict) -> str:
 def generation_cells(report: dict | None) -> str:
     if not report:
         return "– | – | –"
+    if "refused" in report:
+        return f"refused: {report['refused']} | – | –"
     iterations = "renders" if report.get("config", {}).get("method") == "fractal" else report["n_iter"]
     return f"{iterations} | {report['wall_s']:.0f} | {report['peak_rss_gb']:.2f}"
 
@@ -365,6 +393,13 @@ def render(bench: Bench, results: dict, command: str) -> str:
         )
     if "curves" in results:
         lines += curve_section(results["curves"], args)
+    if "scale" in results:
+        lines += sets_section(
+            f"A set of {args['scale_images']} images",
+            f"datagen's default with `--time-budget {args['scale_budget']}`. ORT calibrates it 4 batches of 32 at "
+            "a time (`QuantSettings.chunk_batches`: ORT otherwise holds every batch's activations at once).",
+            results["scale"],
+        )
     if "presets" in results:
         lines += sets_section(
             f"Every preset, {args['preset_images']} images, `--time-budget {args['preset_budget']}` each",
@@ -399,6 +434,19 @@ def render(bench: Bench, results: dict, command: str) -> str:
 
 
 QUANTIZERS_FIRST = next(iter(QUANTIZERS))
+RESULTS_HEADING = "## ImageNet scale: MobileNetV2, 224x224"
+
+
+def update_results_md(results_md: Path) -> None:
+    """Make IMAGENET.md's tables and command RESULTS.md's last section (headings one level down), replacing the
+    one an earlier run put there. render_results.py calls this too, so neither writer drops the other's tables."""
+    imagenet = HERE / "IMAGENET.md"
+    if not imagenet.exists():
+        return
+    kept = results_md.read_text().split(f"\n{RESULTS_HEADING}\n")[0].rstrip()
+    body = imagenet.read_text().split("\n", 1)[1]  # below its title
+    body = "\n".join(f"#{line}" if line.startswith("## ") else line for line in body.splitlines())
+    results_md.write_text(f"{kept}\n\n{RESULTS_HEADING}\n{body.rstrip()}\n")
 
 
 def sets_section(title: str, intro: str, rows: dict) -> list[str]:
@@ -458,13 +506,15 @@ def main() -> None:
     parser.add_argument("--budget", default="10m", help="datagen's --time-budget in the main table")
     parser.add_argument("--preset-images", type=int, default=64)
     parser.add_argument("--preset-budget", default="150s")
+    parser.add_argument("--scale-images", type=int, default=1024)
+    parser.add_argument("--scale-budget", default="40m")
     parser.add_argument("--curve-images", type=int, default=64)
     numbers = lambda t: [int(v) for v in t.split(",")]  # noqa: E731
     parser.add_argument("--curve-iterations", default="10,25,50", type=numbers, help="datagen's curve")
     parser.add_argument("--mct-curve-iterations", default="25,50,100", type=numbers, help="MCT's curve")
     parser.add_argument("--n-real", type=int, default=256, help="photos kept out of the held-out set")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--parts", default="curves,table,presets")
+    parser.add_argument("--parts", default="curves,table,scale,presets")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
                         help="an extra datagen set: config overrides as JSON (exploration)")  # fmt: skip
     args = parser.parse_args()
@@ -478,10 +528,11 @@ def main() -> None:
         return
     results = {"machine": f"{cpu_name()}, {os.cpu_count()} cores", "float": bench.float_row(), "args": vars(args)}
     for part in args.parts.split(","):
-        results[part] = {"curves": curves, "table": table, "presets": presets}[part](bench, args)
+        results[part] = {"curves": curves, "table": table, "scale": scale, "presets": presets}[part](bench, args)
     (HERE / "imagenet.json").write_text(json.dumps(results, indent=1) + "\n")
     command = "python benchmarks/imagenet_benchmark.py " + " ".join(sys.argv[1:])
     (HERE / "IMAGENET.md").write_text(render(bench, results, command))
+    update_results_md(HERE / "RESULTS.md")
 
 
 if __name__ == "__main__":

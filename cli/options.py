@@ -16,6 +16,7 @@ from onnx_datagen.errors import ConfigError
 
 # Fields with hand-written options (normalisation has its own group below).
 CUSTOM_FIELDS = {"normalization"}
+SHORT_FLAGS = {"calibrate_for": "--for"}  # `datagen generate model.onnx --for w8a4` reads as it is meant
 
 
 def _flag(name: str) -> str:
@@ -29,6 +30,7 @@ def _config_option(f: dataclasses.Field, hint) -> typing.Callable:
     help_text = f"{f.metadata['help']} [default: {default}]" if default is not None else f.metadata["help"]
     if isinstance(hint, type) and issubclass(hint, Enum):
         flags = [_flag(f.name), *[_flag(old) for old, new in RENAMED_KEYS.items() if new == f.name]]
+        flags += [SHORT_FLAGS[f.name]] if f.name in SHORT_FLAGS else []
         return click.option(*flags, f.name, type=click.Choice([m.value for m in hint]), default=None, help=help_text)
     if hint is bool:
         flag = _flag(f.name)

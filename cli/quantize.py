@@ -90,6 +90,8 @@ def quantize_command(
     )
     click.echo(f"wrote {result.output} ({settings.label}; calibrated on {result.calibration}, "
                f"{result.n_calibration_images} images)")  # fmt: skip
+    if result.precision_warning:
+        click.echo(f"warning: {result.precision_warning}", err=True)
     if result.needs_basic_optimization:
         click.echo(
             "  4-bit activations: ONNX Runtime has no kernels for them; run this model with "

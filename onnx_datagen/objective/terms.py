@@ -24,19 +24,21 @@ class Term:
 
 
 def active_terms(config: GenerationConfig, n_bn_layers: int = 1) -> list[Term]:
-    """BN alignment, the output term, then class targets and the image priors: the order they add up in."""
+    """BN alignment, the output term, the tail penalty, then class targets and the image priors: the order they
+    add up in."""
     c = config
     terms = [Term("bn", f"--bn-loss {c.bn_loss.value}", 1.0, c.bn_loss in LOWERED_BN_LOSSES)]
     if c.output_loss_multiplier and c.output_loss is not OutputLoss.NONE:
         lowered = c.output_loss in LOWERED_OUTPUT_LOSSES
         terms.append(Term("output", f"--output-loss {c.output_loss.value}", c.output_loss_multiplier, lowered))
     terms += [
-        Term(name, option, weight, False)
-        for name, option, weight in (
-            ("class", "class targets (--labels, --ce-weight)", c.class_weight),
-            ("tv", "--tv-weight", c.tv_weight),
-            ("l2", "--l2-weight", c.l2_weight),
-            ("correlation", "--correlation-weight", c.correlation_weight / max(1, n_bn_layers)),
+        Term(name, option, weight, lowered)
+        for name, option, weight, lowered in (
+            ("tail", "--tail-weight", c.tail_weight, True),
+            ("class", "class targets (--labels, --ce-weight)", c.class_weight, False),
+            ("tv", "--tv-weight", c.tv_weight, False),
+            ("l2", "--l2-weight", c.l2_weight, False),
+            ("correlation", "--correlation-weight", c.correlation_weight / max(1, n_bn_layers), False),
         )
         if weight
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import tempfile
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -131,6 +132,24 @@ class QuantizationResult:
     n_calibration_images: int
     calibration: str
     needs_basic_optimization: bool  # 4-bit activations: run with ORT_ENABLE_BASIC (runtime.inference_session does)
+    precision_warning: str | None = None  # a datagen set made for another activation precision (precision_mismatch)
+
+
+def precision_mismatch(source, settings: QuantSettings) -> str | None:
+    """A one-line warning when `source` is a datagen dataset generated --for another activation precision than
+    `settings` quantizes to: its ranges were shaped for that one (benchmarks/TAILS.md)."""
+    if isinstance(source, np.ndarray) or not (Path(source) / MANIFEST).is_file():
+        return None
+    manifest = json.loads((Path(source) / MANIFEST).read_text(encoding="utf-8"))
+    made_for = manifest.get("config", {}).get("calibrate_for")
+    bits = int("".join(c for c in settings.activation_type if c.isdigit()))
+    if made_for == "w8a4" and bits >= 8:
+        return (f"{source} was generated --for w8a4: its lighter activation tails can clip {bits}-bit ranges; "
+                "generate with --for w8a8 for this model")  # fmt: skip
+    if made_for == "w8a8" and bits <= 4:
+        return (f"{source} was generated for 8-bit activations (--for w8a8); for {bits}-bit activations "
+                "generate with --for w8a4, whose sets scored higher there")  # fmt: skip
+    return None
 
 
 def calibration_images(
@@ -253,7 +272,8 @@ def quantize(
 
         atomic_write(output, write)
     four_bit = settings.activation_type in ("uint4", "int4")
-    return QuantizationResult(output, settings, len(images), what, needs_basic_optimization=four_bit)
+    warning = precision_mismatch(calibration, settings)
+    return QuantizationResult(output, settings, len(images), what, four_bit, warning)
 
 
 def _ort_method(q, method: CalibMethod):

@@ -52,7 +52,7 @@ def test_defaults_that_depend_on_the_model_follow_its_image_size_and_the_method(
         )
 
     mct_views = ("smoothing-and-augmentation", 0.0)
-    assert resolved(32) == resolved(112) == (500, 32, "all-images", None, "fractal", *mct_views)  # MCT's but the start
+    assert resolved(32) == resolved(112) == (100, 32, "all-images", None, "fractal", *mct_views)  # MCT views, 100 it
     pooled = ("jitter-and-flip", 0.5)
     assert resolved(224) == resolved(512) == (30, 8, "all-images", 256, "fractal", *pooled)  # memory stays flat
     assert resolved(128) == (30, 16, "all-images", 256, "fractal", *pooled)

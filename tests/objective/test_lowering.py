@@ -11,6 +11,7 @@ from onnx_datagen.objective.bn_alignment import BN_LOSSES, alignment_loss
 from onnx_datagen.objective.lowering import GraphBuilder
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES
 from onnx_datagen.objective.statistics import moments
+from onnx_datagen.objective.tails import tail_excess
 from tests.conftest import ort_run
 
 X = np.random.default_rng(0).normal(1.0, 2.0, size=(4, 3, 5, 6)).astype(np.float32)
@@ -21,7 +22,8 @@ TARGETS = [(np.array([0.5, -0.2, 1.0]), np.array([1.5, 2.0, 0.7]))]
 def objective(x, z, granularity, bn_loss, output_loss, targets=TARGETS):
     stats = [moments(x, granularity)]
     bn = alignment_loss(stats, targets, [0.7], BN_LOSSES[bn_loss], 1e-6)
-    return bn + 1e-2 * OUTPUT_LOSSES[output_loss]([z], [], None)
+    tail = tail_excess([x], targets, 1.0)  # bound 1: a third of X's values lie beyond it
+    return bn + 1e-2 * OUTPUT_LOSSES[output_loss]([z], [], None) + 0.3 * tail
 
 
 @pytest.mark.numerics

@@ -13,6 +13,8 @@ def test_defaults_are_all_lowered():
         "--output-loss negative-min-max",
     ]
     assert unlowered(GenerationConfig()) == []
+    w8a4 = GenerationConfig(calibrate_for="w8a4").for_image(32, 32)
+    assert [t.option for t in active_terms(w8a4)][-1] == "--tail-weight" and unlowered(w8a4) == []
 
 
 def test_unlowered_terms_are_named_in_summation_order():
@@ -32,7 +34,7 @@ def test_unlowered_terms_are_named_in_summation_order():
 
 
 def test_compose_weights_the_active_terms_and_skips_the_rest():
-    config = GenerationConfig(output_loss_multiplier=0.5, tv_weight=2.0, correlation_weight=6.0)
+    config = GenerationConfig(output_loss_multiplier=0.5, tv_weight=2.0, correlation_weight=6.0, tail_weight=0.0)
     asked = []
 
     def value(name, v):

@@ -53,6 +53,7 @@ from onnx_datagen.objective.bn_alignment import alignment_loss, alignment_target
 from onnx_datagen.objective.lowering import GraphBuilder
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES
 from onnx_datagen.objective.statistics import MomentCache, moments
+from onnx_datagen.objective.tails import tail_excess
 from onnx_datagen.objective.terms import compose, unlowered
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
 from onnx_datagen.runtime import inference_session
@@ -280,7 +281,11 @@ class OrtTrainingEngine(BatchLoopEngine):
         bn_loss = alignment_loss(stats, self.targets, self.weights, bn_loss_for(c), c.stats_eps)
         model_outputs = self.session.get_outputs()[: prepared.n_outputs]
         floats = [b.value(o.name, shapes[o.name]) for o in model_outputs if o.type == "tensor(float)"]
-        values = {"bn": lambda: bn_loss, "output": lambda: OUTPUT_LOSSES[c.output_loss](floats, [], None)}
+        values = {
+            "bn": lambda: bn_loss,
+            "output": lambda: OUTPUT_LOSSES[c.output_loss](floats, [], None),
+            "tail": lambda: tail_excess([b.value(n, shapes[n]) for n in bn_names], self.targets[1:], c.tail_bound),
+        }
         total, bn_loss, output_loss = compose(c, len(bn_names), values, b.const(np.float32(0.0)))
         outputs = [b.output(total, LOSS), b.output(bn_loss, BN_LOSS), b.output(output_loss, OUTPUT_LOSS)]
         if all_images:  # this batch's moments, for the cache

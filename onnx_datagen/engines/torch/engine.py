@@ -49,6 +49,7 @@ from onnx_datagen.objective.output_loss import OUTPUT_LOSSES, HeadActivation, La
 from onnx_datagen.objective.priors import class_cross_entropy, l2_prior, target_labels, total_variation_l2
 from onnx_datagen.objective.report import StatisticsTargets, relative_gaps
 from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
+from onnx_datagen.objective.tails import tail_excess
 from onnx_datagen.objective.terms import compose
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
 
@@ -405,6 +406,7 @@ class TorchEngine(BatchLoopEngine):
             "tv": lambda: total_variation_l2(x),
             "l2": lambda: l2_prior(x),
             "correlation": decorrelation,
+            "tail": lambda: tail_excess(forward.bn_inputs, self.targets[1:], self.config.tail_bound),
         }
         zero = torch.zeros((), device=self.device)
         return compose(self.config, len(self.prepared.bn_sites), values, zero)

@@ -3,8 +3,8 @@ BN-inversion loop: a bare forward + backward (to the input) of the native torch 
 
     .bench/bin/python benchmarks/speed_vs_mct.py --depths 20,56 --threads 1,2 --repeats 3
 
-Runs are interleaved (datagen, MCT, ceiling, datagen, ...) and each is a fresh process; the table
-gives medians. Writes benchmarks/SPEED_VS_MCT.md and speed_vs_mct.json. Nothing else should run.
+Runs are interleaved (datagen, datagen --for w8a4, MCT, ceiling, datagen, ...) and each is a fresh process; the
+table gives medians. Writes benchmarks/SPEED_VS_MCT.md and speed_vs_mct.json. Nothing else should run.
 """
 
 from __future__ import annotations
@@ -21,6 +21,13 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+GENERATORS = {  # name -> generate_worker.py's generator and options; "ceiling" runs this file's child
+    "datagen": ["datagen"],
+    "datagen-w8a4": ["datagen", "--config-json", '{"calibrate_for": "w8a4"}'],
+    "mct": ["mct"],
+    "ceiling": [],
+}
+MCT_ITERATIONS = 500  # MCT's default n_iter
 sys.path.insert(0, str(HERE))
 
 
@@ -67,6 +74,8 @@ def main() -> None:
     import cifar_resnet
     from render_results import machine
 
+    from onnx_datagen.config.settings import SMALL_IMAGE_ITERATIONS
+
     work = Path(tempfile.mkdtemp(prefix="datagen-speed-mct-"))
     runs: dict[tuple[int, int, str], list[dict]] = {}
     for depth in args.depths:
@@ -75,14 +84,15 @@ def main() -> None:
         for threads in args.threads:
             env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
             for repeat in range(args.repeats):
-                for generator in ("datagen", "mct", "ceiling"):
+                for generator in GENERATORS:
                     report = work / f"{depth}-{threads}-{generator}-{repeat}.json"
                     common = ["--depth", str(depth), "--n-images", str(args.n_images), "--n-iter", str(args.n_iter),
                               "--shared-data", args.shared_data, "--report", str(report)]  # fmt: skip
                     if generator == "ceiling":
                         command = [__file__, "--ceiling-child", "--threads", str(threads), *common]
                     else:
-                        command = [str(HERE / "generate_worker.py"), generator, "--onnx", str(onnx_path),
+                        worker, *options = GENERATORS[generator]
+                        command = [str(HERE / "generate_worker.py"), worker, "--onnx", str(onnx_path), *options,
                                    "--threads", str(threads), "--out", str(work / "x.npy"), *common]  # fmt: skip
                     subprocess.run([sys.executable, *command], check=True, env=env, capture_output=True)
                     runs.setdefault((depth, threads, generator), []).append(json.loads(report.read_text()))
@@ -94,17 +104,20 @@ def main() -> None:
         for threads in args.threads:
             med = {
                 g: statistics.median(r["images_x_iterations_per_second"] for r in runs[(depth, threads, g)])
-                for g in ("datagen", "mct", "ceiling")
+                for g in GENERATORS
             }
             rss = {g: statistics.median(r["peak_rss_mib"] for r in runs[(depth, threads, g)]) for g in med}
+            # --for w8a4 at its default 100 iterations against MCT's default 500 (the W8A4 quality it exceeds)
+            time_ratio = (SMALL_IMAGE_ITERATIONS / med["datagen-w8a4"]) / (MCT_ITERATIONS / med["mct"])
             rows.append(
-                f"| ResNet-{depth} | {threads} | {med['datagen']:.1f} | {med['mct']:.1f} | "
-                f"**{med['datagen'] / med['mct']:.2f}x** | {med['ceiling']:.1f} | "
+                f"| ResNet-{depth} | {threads} | {med['datagen']:.1f} | {med['datagen-w8a4']:.1f} | {med['mct']:.1f} | "
+                f"**{med['datagen'] / med['mct']:.2f}x** | **{time_ratio:.2f}** | {med['ceiling']:.1f} | "
                 f"{med['ceiling'] / med['mct']:.2f}x | {rss['datagen']:.0f} | {rss['mct']:.0f} |"
             )
     header = (
-        "| model | threads | datagen img·it/s | MCT img·it/s | datagen / MCT | ceiling img·it/s | ceiling / MCT "
-        "| datagen RSS MiB | MCT RSS MiB |"
+        "| model | threads | datagen img·it/s | datagen --for w8a4 img·it/s | MCT img·it/s | datagen / MCT "
+        f"| time of --for w8a4 at {SMALL_IMAGE_ITERATIONS} it / MCT at {MCT_ITERATIONS} | ceiling img·it/s "
+        "| ceiling / MCT | datagen RSS MiB | MCT RSS MiB |"
     )
     info = machine()
     command = (f"benchmarks/speed_vs_mct.py --depths {','.join(map(str, args.depths))} "
@@ -116,13 +129,15 @@ Measured by `.bench/bin/python {command}` (generated file; rerun to refresh).
 {info["cpu"]}, {info["cores"]} cores, load average at the end {os.getloadavg()[0]:.1f};
 {", ".join(f"{k} {v}" for k, v in info["versions"].items())}.
 Each number is the median of {args.repeats} interleaved runs, each in a fresh process: {args.n_images} images x
-{args.n_iter} iterations, batch 32, defaults otherwise (datagen: `GenerationConfig()`; MCT: its PyTorch
-data-generation defaults with `output_image_size=32`). Images x iterations per second of the generator
-call; peak RSS of the whole process. "Ceiling" is a bare forward + backward to the input of the native
+{args.n_iter} iterations, batch 32, defaults otherwise (datagen: the mct preset, as generate_worker.py runs it, and
+with `--for w8a4` its tail penalty; MCT: its PyTorch data-generation defaults with `output_image_size=32`). The
+time column: datagen `--for w8a4` at its default {SMALL_IMAGE_ITERATIONS} iterations (above MCT's W8A4 quality in
+benchmarks/TAILS.md) against MCT at its default {MCT_ITERATIONS}, from these speeds. Images x iterations per second of
+the generator call; peak RSS of the whole process. "Ceiling" is a bare forward + backward to the input of the native
 torch model with no statistics or loss: no BN-inversion loop can run faster than that in fp32.
 
 {header}
-|---|---|---|---|---|---|---|---|---|
+|---|---|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 """
     (HERE / "SPEED_VS_MCT.md").write_text(text)

@@ -207,8 +207,8 @@ SMALL_IMAGE_SIDE = 112
 SMALL_IMAGE_ITERATIONS, LARGE_IMAGE_ITERATIONS = 100, 30
 LARGE_IMAGE_LOW_RES = 0.5  # default --low-res-fraction above SMALL_IMAGE_SIDE square: 1.4x faster, as good
 LARGE_IMAGE_GROUP = 256  # default all-images group above SMALL_IMAGE_SIDE square: canvases + optimiser state 0.8 GB
-# The tail penalty's weight by --calibrate-for (benchmarks/TAILS.md): on the CIFAR ResNets at 100 it lifts W8A4 by
-# 2-15 points and keeps W8A8, but on MobileNetV2 (heavy-tailed depthwise activations) it cost 14 points of W8A8.
+# The tail penalty's weight by --calibrate-for (benchmarks/TAILS.md): on the CIFAR ResNets 100 lifts W8A4 by 1-32
+# points and keeps W8A8; on MobileNetV2 (heavy-tailed depthwise activations) even 10 cost 14-18 points of W8A8.
 TAIL_WEIGHTS = {CalibrateFor.W8A8: 0.0, CalibrateFor.W8A4: 100.0}
 TAIL_BOUND = 4.0
 MIN_AUTO_BATCH = 8  # statistics over fewer images drift towards per-image ones, which calibrate 8-bit worse

@@ -1,0 +1,86 @@
+"""The engine lever at ImageNet scale: ort-training against torch on MobileNetV2 at 224x224, interleaved.
+
+    .venv-ort/bin/python benchmarks/engine_lever.py --work /work/bench/imagenet     # writes ENGINE_LEVER.md
+
+Needs the ort-training environment (it holds both engines). Each run is a fresh process generating 16 images
+(2 batches of 8, per-batch statistics, no half-resolution phase: ort-training has none) with 2 threads; a run of
+2 and one of 14 iterations per engine and repeat, so the difference is 12 iterations x 2 batch steps without the
+set-up. Peak RSS is the child's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from imagenet_model import mobilenet_v2_onnx
+from levers import cpu_name
+
+HERE = Path(__file__).resolve().parent
+CHILD = """
+import sys, torch, onnx_datagen
+from onnx_datagen import GenerationConfig, Normalization
+torch.set_num_threads(2)
+config = GenerationConfig(n_iter=int(sys.argv[3]), batch_size=8, granularity="per-batch", low_res_fraction=0.0,
+                          normalization=Normalization.preset("imagenet"), engine=sys.argv[2])
+onnx_datagen.generate(sys.argv[1], 16, config)
+"""
+ENGINES = ("torch", "ort-training")
+SHORT, LONG = 2, 14
+
+
+def run(model: Path, engine: str, iterations: int) -> tuple[float, float]:
+    """(wall seconds, peak RSS GB) of one child."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", CHILD, str(model), engine, str(iterations)],
+                               env={**os.environ, "OMP_NUM_THREADS": "2"})  # fmt: skip
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"the {engine} run failed")
+    return time.perf_counter() - started, usage.ru_maxrss / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", required=True, help="imagenet_benchmark.py's --work (the exported model)")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    model = mobilenet_v2_onnx(Path(args.work))
+    runs: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    for _ in range(args.repeats):
+        for engine in ENGINES:
+            for iterations in (SHORT, LONG):
+                runs.setdefault((engine, iterations), []).append(run(model, engine, iterations))
+                print(engine, iterations, runs[(engine, iterations)][-1], flush=True)
+    steps = 2 * (LONG - SHORT)
+    lines = [
+        "# Engine lever at ImageNet scale: ort-training against torch (MobileNetV2, 224x224)",
+        "",
+        f"Measured by `.venv-ort/bin/python benchmarks/engine_lever.py --work W --repeats {args.repeats}` on "
+        f"{cpu_name()}, {os.cpu_count()} cores, nothing else running. {__doc__.split(chr(10), 3)[3].strip()}",
+        "",
+        "| engine | seconds per batch step (each repeat) | set-up + 2 iterations, s | peak RSS GB |",
+        "|---|---|---|---|",
+    ]
+    mean_step = {}
+    for engine in ENGINES:
+        per_step = [(b[0] - a[0]) / steps for a, b in zip(runs[(engine, SHORT)], runs[(engine, LONG)])]
+        mean_step[engine] = sum(per_step) / len(per_step)
+        short = [a[0] for a in runs[(engine, SHORT)]]
+        rss = max(r[1] for r in runs[(engine, LONG)])
+        lines.append(f"| {engine} | {', '.join(f'{s:.2f}' for s in per_step)} | "
+                     f"{', '.join(f'{s:.0f}' for s in short)} | {rss:.2f} |")  # fmt: skip
+    ratio = mean_step["ort-training"] / mean_step["torch"]
+    faster = "torch" if ratio > 1 else "ort-training"
+    lines += ["", f"ort-training's step takes {ratio:.2f}x torch's: {faster} is the faster engine here. The default "
+              "stays `--engine auto` (torch, ort-training where onnx2torch cannot convert).", ""]  # fmt: skip
+    (HERE / "ENGINE_LEVER.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -81,10 +81,18 @@ class QuantSettings:
         return NARROW_WIDE_MIN_OPSET if widths - {"int8", "uint8"} else QDQ_MIN_OPSET
 
     @property
+    def activation_bits(self) -> int:
+        return _bits(self.activation_type)
+
+    @property
     def label(self) -> str:
-        bits = {t: "".join(c for c in t if c.isdigit()) for t in (self.weight_type, self.activation_type)}
         method = self.method.value + (f" {self.percentile:g}" if self.method is CalibMethod.PERCENTILE else "")
-        return f"W{bits[self.weight_type]}A{bits[self.activation_type]} {method}"
+        return f"W{_bits(self.weight_type)}A{self.activation_bits} {method}"
+
+
+def _bits(quant_type: str) -> int:
+    """The width of a type name such as 'uint4' or 'int16'."""
+    return int("".join(c for c in quant_type if c.isdigit()))
 
 
 class ImageBatchReader:
@@ -142,7 +150,7 @@ def precision_mismatch(source, settings: QuantSettings) -> str | None:
         return None
     manifest = json.loads((Path(source) / MANIFEST).read_text(encoding="utf-8"))
     made_for = manifest.get("config", {}).get("calibrate_for")
-    bits = int("".join(c for c in settings.activation_type if c.isdigit()))
+    bits = settings.activation_bits
     if made_for == "w8a4" and bits >= 8:
         return (f"{source} was generated --for w8a4: its lighter activation tails can clip {bits}-bit ranges; "
                 "generate with --for w8a8 for this model")  # fmt: skip

@@ -16,6 +16,7 @@ the share of values beyond 4. Results are cached in --work (results.jsonl, the s
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from calibration_benchmark import QUANTIZERS, REAL_CALIB, Bench, Results, run_worker  # noqa: E402
+from render_results import mean_spread  # noqa: E402
 
 SCORED = ("W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax")
 VARIANTS = {  # name -> config over the mct preset; "default" is the tool's default before the penalty
@@ -51,17 +53,24 @@ IMAGENET_VARIANTS = {
 IMAGENET_IMAGES = 64
 
 
-def tails(bench: Bench, images: np.ndarray) -> dict:
-    """Median over BN layers of |z|'s 99.99th percentile and maximum, and the mean share of |z| > 4 (%)."""
+@functools.cache
+def bn_measurer(model_path: Path):
+    """(engine, BN targets) of a model, made once: the engine's measure() gives every BN input of a set."""
     from onnx_datagen import GenerationConfig
     from onnx_datagen.engines.torch.engine import TorchEngine
     from onnx_datagen.graph.prepare import prepare_model
     from onnx_datagen.objective.bn_alignment import alignment_targets
 
-    prepared = prepare_model(str(bench.kept_path))
-    layers = TorchEngine(prepared, GenerationConfig()).measure(images).layers[1:]
+    prepared = prepare_model(str(model_path))
+    return TorchEngine(prepared, GenerationConfig()), alignment_targets(prepared.bn_sites, 3)[1:]
+
+
+def tails(bench: Bench, images: np.ndarray) -> dict:
+    """Median over BN layers of |z|'s 99.99th percentile and maximum, and the mean share of |z| > 4 (%)."""
+    engine, targets = bn_measurer(bench.kept_path)
+    layers = engine.measure(images).layers[1:]
     rows = []
-    for x, (mean, std) in zip(layers, alignment_targets(prepared.bn_sites, 3)[1:]):
+    for x, (mean, std) in zip(layers, targets):
         z = np.abs(x - mean[None, :, None, None]) / np.maximum(std, 1e-6)[None, :, None, None]
         rows.append((np.percentile(z, 99.99), z.max(), (z > 4).mean() * 100))
     rows = np.array(rows)
@@ -173,7 +182,7 @@ def render(work_dirs: list[Path], command: str, imagenet: Path | None = None) ->
             for q in SCORED:
                 e1 = [quant[(n, q)]["E1"] for n in names]
                 e3 = [quant[(n, q)]["E3"] for n in names]
-                cells.append(f"{np.mean(e1):.1f} ±{np.ptp(e1) / 2:.1f} / {np.mean(e3):.1f} ±{np.ptp(e3) / 2:.1f}")
+                cells.append(f"{mean_spread(e1)} / {mean_spread(e3)}")
             for k in ("z_p9999", "z_max", "beyond4_pct"):
                 values = [tail_rows[n][k] for n in names if n in tail_rows]
                 cells.append(f"{np.mean(values):.{3 if k == 'beyond4_pct' else 2}f}" if values else "–")

@@ -34,7 +34,7 @@ def test_unlowered_terms_are_named_in_summation_order():
 
 
 def test_compose_weights_the_active_terms_and_skips_the_rest():
-    config = GenerationConfig(output_loss_multiplier=0.5, tv_weight=2.0, correlation_weight=6.0, tail_weight=0.0)
+    config = GenerationConfig(output_loss_multiplier=0.5, tv_weight=2.0, correlation_weight=6.0)
     asked = []
 
     def value(name, v):

@@ -111,8 +111,9 @@ class Engine(ABC):
     prepared: PreparedModel
 
     @abstractmethod
-    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Return the group's (initial images, final images), both N x C x H x W float32 in model-input space."""
+    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[LayerSums, np.ndarray]:
+        """Return the group's (starting images' layer_sums, final images N x C x H x W float32 in model-input space).
+        The starting images are measured before the optimisation and dropped, not held through it."""
 
     @abstractmethod
     def engine_record(self) -> dict:
@@ -130,10 +131,13 @@ class Engine(ABC):
         """Sums over all images and positions of `images` (input first, then BN layers in graph order)."""
         total = None
         for measured in self._measured(images):
-            flat = [t.astype(np.float64).swapaxes(0, 1).reshape(t.shape[1], -1) for t in measured.layers]
-            part = LayerSums(
-                [f.sum(axis=1) for f in flat], [(f * f).sum(axis=1) for f in flat], [f.shape[1] for f in flat]
-            )
+            sums, squares, counts = [], [], []
+            for t in measured.layers:  # one at a time: float64 copies of every layer would outweigh a training step
+                f = t.astype(np.float64).swapaxes(0, 1).reshape(t.shape[1], -1)
+                sums.append(f.sum(axis=1))
+                squares.append((f * f).sum(axis=1))
+                counts.append(f.shape[1])
+            part = LayerSums(sums, squares, counts)
             total = part if total is None else total + part
         return total
 
@@ -171,10 +175,10 @@ class BatchLoopEngine(Engine):
     half_resolution_runs = False  # whether DeepInversion's low-resolution phase runs (the torch engine probes)
     cache = None  # all-images statistics of the group being optimised: the engine's moment cache, else None
 
-    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[LayerSums, np.ndarray]:
         c = self.config
         batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
-        initial = self._final_images(batches)
+        initial = self.layer_sums(self._final_images(batches))
         self.cache = self._moment_cache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
         optimisation_loop(self, group, batches, phases(c, self.half_resolution_runs), progress)
         return initial, self._final_images(batches)

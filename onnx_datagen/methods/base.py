@@ -137,12 +137,11 @@ class EngineMaker:
     def make(self, group: Group, progress: ProgressSink | None) -> GroupResult:
         started = time.perf_counter()
         initial, images = self.engine.optimize(group, progress)
-        seconds = time.perf_counter() - started  # making the images, not measuring them
+        seconds = time.perf_counter() - started  # making the images (and measuring the starting ones)
         diversity = self.engine.diversity_sums(images)
         if not self.source.bn_sites:  # method prior on a model without BN: no statistics to score
             return GroupResult(group, images, None, None, seconds, diversity)
-        initial_sums, final_sums = self.engine.layer_sums(initial), self.engine.layer_sums(images)
-        return GroupResult(group, images, initial_sums, final_sums, seconds, diversity)
+        return GroupResult(group, images, initial, self.engine.layer_sums(images), seconds, diversity)
 
     def step_seconds(self) -> dict[bool, float] | None:
         return self.engine.step_seconds()

@@ -30,6 +30,7 @@ from onnx_datagen.graph.heads import classifier_classes
 from onnx_datagen.graph.prepare import PreparedModel, model_record
 from onnx_datagen.images.generator_file import META_PREFIX, cycled_labels, latent_codes
 from onnx_datagen.images.generators import ConvGenerator, swinging
+from onnx_datagen.objective.report import LayerSums
 from onnx_datagen.runtime import inference_session
 
 GENERATOR_STREAM = 4  # weights and training batches derive from (seed, GENERATOR_STREAM, ...)
@@ -140,10 +141,11 @@ class GeneratorTrainer(Engine):
         with torch.no_grad():
             return self.pipeline.final_view((generator or self.generator)(z, labels)).float().cpu().numpy()
 
-    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[LayerSums, np.ndarray]:
         if not self.trained:  # once per process; every group samples the same trained generator
             self.train(progress)
-        return self.sample(group.start, group.size, self.untrained), self.sample(group.start, group.size)
+        initial = self.layer_sums(self.sample(group.start, group.size, self.untrained))
+        return initial, self.sample(group.start, group.size)
 
     def measure(self, images: np.ndarray) -> Measured:
         return self.pixels.measure(images)

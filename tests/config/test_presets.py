@@ -96,7 +96,8 @@ def test_dsg_preset_derives_margins_and_lowers_its_slack_loss(tmp_path, capsys):
     preset = {**load_preset("dsg"), "normalization": {"mean": [0.3], "std": [0.32]}}
     prepared = prepare_model(str(DIGITS_MODEL))
     engine = TorchEngine(prepared, GenerationConfig.from_dict({**preset, "n_iter": 30, "batch_size": 8}))
-    initial, final = engine.optimize(Group(0, 0, 8))
+    initial = engine._final_images([engine._new_batch(0, 8)])  # the starting images optimize() begins from
+    _, final = engine.optimize(Group(0, 0, 8))
 
     def slack_loss(images):
         x = torch.tensor(images)
@@ -158,7 +159,8 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
     engine.model = recording
     reports = []
     _, images = engine.optimize(Group(0, 0, 8), reports.append)
-    assert sizes == [(8, 8)] * 6 + [(16, 16)] * 3 and images.shape == (8, 1, 16, 16)
+    # the starting images are measured first (full size), then 6 steps at 8x8 and 3 at 16x16
+    assert sizes == [(16, 16)] + [(8, 8)] * 6 + [(16, 16)] * 3 and images.shape == (8, 1, 16, 16)
     lrs = [r.lr for r in reports]  # cosine over each phase, from 0.2 to 1e-4, restarting at the switch
     assert lrs[5] == 1e-4 and abs(lrs[6] - (1e-4 + (0.2 - 1e-4) * 0.75)) < 1e-9 and lrs[8] == 1e-4
     engine.model = model

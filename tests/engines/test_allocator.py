@@ -37,3 +37,24 @@ def test_the_manifest_says_whether_freed_memory_is_kept(tmp_path):
     config = GenerationConfig(n_iter=1, batch_size=2, normalization=Normalization((0.3,), (0.32,)))
     engine = onnx_datagen.generate(str(DIGITS_MODEL), 2, config).manifest["engine"]
     assert engine["allocator_keeps_freed_memory"] is sys.platform.startswith("linux")
+
+
+RELEASED_BETWEEN_GROUPS = """
+import sys, torch
+from onnx_datagen.engines.torch.allocator import keep_freed_memory, release_freed_memory
+if not keep_freed_memory():
+    sys.exit("not glibc")
+def rss_mib():
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:")) / 1024
+x = torch.ones(64, 1024, 1024)  # 256 MiB, touched
+del x
+kept = rss_mib()
+release_freed_memory()
+print(kept - rss_mib())
+"""
+
+
+def test_memory_kept_for_the_next_step_is_given_back_between_groups():
+    done = subprocess.run([sys.executable, "-c", RELEASED_BETWEEN_GROUPS], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) > 200, done.stdout  # MiB returned of the 256 freed (the heap kept them until then)

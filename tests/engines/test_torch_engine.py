@@ -76,3 +76,22 @@ def test_fast_mode_stays_close_to_fp32():
         # bf16 keeps 8 mantissa bits: measured 5.7e-3 at most over 20 inputs, the same with every forced ISA
         # (native AVX-512 BF16, ONEDNN_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=default); 5x that
         assert float((a - b).norm() / a.norm()) < 0.03
+
+
+def test_a_batch_releases_its_gradient_after_its_step():
+    # A 224x224 group of 256 images is 32 batches: a gradient kept until each batch's next step is 0.2 GB held.
+    from onnx_datagen.config.settings import GenerationConfig, Normalization
+    from onnx_datagen.engines.base import Phase
+    from onnx_datagen.engines.torch.engine import TorchEngine
+
+    digits = Normalization((0.3,), (0.32,), 1.0, "digits")
+    config = GenerationConfig(granularity="per-batch", n_iter=1, normalization=digits)
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config)
+    batch = engine._new_batch(0, 4)
+    engine._start_phase([batch], Phase(1, False))
+    start = batch.params.detach().clone()
+    engine._step(batch, 0)
+    assert batch.params.grad is not None and float(batch.params.grad.abs().sum()) > 0
+    batch.optimizer.step()
+    engine._after_update(batch, 0)
+    assert batch.params.grad is None and not torch.equal(batch.params.detach(), start)

@@ -517,14 +517,21 @@ def main() -> None:
     parser.add_argument("--parts", default="curves,table,scale,presets")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
                         help="an extra datagen set: config overrides as JSON (exploration)")  # fmt: skip
+    parser.add_argument("--mix", action="append", default=[], metavar="NAME=A+B",
+                        help="score equal parts of earlier --variant sets A, B, ... as one set")  # fmt: skip
     args = parser.parse_args()
     bench = Bench(args)
     log(f"float top-1 {bench.float_row()['top1']:.1f} on {len(bench.labels)} labelled images")
-    if args.variant:
+    if args.variant or args.mix:
         for text in args.variant:
             name, spec = text.split("=", 1)
             images, _ = bench.datagen(name, json.loads(spec), args.n_images)
             bench.score(name, images)
+        for text in args.mix:  # each part's first images, so the mix holds as many images as each part
+            name, parts = text.split("=", 1)
+            sets = [np.load(bench.work / "sets" / f"{part.replace(' ', '_')}_{args.n_images}.npy") for part in
+                    parts.split("+")]  # fmt: skip
+            bench.score(name, np.concatenate([s[: args.n_images // len(sets)] for s in sets]))
         return
     results = {"machine": f"{cpu_name()}, {os.cpu_count()} cores", "float": bench.float_row(), "args": vars(args)}
     for part in args.parts.split(","):

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from imagenet_model import mobilenet_v2_onnx
-from levers import cpu_name
+from levers import cpu_name, interleaved
 
 HERE = Path(__file__).resolve().parent
 CHILD = """
@@ -121,8 +121,9 @@ def render(results: dict) -> str:
         *[f"| {name} | {r['peak_rss_gb']:.2f} | {r['rate']:.2f} |" for name, r in results["routes"].items()],
         "",
         "Kept: gradients released after each step (the first two rows); and, in every row, a group's starting "
-        "images measured before the loop instead of held through it; the float64 sums of the statistics report one layer at a time; the "
-        "memory the allocator keeps for the next step given back after each group (engines/torch/allocator.py). "
+        "images measured before the loop instead of held through it; the float64 sums of the statistics report "
+        "one layer at a time; the memory the allocator keeps for the next step given back after each group "
+        "(engines/torch/allocator.py). "
         "Before them, generate() of 1,024 images peaked at 3.26 GB (IMAGENET.md's 1,024-image row). Not kept: "
         "activation checkpointing saves little, because the BN inputs the loss reads are graph outputs and are "
         "held anyway; batch 4 saves more at about the same speed but changes the images, and its 8-bit quality "
@@ -143,11 +144,7 @@ def main() -> None:
     out = HERE / "activation_memory.json"
     if not args.render_only:
         model = mobilenet_v2_onnx(args.work)
-        rows = {name: [] for name in VARIANTS}
-        for _ in range(args.repeats):  # interleaved, so drift on a shared machine hits every variant alike
-            for name, variant in VARIANTS.items():
-                rows[name].append(run(model, args.n_images, args.n_iter, *variant))
-                print(name, rows[name][-1], flush=True)
+        rows = interleaved(VARIANTS, args.repeats, lambda *variant: run(model, args.n_images, args.n_iter, *variant))
         routes = {}
         with tempfile.TemporaryDirectory() as tmp:
             for name, on_disk in ROUTES.items():

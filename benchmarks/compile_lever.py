@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from imagenet_model import mobilenet_v2_onnx
-from levers import cpu_name
+from levers import cpu_name, interleaved
 
 HERE = Path(__file__).resolve().parent
 CHILD = """
@@ -57,11 +57,7 @@ def main() -> None:
     import torch
 
     model = mobilenet_v2_onnx(Path(args.work))
-    runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
-    for _ in range(args.repeats):
-        for mode in MODES:
-            runs[mode].append(run(model, mode))
-            print(mode, runs[mode][-1], flush=True)
+    runs = interleaved({mode: (mode,) for mode in MODES}, args.repeats, lambda mode: run(model, mode))
     lines = [
         "# torch.compile lever at ImageNet scale (MobileNetV2, 224x224)",
         "",

@@ -69,6 +69,17 @@ def run(model: Path, n: int, iters: int, batch: int, keep: bool, precision: str,
             "images_x_iterations_per_s": round(n * iters / wall, 2)}  # fmt: skip
 
 
+def interleaved(variants: dict, repeats: int, measure) -> dict[str, list]:
+    """name -> `measure(*variant)` of each repeat; the repeats interleave the variants, so drift on a shared
+    machine hits every variant alike."""
+    rows = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, variant in variants.items():
+            rows[name].append(measure(*variant))
+            print(name, rows[name][-1], flush=True)
+    return rows
+
+
 def cpu_name() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -127,11 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.render_only:
         model = mobilenet_v2_onnx(args.work)
-        rows = {name: [] for name in VARIANTS}
-        for _ in range(args.repeats):  # interleaved, so drift on a shared machine hits every variant alike
-            for name, variant in VARIANTS.items():
-                rows[name].append(run(model, args.n_images, args.n_iter, *variant))
-                print(name, rows[name][-1], flush=True)
+        rows = interleaved(VARIANTS, args.repeats, lambda *variant: run(model, args.n_images, args.n_iter, *variant))
         flags = Path("/proc/cpuinfo").read_text()
         cpu = (
             f"{cpu_name()}, {os.cpu_count()} cores, avx512f {'avx512f' in flags}, avx512_bf16 {'avx512_bf16' in flags}"

@@ -25,13 +25,14 @@ import time
 from pathlib import Path
 
 from imagenet_model import mobilenet_v2_onnx
-from levers import cpu_name, interleaved
+from levers import REPLACE_MODULE, cpu_name, interleaved
 
 HERE = Path(__file__).resolve().parent
-CHILD = """
+CHILD = (
+    REPLACE_MODULE
+    + """
 import json, sys, onnx_datagen, torch
 from onnx_datagen import GenerationConfig, Normalization
-import onnx_datagen.engines.torch.engine as engine
 model, n, iters, batch, segments, release = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), \\
     int(sys.argv[5]), sys.argv[6] == "1"
 folder = sys.argv[7]  # "" for generate(), else run_job's output folder
@@ -39,15 +40,14 @@ torch.set_num_threads(2)
 if segments:
     from torch.fx.passes.split_module import split_module
     from torch.utils.checkpoint import checkpoint
-    init = engine.TorchModel.__init__
-    def checkpointed_init(self, *args):
-        init(self, *args)
-        nodes = [n for n in self.module.graph.nodes if n.op not in ("placeholder", "output")]
+    def checkpointed(module):
+        nodes = [n for n in module.graph.nodes if n.op not in ("placeholder", "output")]
         part = {node: i * segments // len(nodes) for i, node in enumerate(nodes)}
-        self.module = split_module(self.module, self.module, lambda node: part[node])
-        for sub in self.module.children():
+        split = split_module(module, module, lambda node: part[node])
+        for sub in split.children():
             sub.forward = (lambda f: lambda *a: checkpoint(f, *a, use_reentrant=False))(sub.forward)
-    engine.TorchModel.__init__ = checkpointed_init
+        return split
+    replace_module(checkpointed)
 if not release:  # the engine before: zero (free) a batch's gradient just before its next backward, not after its step
     step, after = engine.TorchEngine._step, engine.TorchEngine._after_update
     def zero_then_step(self, b, slot):
@@ -71,6 +71,7 @@ hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(
 print(json.dumps({"peak_rss_gb": round(hwm, 3), "rate": dataset.manifest["timing"]["images_x_iterations_per_second"],
                   "group_size": dataset.manifest["config"]["group_size"]}))
 """
+)
 VARIANTS = {  # name: (batch size, checkpoint segments, gradients released after the step)
     "batch 8, gradients kept until the next step (before)": (8, 0, False),
     "batch 8, gradients released after the step (default)": (8, 0, True),

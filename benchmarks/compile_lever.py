@@ -20,20 +20,17 @@ import sys
 from pathlib import Path
 
 from imagenet_model import mobilenet_v2_onnx
-from levers import cpu_name, interleaved
+from levers import REPLACE_MODULE, cpu_name, interleaved
 
 HERE = Path(__file__).resolve().parent
-CHILD = """
+CHILD = (
+    REPLACE_MODULE
+    + """
 import json, statistics, sys, time, torch, onnx_datagen
 from onnx_datagen import GenerationConfig, Normalization
-import onnx_datagen.engines.torch.engine as engine
 torch.set_num_threads(2)
 if sys.argv[2] == "compiled":
-    init = engine.TorchModel.__init__
-    def compiled_init(self, *args):
-        init(self, *args)
-        self.module = torch.compile(self.module)
-    engine.TorchModel.__init__ = compiled_init
+    replace_module(torch.compile)
 config = GenerationConfig(n_iter=12, batch_size=8, granularity="per-batch", low_res_fraction=0.0,
                           normalization=Normalization.preset("imagenet"))
 started, stamps = time.perf_counter(), []
@@ -41,6 +38,7 @@ onnx_datagen.generate(sys.argv[1], 8, config, progress=lambda _report: stamps.ap
 steps = [b - a for a, b in zip(stamps, stamps[1:])]
 print(json.dumps({"setup_s": stamps[0] - started, "step_s": statistics.median(steps)}))
 """
+)
 MODES = ("eager", "compiled")
 
 

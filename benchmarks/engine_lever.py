@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from imagenet_model import mobilenet_v2_onnx
-from levers import cpu_name
+from levers import cpu_name, interleaved
 
 HERE = Path(__file__).resolve().parent
 CHILD = """
@@ -50,12 +50,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     model = mobilenet_v2_onnx(Path(args.work))
-    runs: dict[tuple[str, int], list[tuple[float, float]]] = {}
-    for _ in range(args.repeats):
-        for engine in ENGINES:
-            for iterations in (SHORT, LONG):
-                runs.setdefault((engine, iterations), []).append(run(model, engine, iterations))
-                print(engine, iterations, runs[(engine, iterations)][-1], flush=True)
+    variants = {(engine, iterations): (engine, iterations) for engine in ENGINES for iterations in (SHORT, LONG)}
+    runs = interleaved(variants, args.repeats, lambda engine, iterations: run(model, engine, iterations))
     steps = 2 * (LONG - SHORT)
     lines = [
         "# Engine lever at ImageNet scale: ort-training against torch (MobileNetV2, 224x224)",

@@ -23,11 +23,21 @@ from pathlib import Path
 from imagenet_model import mobilenet_v2_onnx
 
 HERE = Path(__file__).resolve().parent
-CHILD = """
+# Child-process code for levers that are not options of the tool: the converted module, changed as it is built.
+REPLACE_MODULE = """
+import onnx_datagen.engines.torch.engine as engine
+def replace_module(change):
+    init = engine.TorchModel.__init__
+    def changed_init(self, *args):
+        init(self, *args)
+        self.module = change(self.module)
+    engine.TorchModel.__init__ = changed_init
+"""
+CHILD = (
+    REPLACE_MODULE
+    + """
 import sys, onnx_datagen
 from onnx_datagen import GenerationConfig, Normalization
-import onnx_datagen.engines.torch.allocator as allocator
-import onnx_datagen.engines.torch.engine as engine
 import torch
 torch.set_num_threads(2)
 model, n, batch, iters = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -35,17 +45,15 @@ keep, precision, channels_last = sys.argv[5] == "1", sys.argv[6], sys.argv[7] ==
 if not keep:
     engine.keep_freed_memory = lambda: False
 if channels_last:
-    run, init = engine.TorchModel._run, engine.TorchModel.__init__
-    def channels_last_init(self, *args):
-        init(self, *args)
-        self.module = self.module.to(memory_format=torch.channels_last)
-    engine.TorchModel.__init__ = channels_last_init
+    replace_module(lambda module: module.to(memory_format=torch.channels_last))
+    run = engine.TorchModel._run
     engine.TorchModel._run = lambda self, x: run(self, x.contiguous(memory_format=torch.channels_last))
 imagenet = Normalization.preset("imagenet")
 config = GenerationConfig(n_iter=iters, batch_size=batch, granularity="per-batch", normalization=imagenet,
                           precision=precision)
 onnx_datagen.generate(model, n, config)
 """
+)
 VARIANTS = {  # name: (batch size, allocator keeps freed memory, --precision, fp32 channels_last)
     "batch 32, glibc default allocator": (32, False, "fp32", False),
     "batch 32, freed memory kept": (32, True, "fp32", False),

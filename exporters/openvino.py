@@ -7,6 +7,8 @@ from pathlib import Path
 from onnx_datagen.exporters import ExporterSpec, Written
 from onnx_datagen.exporters._common import model_input_entry, write_npy_samples
 
+NNCF_ACTIVATION_BITS = 8  # nncf.quantize's presets (performance, mixed) quantize activations to INT8
+
 SPEC = ExporterSpec(
     "openvino",
     "OpenVINO/NNCF: samples/*.npy per model run + the nncf.quantize call for ONNX and IR models",
@@ -19,11 +21,13 @@ def export(dataset, folder: Path) -> Written:
     batches = dataset.feed_batches()
     files, value_range = write_npy_samples(folder, batches)
     where = folder.resolve() / "samples"
+    mismatch = dataset.made_for.mismatch(NNCF_ACTIVATION_BITS, "This set") if dataset.made_for else None
+    caution = f"\n**{mismatch}.** NNCF quantizes activations to 8 bits.\n" if mismatch else ""
     usage = f"""# OpenVINO / NNCF
 
 `samples/` holds {len(files)} model inputs ({dataset.input_layout}, float32, normalised as the model expects,
 batch dimension included). NNCF uses only `subset_size` items (default 300): pass the number of samples.
-
+{caution}
 ```python
 import glob
 

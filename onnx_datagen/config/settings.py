@@ -121,6 +121,17 @@ class CalibrateFor(str, Enum):
     W8A8 = "w8a8"  # 8-bit activations: ranges as wide as real data's, clipping costs more than resolution
     W8A4 = "w8a4"  # 4-bit activations (and below): lighter tails, through the tail penalty
 
+    def mismatch(self, activation_bits: int, what: str) -> str | None:
+        """A one-line warning when a set made for this precision calibrates `activation_bits`-bit activations
+        (`what` names the set), else None: its ranges were shaped for the other one (benchmarks/TAILS.md)."""
+        if self is CalibrateFor.W8A4 and activation_bits >= 8:
+            return (f"{what} was generated --for w8a4: its lighter activation tails can clip {activation_bits}-bit "
+                    "ranges; generate with --for w8a8 for this model")  # fmt: skip
+        if self is CalibrateFor.W8A8 and activation_bits <= 4:
+            return (f"{what} was generated for 8-bit activations (--for w8a8); for {activation_bits}-bit "
+                    "activations generate with --for w8a4, whose sets scored higher there")  # fmt: skip
+        return None
+
 
 class Device(str, Enum):
     CPU = "cpu"

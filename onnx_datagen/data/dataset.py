@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from onnx_datagen.config.settings import CalibrateFor
 from onnx_datagen.data.preview import write_preview
 from onnx_datagen.errors import UserError
 from onnx_datagen.exporters import check_formats, disk_bytes, parse_formats, run_exporter
@@ -89,6 +90,12 @@ class Dataset:
     @property
     def input_layout(self) -> str:
         return self.manifest.get("model", {}).get("input_layout", "NCHW")
+
+    @property
+    def made_for(self) -> CalibrateFor | None:
+        """The activation precision the set was generated for (--for), when its manifest says."""
+        made_for = self.manifest.get("config", {}).get("calibrate_for")
+        return CalibrateFor(made_for) if made_for else None
 
     @property
     def input_batch(self) -> int | None:

@@ -6,6 +6,7 @@ model input exactly as the toolchain wants it (layout, batch dimension, input na
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +14,9 @@ import numpy as np
 
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.deps import require
+from onnx_datagen.exporters.openvino import NNCF_ACTIVATION_BITS
+
+log = logging.getLogger("onnx_datagen")
 
 
 def _dataset(data: Dataset | str | Path) -> Dataset:
@@ -37,9 +41,15 @@ def as_ort_reader(data: Dataset | str | Path, batch_size: int | None = None):
 
 
 def as_nncf_dataset(data: Dataset | str | Path):
-    """An nncf.Dataset of {input_name: array} feeds; works for nncf.quantize on ONNX and OpenVINO models."""
+    """An nncf.Dataset of {input_name: array} feeds; works for nncf.quantize on ONNX and OpenVINO models.
+
+    Logs a warning for a set made --for w8a4: NNCF's presets quantize activations to 8 bits, and its default range
+    (the mean over samples of each sample's min and max) shrinks with the penalised tails (benchmarks/TAILS.md)."""
     nncf = require("nncf")
     dataset = _dataset(data)
+    warning = dataset.made_for.mismatch(NNCF_ACTIVATION_BITS, "this dataset") if dataset.made_for else None
+    if warning:
+        log.warning("%s", warning)
     name = dataset.input_name
     return nncf.Dataset(dataset.feed_batches(), lambda x: {name: x})
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import tempfile
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -145,19 +144,11 @@ class QuantizationResult:
 
 def precision_mismatch(source, settings: QuantSettings) -> str | None:
     """A one-line warning when `source` is a datagen dataset generated --for another activation precision than
-    `settings` quantizes to: its ranges were shaped for that one (benchmarks/TAILS.md)."""
+    `settings` quantizes to (CalibrateFor.mismatch)."""
     if isinstance(source, np.ndarray) or not (Path(source) / MANIFEST).is_file():
         return None
-    manifest = json.loads((Path(source) / MANIFEST).read_text(encoding="utf-8"))
-    made_for = manifest.get("config", {}).get("calibrate_for")
-    bits = settings.activation_bits
-    if made_for == "w8a4" and bits >= 8:
-        return (f"{source} was generated --for w8a4: its lighter activation tails can clip {bits}-bit ranges; "
-                "generate with --for w8a8 for this model")  # fmt: skip
-    if made_for == "w8a8" and bits <= 4:
-        return (f"{source} was generated for 8-bit activations (--for w8a8); for {bits}-bit activations "
-                "generate with --for w8a4, whose sets scored higher there")  # fmt: skip
-    return None
+    made_for = Dataset.load(source).made_for
+    return made_for.mismatch(settings.activation_bits, str(source)) if made_for else None
 
 
 def calibration_images(

@@ -37,6 +37,11 @@ QUANTIZERS = {  # name -> onnx_datagen QuantSettings kwargs, or "nncf"
     "ORT W8A8 Pct": {"method": "percentile", "percentile": 99.999},
     "NNCF INT8": "nncf",
 }
+# Scored only when --quantizers names them (exploration): 4-bit activations, per-tensor, as on the CIFAR ResNets
+W8A4_QUANTIZERS = {
+    "ORT W8A4 MinMax": {"activation_type": "uint4", "method": "minmax"},
+    "ORT W8A4 Pct": {"activation_type": "uint4", "method": "percentile", "percentile": 99.999},
+}
 # name -> datagen config overrides (GenerationConfig.from_dict, on top of the preset named by "preset")
 DATAGEN_SETS = {
     "datagen default": {},
@@ -188,7 +193,7 @@ class Bench:
 
         scores = {}
         for qname in quantizers:
-            spec = QUANTIZERS[qname]
+            spec = (QUANTIZERS | W8A4_QUANTIZERS)[qname]
             key = f"score|{name}|{qname}|{len(images)}"
             if key not in self.results:
                 out = self.work / "quantized.onnx"
@@ -519,19 +524,24 @@ def main() -> None:
                         help="an extra datagen set: config overrides as JSON (exploration)")  # fmt: skip
     parser.add_argument("--mix", action="append", default=[], metavar="NAME=A+B",
                         help="score equal parts of earlier --variant sets A, B, ... as one set")  # fmt: skip
+    every = ", ".join(QUANTIZERS | W8A4_QUANTIZERS)
+    parser.add_argument("--quantizers", type=lambda s: s.split(","), default=list(QUANTIZERS),
+                        help=f"--variant and --mix: the quantizers to score, comma-separated, of: {every}")  # fmt: skip
     args = parser.parse_args()
     bench = Bench(args)
     log(f"float top-1 {bench.float_row()['top1']:.1f} on {len(bench.labels)} labelled images")
     if args.variant or args.mix:
+        if args.quantizers != list(QUANTIZERS):  # the real photos' scores with the same quantizers, to compare
+            bench.score("real", bench.real_pool[: args.n_images], args.quantizers)
         for text in args.variant:
             name, spec = text.split("=", 1)
             images, _ = bench.datagen(name, json.loads(spec), args.n_images)
-            bench.score(name, images)
+            bench.score(name, images, args.quantizers)
         for text in args.mix:  # each part's first images, so the mix holds as many images as each part
             name, parts = text.split("=", 1)
             sets = [np.load(bench.work / "sets" / f"{part.replace(' ', '_')}_{args.n_images}.npy") for part in
                     parts.split("+")]  # fmt: skip
-            bench.score(name, np.concatenate([s[: args.n_images // len(sets)] for s in sets]))
+            bench.score(name, np.concatenate([s[: args.n_images // len(sets)] for s in sets]), args.quantizers)
         return
     results = {"machine": f"{cpu_name()}, {os.cpu_count()} cores", "float": bench.float_row(), "args": vars(args)}
     for part in args.parts.split(","):

@@ -7,7 +7,8 @@
 
 Each variant is datagen's mct preset (tail penalty off) with fractal starts and the overrides in VARIANTS, run by
 generate_worker.py in its own process on one thread, scored like calibration_benchmark.py (E1 top-1, E3
-agreement with float on the first 2000 JPEG images) with ORT W8A4 Percentile, W8A4 MinMax and W8A8 MinMax. The
+agreement with float on the first 2000 JPEG images) with ORT W8A4 Percentile, W8A4 MinMax and W8A8 MinMax, and NNCF
+INT8 (its defaults; a rerun on a cached work directory scores only what is missing). The
 real rows are two disjoint draws of the calibration range. Tails: each BN input's distance from its running mean
 in running stds, |z|; per layer the 99.99th percentile and the maximum over the set (medians over layers), and
 the share of values beyond 4. Results are cached in --work (results.jsonl, the sets as .npy).
@@ -29,7 +30,7 @@ sys.path.insert(0, str(HERE))
 from calibration_benchmark import QUANTIZERS, REAL_CALIB, Bench, Results, run_worker  # noqa: E402
 from render_results import mean_spread  # noqa: E402
 
-SCORED = ("W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax")
+SCORED = ("W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax", "NNCF INT8")
 VARIANTS = {  # name -> config over the mct preset; "default" is the tool's default before the penalty
     "default": {"init": "fractal"},
     "tail10b4": {"init": "fractal", "tail_weight": 10.0, "tail_bound": 4.0},

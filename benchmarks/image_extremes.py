@@ -1,0 +1,147 @@
+"""What NNCF reads: each image's own extremes, and the BN-input tails behind them, on MobileNetV2.
+
+ORT MinMax calibrates a tensor to the extremes over all images; NNCF INT8 (per-tensor activations) to the mean
+over images of each image's own min and max. For every set cached by imagenet_benchmark.py at one size, this
+runs torchvision's MobileNetV2 (imagenet_model.py's weights) and reports, against the first real photos:
+
+- over the 17 linear bottleneck outputs (BN without an activation after it): the median over layers of the
+  mean per-image maximum (what NNCF reads) and of the maximum over all images (what MinMax reads), each over
+  the real photos' value for the same layer;
+- the tails: per value, the mean squared excess of |z| beyond 4 (z: the BN input's distance from the running
+  mean in running stds; the tail penalty's quantity), summed over layers, on the linear layers and on the 35
+  layers that ReLU6 clips (and there only where the output is not clipped: what a calibrator can see).
+
+    .bench/bin/python benchmarks/image_extremes.py --work /work/bench/imagenet --n-images 64
+
+Writes benchmarks/IMAGE_EXTREMES.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from dense_benchmark import normalise, split_images  # noqa: E402 - benchmarks/ is on the path just above
+from imagenet_model import weights_file  # noqa: E402
+
+BOUND = 4.0  # the tail penalty's default bound
+
+
+def mobilenet_v2(work: Path):
+    """torchvision's MobileNetV2 in eval mode, and its BN layers with whether a ReLU6 follows each."""
+    import torch
+
+    from onnx_datagen.engines.torch.engine import _import_onnx2torch
+
+    _import_onnx2torch()  # makes torchvision importable beside the CPU torch build
+    import torchvision
+
+    model = torchvision.models.mobilenet_v2()
+    model.load_state_dict(torch.load(weights_file(work), map_location="cpu", weights_only=True), strict=True)
+    model.eval()
+    layers = []
+    for module in model.modules():
+        children = list(module.children())
+        for i, child in enumerate(children):
+            if isinstance(child, torch.nn.BatchNorm2d):
+                clipped = i + 1 < len(children) and isinstance(children[i + 1], torch.nn.ReLU6)
+                layers.append((child, clipped))
+    return model, layers
+
+
+def measure(model, layers, images: np.ndarray) -> list[dict]:
+    """Per BN layer: per-image maxima of its output (after ReLU6 where one follows) and the summed tail excess."""
+    import torch
+
+    found: dict[int, dict] = {}
+
+    def hook(index: int, bn, clipped: bool):
+        def record(module, inputs, output):
+            x = inputs[0].double()
+            shape = (1, -1, 1, 1)
+            z = (x - bn.running_mean.double().view(shape)) / bn.running_var.double().sqrt().view(shape)
+            y = output.double().clamp(0, 6) if clipped else output.double()
+            excess = (z.abs() - BOUND).clamp_min(0) ** 2
+            visible = excess * ((output > 0) & (output < 6)) if clipped else excess
+            row = found.setdefault(index, {"maxima": [], "excess": 0.0, "visible": 0.0, "values": 0})
+            row["maxima"].append(y.flatten(1).amax(1).numpy())
+            row["excess"] += float(excess.sum())
+            row["visible"] += float(visible.sum())
+            row["values"] += z.numel()
+
+        return record
+
+    handles = [bn.register_forward_hook(hook(i, bn, clipped)) for i, (bn, clipped) in enumerate(layers)]
+    with torch.no_grad():
+        for start in range(0, len(images), 16):
+            model(torch.from_numpy(np.ascontiguousarray(images[start : start + 16], dtype=np.float32)))
+    for handle in handles:
+        handle.remove()
+    return [found[i] | {"maxima": np.concatenate(found[i]["maxima"])} for i in range(len(layers))]
+
+
+def summary(rows: list[dict], reference: list[dict], clipped: list[bool]) -> dict:
+    linear = [i for i, c in enumerate(clipped) if not c]
+    mean_max = [rows[i]["maxima"].mean() / reference[i]["maxima"].mean() for i in linear]
+    all_max = [rows[i]["maxima"].max() / reference[i]["maxima"].max() for i in linear]
+    per_value = lambda key, keep: sum(r[key] / r["values"] for r, c in zip(rows, clipped) if keep(c))  # noqa: E731
+    return {
+        "mean_max": float(np.median(mean_max)),
+        "all_max": float(np.median(all_max)),
+        "tail_linear": per_value("excess", lambda c: not c),
+        "tail_clipped": per_value("excess", lambda c: c),
+        "tail_clipped_visible": per_value("visible", lambda c: c),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--n-images", type=int, default=64)
+    parser.add_argument("--n-real", type=int, default=256)
+    args = parser.parse_args()
+    work, n = Path(args.work), args.n_images
+    calib, _ = split_images(work, Path(args.shared_data), args.n_real, 1000 - args.n_real)
+    pool = normalise(np.load(calib)["images"])
+    sets = {"real": pool[:n], f"real, photos {n}-{2 * n - 1}": pool[n : 2 * n]}
+    for path in sorted((work / "sets").glob(f"*_{n}.npy")):
+        sets[path.stem[: -len(f"_{n}")].replace("_", " ")] = np.load(path)
+    nncf = {}
+    for line in (work / "results.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if row["key"].startswith("score|") and row["key"].endswith(f"|NNCF INT8|{n}"):
+            nncf[row["key"].split("|")[1].replace("_", " ")] = row["agreement"]
+    model, layers = mobilenet_v2(work)
+    clipped = [c for _, c in layers]
+    reference = measure(model, layers, sets["real"])
+    lines = [
+        f"# Each image's extremes and the BN-input tails: MobileNetV2, {n} images per set",
+        "",
+        "Reproduce: `python benchmarks/image_extremes.py " + " ".join(sys.argv[1:]) + "` (what the columns are: "
+        "its docstring). *mean max*: what NNCF reads, *max*: what ORT MinMax reads, both over real's first "
+        f"{n} photos, median over the {clipped.count(False)} linear bottleneck outputs. *tail*: mean squared "
+        f"excess of |z| beyond {BOUND:g} per value, summed over layers. *NNCF*: the set's NNCF INT8 agreement "
+        "with the float model on the held-out photos (imagenet_benchmark.py; – where not scored at this size).",
+        "",
+        "| set | mean max | max | tail, linear layers | tail, ReLU6 layers | of which unclipped | NNCF |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, images in sets.items():
+        s = summary(measure(model, layers, images), reference, clipped)
+        agree = f"{nncf[name]:.1f}" if name in nncf else "–"
+        lines.append(f"| {name} | {s['mean_max']:.2f} | {s['all_max']:.2f} | {s['tail_linear']:.4f} | "
+                     f"{s['tail_clipped']:.4f} | {s['tail_clipped_visible']:.4f} | {agree} |")  # fmt: skip
+        print(lines[-1], flush=True)
+    (HERE / "IMAGE_EXTREMES.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -72,27 +72,45 @@ def compare(ranges: dict, reference: dict) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def cached_sets_arguments(description: str) -> argparse.Namespace:
+    """--work (imagenet_benchmark.py's), --shared-data, --n-images (the set size), --n-real (its split)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", required=True)
     parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
     parser.add_argument("--n-images", type=int, default=64)
     parser.add_argument("--n-real", type=int, default=256)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def cached_sets(args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """The first --n-images real photos ("real"), the next as many, and every set imagenet_benchmark.py cached at
+    that size (its name with spaces for underscores)."""
     work, n = Path(args.work), args.n_images
-    model = mobilenet_v2_onnx(work)
     calib, _ = split_images(work, Path(args.shared_data), args.n_real, 1000 - args.n_real)
     pool = normalise(np.load(calib)["images"])
     sets = {"real": pool[:n], f"real, photos {n}-{2 * n - 1}": pool[n : 2 * n]}
-    sets.update(noise_sets(n, pool.shape[1:]))
     for path in sorted((work / "sets").glob(f"*_{n}.npy")):
         sets[path.stem[: -len(f"_{n}")].replace("_", " ")] = np.load(path)
+    return sets
+
+
+def cached_scores(args: argparse.Namespace) -> dict[tuple[str, str], float]:
+    """(set name, quantizer) -> agreement with the float model, from imagenet_benchmark.py's results.jsonl."""
     scores = {}
-    for line in (work / "results.jsonl").read_text().splitlines():
+    for line in (Path(args.work) / "results.jsonl").read_text().splitlines():
         row = json.loads(line)
-        if row["key"].startswith("score|") and row["key"].endswith(f"|{n}"):
+        if row["key"].startswith("score|") and row["key"].endswith(f"|{args.n_images}"):
             _, name, quantizer, _ = row["key"].split("|")
             scores[(name.replace("_", " "), quantizer)] = row["agreement"]
+    return scores
+
+
+def main() -> None:
+    args = cached_sets_arguments(__doc__)
+    model, n = mobilenet_v2_onnx(Path(args.work)), args.n_images
+    sets = cached_sets(args)
+    sets.update(noise_sets(n, sets["real"].shape[1:]))
+    scores = cached_scores(args)
     results = {}
     for method, spec in METHODS.items():
         reference = quantized_ranges(model, sets["real"], spec)

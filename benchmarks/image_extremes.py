@@ -18,8 +18,6 @@ Writes benchmarks/IMAGE_EXTREMES.md.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from dense_benchmark import normalise, split_images  # noqa: E402 - benchmarks/ is on the path just above
+from activation_ranges import cached_scores, cached_sets, cached_sets_arguments  # noqa: E402 - on the path above
 from imagenet_model import weights_file  # noqa: E402
 
 BOUND = 4.0  # the tail penalty's default bound
@@ -102,23 +100,9 @@ def summary(rows: list[dict], reference: list[dict], clipped: list[bool]) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", required=True)
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
-    parser.add_argument("--n-images", type=int, default=64)
-    parser.add_argument("--n-real", type=int, default=256)
-    args = parser.parse_args()
+    args = cached_sets_arguments(__doc__)
     work, n = Path(args.work), args.n_images
-    calib, _ = split_images(work, Path(args.shared_data), args.n_real, 1000 - args.n_real)
-    pool = normalise(np.load(calib)["images"])
-    sets = {"real": pool[:n], f"real, photos {n}-{2 * n - 1}": pool[n : 2 * n]}
-    for path in sorted((work / "sets").glob(f"*_{n}.npy")):
-        sets[path.stem[: -len(f"_{n}")].replace("_", " ")] = np.load(path)
-    nncf = {}
-    for line in (work / "results.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        if row["key"].startswith("score|") and row["key"].endswith(f"|NNCF INT8|{n}"):
-            nncf[row["key"].split("|")[1].replace("_", " ")] = row["agreement"]
+    sets, scores = cached_sets(args), cached_scores(args)
     model, layers = mobilenet_v2(work)
     clipped = [c for _, c in layers]
     reference = measure(model, layers, sets["real"])
@@ -136,7 +120,7 @@ def main() -> None:
     ]
     for name, images in sets.items():
         s = summary(measure(model, layers, images), reference, clipped)
-        agree = f"{nncf[name]:.1f}" if name in nncf else "–"
+        agree = f"{scores[(name, 'NNCF INT8')]:.1f}" if (name, "NNCF INT8") in scores else "–"
         lines.append(f"| {name} | {s['mean_max']:.2f} | {s['all_max']:.2f} | {s['tail_linear']:.4f} | "
                      f"{s['tail_clipped']:.4f} | {s['tail_clipped_visible']:.4f} | {agree} |")  # fmt: skip
         print(lines[-1], flush=True)

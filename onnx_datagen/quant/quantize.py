@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import tempfile
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -18,7 +19,7 @@ import numpy as np
 import onnx
 
 from onnx_datagen.config.settings import Normalization
-from onnx_datagen.data.dataset import Dataset
+from onnx_datagen.data.dataset import Dataset, manifest_made_for
 from onnx_datagen.data.image_sets import RANDOM_SETS, load_labelled, random_images
 from onnx_datagen.deps import require
 from onnx_datagen.errors import ConfigError, ModelError, UserError
@@ -147,7 +148,8 @@ def precision_mismatch(source, settings: QuantSettings) -> str | None:
     `settings` quantizes to (CalibrateFor.mismatch)."""
     if isinstance(source, np.ndarray) or not (Path(source) / MANIFEST).is_file():
         return None
-    made_for = Dataset.load(source).made_for
+    # The manifest alone: loading the dataset again would decode a PNG-only set's images a second time.
+    made_for = manifest_made_for(json.loads((Path(source) / MANIFEST).read_text(encoding="utf-8")))
     return made_for.mismatch(settings.activation_bits, str(source)) if made_for else None
 
 

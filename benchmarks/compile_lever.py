@@ -12,15 +12,13 @@ compiles faster); the step is the median of the steps after it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from imagenet_model import mobilenet_v2_onnx
-from levers import REPLACE_MODULE, cpu_name, interleaved
+from levers import REPLACE_MODULE, cpu_name, interleaved, model_and_repeats
 
 HERE = Path(__file__).resolve().parent
 CHILD = (
@@ -48,18 +46,14 @@ def run(model: Path, mode: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", required=True, help="imagenet_benchmark.py's --work (the exported model)")
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
+    model, repeats = model_and_repeats(__doc__)
     import torch
 
-    model = mobilenet_v2_onnx(Path(args.work))
-    runs = interleaved({mode: (mode,) for mode in MODES}, args.repeats, lambda mode: run(model, mode))
+    runs = interleaved({mode: (mode,) for mode in MODES}, repeats, lambda mode: run(model, mode))
     lines = [
         "# torch.compile lever at ImageNet scale (MobileNetV2, 224x224)",
         "",
-        f"Measured by `python benchmarks/compile_lever.py --work W --repeats {args.repeats}` on {cpu_name()}, "
+        f"Measured by `python benchmarks/compile_lever.py --work W --repeats {repeats}` on {cpu_name()}, "
         f"{os.cpu_count()} cores, torch {torch.__version__}. {__doc__.split(chr(10), 3)[3].strip()}",
         "",
         "| module | set-up s (each repeat) | s per step (each repeat) |",

@@ -10,15 +10,13 @@ set-up. Peak RSS is the child's.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from imagenet_model import mobilenet_v2_onnx
-from levers import cpu_name, interleaved
+from levers import cpu_name, interleaved, model_and_repeats
 
 HERE = Path(__file__).resolve().parent
 CHILD = """
@@ -45,18 +43,14 @@ def run(model: Path, engine: str, iterations: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", required=True, help="imagenet_benchmark.py's --work (the exported model)")
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
-    model = mobilenet_v2_onnx(Path(args.work))
+    model, repeats = model_and_repeats(__doc__)
     variants = {(engine, iterations): (engine, iterations) for engine in ENGINES for iterations in (SHORT, LONG)}
-    runs = interleaved(variants, args.repeats, lambda engine, iterations: run(model, engine, iterations))
+    runs = interleaved(variants, repeats, lambda engine, iterations: run(model, engine, iterations))
     steps = 2 * (LONG - SHORT)
     lines = [
         "# Engine lever at ImageNet scale: ort-training against torch (MobileNetV2, 224x224)",
         "",
-        f"Measured by `.venv-ort/bin/python benchmarks/engine_lever.py --work W --repeats {args.repeats}` on "
+        f"Measured by `.venv-ort/bin/python benchmarks/engine_lever.py --work W --repeats {repeats}` on "
         f"{cpu_name()}, {os.cpu_count()} cores, nothing else running. {__doc__.split(chr(10), 3)[3].strip()}",
         "",
         "| engine | seconds per batch step (each repeat) | set-up + 2 iterations, s | peak RSS GB |",

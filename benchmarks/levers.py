@@ -77,6 +77,16 @@ def run(model: Path, n: int, iters: int, batch: int, keep: bool, precision: str,
             "images_x_iterations_per_s": round(n * iters / wall, 2)}  # fmt: skip
 
 
+def model_and_repeats(description: str) -> tuple[Path, int]:
+    """The command line of a lever script that measures every variant --repeats times on imagenet_benchmark.py's
+    exported MobileNetV2 (its --work): that model's path and the repeat count."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", required=True, help="imagenet_benchmark.py's --work (the exported model)")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    return mobilenet_v2_onnx(Path(args.work)), args.repeats
+
+
 def interleaved(variants: dict, repeats: int, measure) -> dict[str, list]:
     """name -> `measure(*variant)` of each repeat; the repeats interleave the variants, so drift on a shared
     machine hits every variant alike."""

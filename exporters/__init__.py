@@ -40,6 +40,7 @@ class ExporterSpec:
     # (or model run) rather than one file for all.
     bytes_per_value: float = 4.0
     file_per_image: bool = False
+    activation_bits: int | None = None  # what the toolchain quantizes activations to, where the export knows it
 
     def disk_bytes(self, n_images: int, values_per_image: int) -> int:
         """About how many bytes this format takes on disk for n_images (a bound: blocks rounded up)."""
@@ -138,26 +139,41 @@ def run_exporter(
     options = {"layout": (layout or spec_.layouts[0]).lower()} if spec_.layouts else {}
     written = exporters()[name].export(dataset, folder, **options)
     files = list(written.files)
-    if written.usage:
-        atomic_write_bytes(folder / USAGE, written.usage.encode("utf-8"))
+    usage = written.usage and written.usage + _precision_note(spec_, dataset)
+    if usage:
+        atomic_write_bytes(folder / USAGE, usage.encode("utf-8"))
         files.append(USAGE)
     entry = {"folder": spec_.folder or ".", **written.entry}
-    if written.usage or not dataset_root:  # toolchain folders describe themselves, to be shipped alone
+    if usage or not dataset_root:  # toolchain folders describe themselves, to be shipped alone
         files.append(RECORD)
         record = {"format": name, "source": _source(dataset), **entry, "files": files}
         atomic_write_json(folder / RECORD, record)
     relative = [str(Path(spec_.folder) / f) if spec_.folder else f for f in files]
-    return ExportResult(name, folder, relative, entry, written.usage)
+    return ExportResult(name, folder, relative, entry, usage)
+
+
+def _precision_note(spec_: ExporterSpec, dataset: Dataset) -> str:
+    """USAGE.md's word on the activation precision the set was made for (--for): a warning where the toolchain's
+    precision is known and differs, else which one it was made for; nothing for a set that recorded none."""
+    made_for = dataset.made_for
+    if made_for is None:
+        return ""
+    if spec_.activation_bits is None:
+        return f"\n{made_for.usage_note()}\n"
+    mismatch = made_for.mismatch(spec_.activation_bits, "This set")
+    return f"\n**{mismatch}.**\n" if mismatch else ""
 
 
 def _source(dataset: Dataset) -> dict:
     model = dataset.manifest.get("model", {})
+    made_for = dataset.made_for
     return {
         "dataset": str(dataset.directory.resolve()) if dataset.directory else None,
         "model_sha256": model.get("sha256"),
         "input": dataset.input_name,
         "seed": dataset.manifest.get("seed"),
         "n_images": len(dataset),
+        "made_for": made_for.value if made_for else None,
     }
 
 

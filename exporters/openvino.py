@@ -14,6 +14,7 @@ SPEC = ExporterSpec(
     "OpenVINO/NNCF: samples/*.npy per model run + the nncf.quantize call for ONNX and IR models",
     "openvino",
     file_per_image=True,
+    activation_bits=NNCF_ACTIVATION_BITS,
 )
 
 
@@ -21,13 +22,12 @@ def export(dataset, folder: Path) -> Written:
     batches = dataset.feed_batches()
     files, value_range = write_npy_samples(folder, batches)
     where = folder.resolve() / "samples"
-    mismatch = dataset.made_for.mismatch(NNCF_ACTIVATION_BITS, "This set") if dataset.made_for else None
-    caution = f"\n**{mismatch}.** NNCF quantizes activations to 8 bits.\n" if mismatch else ""
     usage = f"""# OpenVINO / NNCF
 
 `samples/` holds {len(files)} model inputs ({dataset.input_layout}, float32, normalised as the model expects,
 batch dimension included). NNCF uses only `subset_size` items (default 300): pass the number of samples.
-{caution}
+Its presets quantize activations to {NNCF_ACTIVATION_BITS} bits.
+
 ```python
 import glob
 

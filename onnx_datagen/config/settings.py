@@ -126,11 +126,16 @@ class CalibrateFor(str, Enum):
         (`what` names the set), else None: its ranges were shaped for the other one (benchmarks/TAILS.md)."""
         if self is CalibrateFor.W8A4 and activation_bits >= 8:
             return (f"{what} was generated --for w8a4: its lighter activation tails can clip {activation_bits}-bit "
-                    "ranges; generate with --for w8a8 for this model")  # fmt: skip
+                    f"ranges; for {activation_bits}-bit activations generate with --for w8a8")  # fmt: skip
         if self is CalibrateFor.W8A8 and activation_bits <= 4:
-            return (f"{what} was generated for 8-bit activations (--for w8a8); for {activation_bits}-bit "
+            return (f"{what} was generated --for w8a8 (8-bit activations); for {activation_bits}-bit "
                     "activations generate with --for w8a4, whose sets scored higher there")  # fmt: skip
         return None
+
+    def usage_note(self) -> str:
+        """What a set made for this precision says where the activation precision it will calibrate is unknown
+        (a toolchain export's USAGE.md): which one it was made for, and what to generate for the other."""
+        return f"{self.mismatch(8 if self is CalibrateFor.W8A4 else 4, 'This set')}."
 
 
 class Device(str, Enum):

@@ -1,6 +1,7 @@
 """--for w8a8|w8a4: the precision a set is made for picks the tail penalty, the manifest records it, and
 `datagen quantize` and the NNCF adapter warn when the set is used for the other precision."""
 
+import json
 import logging
 
 import numpy as np
@@ -50,7 +51,7 @@ def test_quantize_and_the_nncf_adapter_warn_when_a_set_made_for_one_precision_ca
     for target in ("w8a4", "w8a8"):
         sets[target] = tmp_path / target
         args = ["generate", str(DIGITS_MODEL), *DIGITS_ARGS, "--for", target, "-n", "8", "--n-iter", "2", "-q"]
-        assert main([*args, "--format", "npy,openvino", "-o", str(sets[target])]) == 0
+        assert main([*args, "--format", "npy,openvino,onnxruntime", "-o", str(sets[target])]) == 0
     capsys.readouterr()
     for target, activations, warned in [("w8a4", "uint8", True), ("w8a4", "uint4", False),
                                          ("w8a8", "uint4", True), ("w8a8", "uint8", False)]:  # fmt: skip
@@ -71,3 +72,9 @@ def test_quantize_and_the_nncf_adapter_warn_when_a_set_made_for_one_precision_ca
         assert ("--for w8a8" in caplog.text) == (target == "w8a4"), (target, caplog.text)
         usage = (sets[target] / "openvino" / "USAGE.md").read_text()  # the files NNCF users follow say it too
         assert ("--for w8a8" in usage) == (target == "w8a4"), (target, usage)
+    # ORT's export cannot know the activation precision: it says which one the set was made for, and the other
+    for target, other in [("w8a4", "w8a8"), ("w8a8", "w8a4")]:
+        folder = sets[target] / "onnxruntime"
+        usage = (folder / "USAGE.md").read_text()
+        assert f"generated --for {target}" in usage and f"generate with --for {other}" in usage, (target, usage)
+        assert json.loads((folder / "export.json").read_text())["source"]["made_for"] == target

@@ -62,12 +62,6 @@ class FeedBatches(Sequence):
         return self.dataset.to_model_layout(self.dataset.images[start : start + self.size])
 
 
-def manifest_made_for(manifest: dict) -> CalibrateFor | None:
-    """The activation precision a set was generated for (--for), when its manifest says."""
-    made_for = manifest.get("config", {}).get("calibrate_for")
-    return CalibrateFor(made_for) if made_for else None
-
-
 @dataclass
 class Dataset:
     """N x C x H x W float32 images in model-input space, and the manifest describing them.
@@ -99,7 +93,9 @@ class Dataset:
 
     @property
     def made_for(self) -> CalibrateFor | None:
-        return manifest_made_for(self.manifest)
+        """The activation precision the set was generated for (--for), when its manifest says."""
+        made_for = self.manifest.get("config", {}).get("calibrate_for")
+        return CalibrateFor(made_for) if made_for else None
 
     @property
     def input_batch(self) -> int | None:

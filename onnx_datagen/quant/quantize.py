@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import tempfile
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import onnx
 
-from onnx_datagen.config.settings import Normalization
-from onnx_datagen.data.dataset import Dataset, manifest_made_for
+from onnx_datagen.config.settings import CalibrateFor, Normalization
+from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.data.image_sets import RANDOM_SETS, load_labelled, random_images
 from onnx_datagen.deps import require
 from onnx_datagen.errors import ConfigError, ModelError, UserError
@@ -140,17 +140,13 @@ class QuantizationResult:
     n_calibration_images: int
     calibration: str
     needs_basic_optimization: bool  # 4-bit activations: run with ORT_ENABLE_BASIC (runtime.inference_session does)
-    precision_warning: str | None = None  # a datagen set made for another activation precision (precision_mismatch)
+    precision_warning: str | None = None  # a datagen set made for another activation precision
 
 
-def precision_mismatch(source, settings: QuantSettings) -> str | None:
-    """A one-line warning when `source` is a datagen dataset generated --for another activation precision than
-    `settings` quantizes to (CalibrateFor.mismatch)."""
-    if isinstance(source, np.ndarray) or not (Path(source) / MANIFEST).is_file():
-        return None
-    # The manifest alone: loading the dataset again would decode a PNG-only set's images a second time.
-    made_for = manifest_made_for(json.loads((Path(source) / MANIFEST).read_text(encoding="utf-8")))
-    return made_for.mismatch(settings.activation_bits, str(source)) if made_for else None
+class CalibrationSet(NamedTuple):
+    images: np.ndarray  # float32 N x C x H x W model input
+    what: str  # one line: where they came from
+    made_for: CalibrateFor | None = None  # a datagen dataset's --for precision, from its manifest
 
 
 def calibration_images(
@@ -159,8 +155,9 @@ def calibration_images(
     normalization: Normalization,
     n_samples: int | None = None,
     seed: int = 0,
-) -> tuple[np.ndarray, str]:
-    """Float32 N x C x H x W model input from `source`, and a one-line description of it.
+) -> CalibrationSet:
+    """Float32 N x C x H x W model input from `source`, a one-line description of it, and the precision a datagen
+    dataset was made for.
 
     `source`: a datagen dataset folder, an .npy array already in model-input space, an .npz or a
     class-folder tree of real pixels (normalised here), or "gaussian"/"uniform" random baselines.
@@ -169,12 +166,16 @@ def calibration_images(
     text = str(source)
     if text in RANDOM_SETS:
         n = n_samples or 256
-        return random_images(text, n, image.chw, normalization, seed), f"{text} random images (seed {seed})"
+        return CalibrationSet(
+            random_images(text, n, image.chw, normalization, seed), f"{text} random images (seed {seed})"
+        )
     path = Path(source)
     if not path.exists():
         raise UserError(f"calibration set {path} does not exist; give a dataset folder, .npy, .npz or gaussian/uniform")
+    made_for = None
     if (path / MANIFEST).is_file():
-        images, what = Dataset.load(path).images, f"datagen dataset {path}"
+        dataset = Dataset.load(path)
+        images, what, made_for = dataset.images, f"datagen dataset {path}", dataset.made_for
     elif path.suffix == ".npy":
         images, what = np.load(path).astype(np.float32, copy=False), f"model-input array {path}"
     else:
@@ -185,7 +186,7 @@ def calibration_images(
         if n_samples > len(images):
             raise UserError(f"--n-samples {n_samples} exceeds the {len(images)} images in {path}")
         images = images[:n_samples]
-    return images, what
+    return CalibrationSet(images, what, made_for)
 
 
 def _check_shape(images: np.ndarray, image: ImageInput, what: str) -> None:
@@ -220,9 +221,10 @@ def quantize(
     image = find_image_input(proto, size=size)
     if isinstance(calibration, np.ndarray):
         _check_shape(calibration, image, "(array)")
-        images, what = calibration[: settings.n_samples], "in-memory array"
+        calibration_set = CalibrationSet(calibration[: settings.n_samples], "in-memory array")
     else:
-        images, what = calibration_images(calibration, image, normalization, settings.n_samples, seed)
+        calibration_set = calibration_images(calibration, image, normalization, settings.n_samples, seed)
+    images, what, made_for = calibration_set
     batch_size = settings.batch_size
     if image.batch:  # a fixed batch dimension takes exactly that many images per run
         batch_size = image.batch
@@ -273,7 +275,7 @@ def quantize(
 
         atomic_write(output, write)
     four_bit = settings.activation_type in ("uint4", "int4")
-    warning = precision_mismatch(calibration, settings)
+    warning = made_for.mismatch(settings.activation_bits, str(calibration)) if made_for else None
     return QuantizationResult(output, settings, len(images), what, four_bit, warning)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 import onnx_datagen
 from onnx_datagen import GenerationConfig, Normalization
+from onnx_datagen.config.settings import CalibrateFor
 from onnx_datagen.data.image_sets import load_labelled, random_images
 from onnx_datagen.errors import UserError
 from onnx_datagen.graph.image_input import find_image_input
@@ -103,9 +104,10 @@ def test_calibration_images_from_datagen_datasets(tmp_path):
     )
     dataset.save(tmp_path / "npy", ["npy"])
     dataset.save(tmp_path / "png", ["png"])
-    from_npy, what = calibration_images(tmp_path / "npy", image, DIGITS, n_samples=10)
+    from_npy, what, made_for = calibration_images(tmp_path / "npy", image, DIGITS, n_samples=10)
     assert np.array_equal(from_npy, dataset.images[:10]) and "datagen dataset" in what
-    from_png, _ = calibration_images(tmp_path / "png", image, Normalization())  # manifest's normalisation wins
+    assert made_for is CalibrateFor.W8A8  # the default precision, recorded in the manifest
+    from_png = calibration_images(tmp_path / "png", image, Normalization()).images  # manifest's normalisation wins
     assert np.abs(from_png - dataset.images).max() <= 0.5 / 255 / 0.32 + 1e-6  # 8-bit rounding only
     with pytest.raises(UserError, match="exceeds the 12 images"):
         calibration_images(tmp_path / "npy", image, DIGITS, n_samples=13)

@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -196,14 +197,14 @@ class Bench:
             spec = (QUANTIZERS | W8A4_QUANTIZERS)[qname]
             key = f"score|{name}|{qname}|{len(images)}"
             if key not in self.results:
-                out = self.work / "quantized.onnx"
-                self.quantize(images, spec, out)
-                session = inference_session(onnx.load(str(out)), self.args.threads)
+                with tempfile.TemporaryDirectory(dir=self.work) as tmp:  # one per process: runs may share --work
+                    out = Path(tmp) / "quantized.onnx"
+                    self.quantize(images, spec, out)
+                    session = inference_session(onnx.load(str(out)), self.args.threads)
                 held = compare(self.reference_heldout, run_batched(session, self.heldout), None)
                 top1 = compare(self.reference_labelled, run_batched(session, self.labelled), self.labels)
                 self.add({"key": key, "top1": top1.quantized_top1, "agreement": held.top1_agreement,
                           "sqnr_db": held.sqnr_db})  # fmt: skip
-                out.unlink()
             row = self.results[key]
             scores[qname] = {k: row[k] for k in ("top1", "agreement", "sqnr_db")}
             log(f"  {name:32s} {qname:16s} top-1 {row['top1']:5.1f}  agreement {row['agreement']:5.1f}  "

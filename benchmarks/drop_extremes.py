@@ -24,20 +24,15 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from tail_benchmark import SCORED, bn_measurer  # noqa: E402 - benchmarks/ is on the path just above
+from tail_benchmark import SCORED, abs_z  # noqa: E402 - benchmarks/ is on the path just above
 
 MEASURE_BATCH = 8  # every BN input of a 224x224 batch is held at once
 
 
 def extremeness(model_path: Path, images: np.ndarray) -> np.ndarray:
     """Per image: the mean over BN layers of log(its largest |z| / the median over images of the largest |z|)."""
-    engine, targets = bn_measurer(model_path)
-    largest = []
-    for start in range(0, len(images), MEASURE_BATCH):
-        layers = engine.measure(images[start : start + MEASURE_BATCH]).layers[1:]
-        largest.append([np.abs((x - m[None, :, None, None]) / np.maximum(s, 1e-6)[None, :, None, None])
-                        .reshape(len(x), -1).max(1) for x, (m, s) in zip(layers, targets)])  # fmt: skip
-    z = np.concatenate([np.stack(batch, 1) for batch in largest])
+    batches = (images[start : start + MEASURE_BATCH] for start in range(0, len(images), MEASURE_BATCH))
+    z = np.concatenate([np.stack([z.reshape(len(z), -1).max(1) for z in abs_z(model_path, b)], 1) for b in batches])
     return np.log(z / np.median(z, 0, keepdims=True)).mean(1)
 
 

@@ -66,14 +66,17 @@ def bn_measurer(model_path: Path):
     return TorchEngine(prepared, GenerationConfig()), alignment_targets(prepared.bn_sites, 3)[1:]
 
 
+def abs_z(model_path: Path, images: np.ndarray):
+    """Per BN layer, in graph order: |z| of its input for `images` (N x C x H x W), the distance from the running
+    mean in running stds."""
+    engine, targets = bn_measurer(model_path)
+    for x, (mean, std) in zip(engine.measure(images).layers[1:], targets):
+        yield np.abs(x - mean[None, :, None, None]) / np.maximum(std, 1e-6)[None, :, None, None]
+
+
 def tails(bench: Bench, images: np.ndarray) -> dict:
     """Median over BN layers of |z|'s 99.99th percentile and maximum, and the mean share of |z| > 4 (%)."""
-    engine, targets = bn_measurer(bench.kept_path)
-    layers = engine.measure(images).layers[1:]
-    rows = []
-    for x, (mean, std) in zip(layers, targets):
-        z = np.abs(x - mean[None, :, None, None]) / np.maximum(std, 1e-6)[None, :, None, None]
-        rows.append((np.percentile(z, 99.99), z.max(), (z > 4).mean() * 100))
+    rows = [(np.percentile(z, 99.99), z.max(), (z > 4).mean() * 100) for z in abs_z(bench.kept_path, images)]
     rows = np.array(rows)
     return {"z_p9999": float(np.median(rows[:, 0])), "z_max": float(np.median(rows[:, 1])),
             "beyond4_pct": float(rows[:, 2].mean())}  # fmt: skip

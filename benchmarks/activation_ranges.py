@@ -72,9 +72,12 @@ def compare(ranges: dict, reference: dict) -> dict:
     }
 
 
-def cached_sets_arguments(description: str) -> argparse.Namespace:
-    """--work (imagenet_benchmark.py's), --shared-data, --n-images (the set size), --n-real (its split)."""
+def cached_sets_arguments(description: str, positionals: tuple[str, ...] = ()) -> argparse.Namespace:
+    """--work (imagenet_benchmark.py's), --shared-data, --n-images (the set size), --n-real (its split), after
+    the script's own positional arguments."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name in positionals:
+        parser.add_argument(name)
     parser.add_argument("--work", required=True)
     parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
     parser.add_argument("--n-images", type=int, default=64)

@@ -11,7 +11,6 @@ imagenet_benchmark.py, whose cached sets (--work/sets/NAME_N.npy) A and B name.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +22,8 @@ from onnx import numpy_helper
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from dense_benchmark import normalise, split_images  # noqa: E402 - benchmarks/ is on the path just above
+from activation_ranges import cached_sets_arguments  # noqa: E402 - benchmarks/ is on the path just above
+from dense_benchmark import normalise, split_images  # noqa: E402
 from imagenet_model import mobilenet_v2_onnx  # noqa: E402
 
 HEAD = ("GlobalAveragePool", "Flatten", "Gemm")
@@ -63,14 +63,7 @@ def main() -> None:
     from onnx_datagen.quant.quantize import QuantSettings, quantize
     from onnx_datagen.runtime import inference_session, run_batched
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("a")
-    parser.add_argument("b")
-    parser.add_argument("--work", required=True)
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
-    parser.add_argument("--n-images", type=int, default=64)
-    parser.add_argument("--n-real", type=int, default=256)
-    args = parser.parse_args()
+    args = cached_sets_arguments(__doc__, ("a", "b"))
     work = Path(args.work)
     model_path = mobilenet_v2_onnx(work)
     _, heldout = split_images(work, Path(args.shared_data), args.n_real, 1000 - args.n_real)

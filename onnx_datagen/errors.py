@@ -12,6 +12,15 @@ class ModelError(UserError):
     """The ONNX model cannot be used (missing, unreadable, folded BatchNorm, unsupported graph)."""
 
 
+class NoStatisticsError(ModelError):
+    """The model stores no BatchNorm statistics to invert (folded at export, or never had BN): --method auto then
+    makes images with a method that needs none."""
+
+    def __init__(self, message: str, verdict: str) -> None:
+        super().__init__(message)
+        self.verdict = verdict
+
+
 class ConversionError(ModelError):
     """onnx2torch cannot convert the model (an op it lacks): --engine auto falls back to ort-training."""
 
@@ -30,3 +39,9 @@ class OutputError(UserError):
 
 class OptimizationError(UserError):
     """The optimisation diverged (NaN/Inf loss); the message names the batch and a remedy."""
+
+
+def first_line(err: BaseException) -> str:
+    """An exception's message as one line of at most 300 characters (its type's name when it has none)."""
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0][:300]

@@ -22,10 +22,14 @@ from onnx_datagen.errors import ConfigError
 
 
 class Method(str, Enum):
+    AUTO = "auto"  # bn-inversion where the model stores usable BN statistics, else prior (and say so)
     BN_INVERSION = "bn-inversion"  # optimise images until their BN statistics match the stored ones
     FRACTAL = "fractal"  # model-agnostic IFS fractal images: no optimisation, no statistics needed
     PRIOR = "prior"  # optimise without BN statistics: image priors and class targets only (set their weights)
     GENERATOR = "generator"  # train one conditional generator against the BN objective, then sample it
+
+
+BN_METHODS = (Method.AUTO, Method.BN_INVERSION)  # an engine built directly for a BN model runs auto as BN inversion
 
 
 class Optimizer(str, Enum):
@@ -235,7 +239,9 @@ class GenerationConfig:
     """Everything that decides which images come out (besides the model and the number of images)."""
 
     method: Method = knob(
-        Method.BN_INVERSION, "how images are made: BN inversion, fractal (no model needed), or prior (no BN needed)"
+        Method.AUTO,
+        "how images are made: BN inversion, fractal (no model needed), prior (no BN needed), or auto: BN inversion "
+        "where the model stores BN statistics, else prior with its preset's settings",
     )
     n_iter: int | None = knob(
         None,
@@ -494,7 +500,7 @@ class GenerationConfig:
         )
         low_res = self.low_res_fraction
         if low_res is None:
-            plain = self.method is Method.BN_INVERSION and self.parameterization is Parameterization.PIXELS
+            plain = self.method in BN_METHODS and self.parameterization is Parameterization.PIXELS
             pooled = large and plain and pipeline is not ImagePipeline.SMOOTHING_AND_AUGMENTATION
             low_res = LARGE_IMAGE_LOW_RES if pooled and self.engine is not EngineChoice.ORT_TRAINING else 0.0
         if group is not None and group % batch:

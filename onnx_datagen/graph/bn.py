@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 
-from onnx_datagen.errors import ModelError
+from onnx_datagen.errors import ModelError, NoStatisticsError
 from onnx_datagen.graph.constants import constant_tensors, unique_node_names
 
 BN_OP = "BatchNormalization"
@@ -145,7 +145,10 @@ def bn_problem(model: onnx.ModelProto, verdict: str) -> str | None:
 
 def require_bn_sites(model: onnx.ModelProto, label: str) -> list[BnSite]:
     sites = find_bn_sites(model)
-    problem = bn_problem(model, bn_verdict(model, sites))
+    verdict = bn_verdict(model, sites)
+    problem = bn_problem(model, verdict)
+    if problem and verdict in ("bn-folded", "no-bn"):
+        raise NoStatisticsError(f"{label}: {problem}", verdict)
     if problem:
         raise ModelError(f"{label}: {problem}")
     return sites

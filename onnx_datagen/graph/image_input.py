@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import onnx
@@ -9,6 +10,8 @@ import onnx
 from onnx_datagen.errors import ModelError
 
 Dim = int | str | None  # a fixed size, a symbolic name, or unknown
+DEFAULT_SIDE = 224  # a dynamic height or width without --size: ImageNet's side, a multiple of every usual stride
+log = logging.getLogger("onnx_datagen")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def find_image_input(
 ) -> ImageInput:
     """The single 4-D float input (or the one called `name`), with H and W from the graph or `size`.
 
-    With resolve_size=False a dynamic height/width is reported as 0 instead of raising.
+    A dynamic height/width is DEFAULT_SIDE, with a note (reported as 0 with resolve_size=False).
     """
     _check_defaults(model)
     inputs = graph_inputs(model)
@@ -102,10 +105,15 @@ def find_image_input(
         height, width = h_dim, w_dim
     elif not resolve_size:
         height = width = 0
-    else:
-        raise ModelError(
-            f"input {value.name!r} has a dynamic height/width ({describe_dims(dims)}); "
-            "give the image size with --size H W"
+    else:  # detectors and OCR models take any size: a common one, said, beats a refusal
+        height, width = (d if isinstance(d, int) and d > 0 else DEFAULT_SIDE for d in (h_dim, w_dim))
+        log.warning(
+            "input %r has a dynamic height/width (%s); making %dx%d images: give --size H W for the size the model "
+            "is used at",
+            value.name,
+            describe_dims(dims),
+            height,
+            width,
         )
     batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else None
     return ImageInput(value.name, c_dim, int(height), int(width), batch, layout)

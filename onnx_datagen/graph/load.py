@@ -7,7 +7,7 @@ from pathlib import Path
 
 import onnx
 
-from onnx_datagen.errors import ModelError
+from onnx_datagen.errors import ModelError, first_line
 
 
 def load_model(path: str | Path) -> onnx.ModelProto:
@@ -24,14 +24,14 @@ def load_model(path: str | Path) -> onnx.ModelProto:
             f"{path}: external data file {Path(err.filename or '?').name} is missing; keep it next to the model"
         ) from err
     except Exception as err:  # protobuf DecodeError and friends: the bytes are not an ONNX model
-        raise ModelError(f"{path} is not an ONNX model (cannot parse it: {_first_line(err)})") from err
+        raise ModelError(f"{path} is not an ONNX model (cannot parse it: {first_line(err)})") from err
     if not model.graph.node and not model.graph.output:
         raise ModelError(f"{path} is not an ONNX model (it holds no graph)")
     try:
         # The path form also validates models over 2 GB and their external data.
         onnx.checker.check_model(str(path))
     except Exception as err:
-        raise ModelError(f"{path} is not a valid ONNX model: {_first_line(err)}") from err
+        raise ModelError(f"{path} is not a valid ONNX model: {first_line(err)}") from err
     return model
 
 
@@ -56,10 +56,5 @@ def convert_opset(model: onnx.ModelProto, target: int, why: str, fix: str) -> on
         return onnx.version_converter.convert_version(model, target)
     except Exception as err:
         raise ModelError(
-            f"cannot convert the model from opset {opset_version(model)} to {target} {why} ({_first_line(err)}); {fix}"
+            f"cannot convert the model from opset {opset_version(model)} to {target} {why} ({first_line(err)}); {fix}"
         ) from err
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0][:300]

@@ -1,15 +1,18 @@
-"""Bring graphs from torch's exporters (dynamo: opset 18-21, Shape/CastLike/Expand noise; legacy without
-constant folding: constant subgraphs) to a plain form.
+"""Bring graphs from other people's exporters to a plain form: torch's (dynamo: opset 18-21, Shape/CastLike/Expand
+noise; legacy without constant folding: constant subgraphs), Paddle's (every weight a Constant node), and files whose
+opset import spells the default domain "ai.onnx".
 
-onnx2torch 1.5 knows ops up to opset 17 and has no CastLike converter. The pass: fold constants
-and drop dead nodes (onnxscript), lower to opset 17 with our own per-op rewrites (graph/opset17), then clear
-Reshape's `allowzero` (onnx2torch rejects allowzero=1; it only matters when the target shape holds a literal 0).
+onnx2torch 1.5 knows ops up to opset 17, has no CastLike converter, and reads weights from initializers only. The
+pass: Constant nodes become initializers and "ai.onnx" becomes "", then fold constants and drop dead nodes
+(onnxscript), lower to opset 17 with our own per-op rewrites (graph/opset17), then clear Reshape's `allowzero`
+(onnx2torch rejects allowzero=1; it only matters when the target shape holds a literal 0).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import onnx
+from onnx import numpy_helper
 
 from onnx_datagen.deps import require
 from onnx_datagen.errors import ModelError
@@ -24,6 +27,43 @@ _NOISE_OPS = {"CastLike", "Shape", "Expand", "ConstantOfShape"}
 def needs_normalization(model: onnx.ModelProto) -> bool:
     nodes = model.graph.node
     return opset_version(model) > TARGET_OPSET or any(n.op_type in _NOISE_OPS for n in nodes) or _unfolded(model)
+
+
+DEFAULT_DOMAINS = ("", "ai.onnx")  # the checker accepts both spellings of the default domain
+
+
+def with_plain_constants(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model` with every top-level Constant node stored as an initializer and the default domain spelled "".
+
+    Paddle exports keep every weight in a Constant node, and onnx2torch looks a Conv's weight up among the
+    initializers only. onnxscript's folding and onnx's version converter skip a graph whose opset import says
+    "ai.onnx". The model is returned as it is when neither applies.
+    """
+    constants = [n for n in model.graph.node if n.op_type == "Constant" and n.domain in DEFAULT_DOMAINS]
+    spelled = any(e.domain == "ai.onnx" for e in model.opset_import) or any(
+        n.domain == "ai.onnx" for n in model.graph.node
+    )
+    if not constants and not spelled:
+        return model
+    new = onnx.ModelProto()
+    new.CopyFrom(model)
+    for entry in new.opset_import:
+        if entry.domain == "ai.onnx":
+            entry.domain = ""
+    for node in new.graph.node:
+        if node.domain == "ai.onnx":
+            node.domain = ""
+    values = constant_tensors(new)
+    kept = []
+    for node in new.graph.node:
+        if node.op_type == "Constant" and node.domain == "" and node.output[0] in values:
+            new.graph.initializer.append(numpy_helper.from_array(np.asarray(values[node.output[0]]), node.output[0]))
+        else:
+            kept.append(node)
+    del new.graph.node[:]
+    new.graph.node.extend(kept)
+    new.ir_version = max(new.ir_version, 4)  # IR 3 wants every initializer listed as a graph input too
+    return new
 
 
 def _unfolded(model: onnx.ModelProto) -> bool:
@@ -58,6 +98,7 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def normalize_graph(model: onnx.ModelProto) -> onnx.ModelProto:
     """Return an equivalent opset-17 model with constant subgraphs folded (the input is not modified)."""
+    model = with_plain_constants(model)
     if not needs_normalization(model):
         return model
     folded = lower_to_opset17(fold_constants(model)).model

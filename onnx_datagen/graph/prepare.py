@@ -14,7 +14,7 @@ from onnx_datagen.graph.image_input import ImageInput, find_image_input
 from onnx_datagen.graph.load import file_sha256, load_model
 from onnx_datagen.graph.normalize import normalize_graph
 from onnx_datagen.graph.rewrite import expose_tensors, with_dynamic_batch
-from onnx_datagen.graph.shapes import with_inferred_shapes
+from onnx_datagen.graph.shapes import with_conv_output_ranks, with_inferred_shapes
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,11 @@ class PreparedModel:
     bn_output_index: list[int]
     heads: list[OutputHead]
     head_output_index: list[int]
+    without_statistics: str | None = None  # why --method auto chose a method that needs none (bn-folded, no-bn)
 
 
 def prepare_model(
-    model: str | Path | onnx.ModelProto,
+    model: str | Path | onnx.ModelProto | ModelInput,
     input_name: str | None = None,
     size: tuple[int, int] | None = None,
     use_bn: bool = True,
@@ -70,7 +71,7 @@ def prepare_model(
 
     Every problem of the model itself is refused here, before an engine is built or a folder written.
     """
-    loaded = load_model_input(model, input_name, size)
+    loaded = model if isinstance(model, ModelInput) else load_model_input(model, input_name, size)
     label, sha256, proto, image = loaded.label, loaded.sha256, loaded.model, loaded.image
     if use_bn:
         bn_sites = require_bn_sites(proto, label)
@@ -80,7 +81,7 @@ def prepare_model(
     if image.batch is not None:
         # Optimisation batches rarely match an exported batch size; engines check the relaxed graph runs.
         proto = with_dynamic_batch(proto, image.name)
-    proto = with_inferred_shapes(proto, label)
+    proto = with_conv_output_ranks(with_inferred_shapes(proto, label))
     heads = find_output_heads(proto)
     n_outputs = len(proto.graph.output)
     rewritten, indices = expose_tensors(proto, [s.input for s in bn_sites] + [h.input for h in heads])

@@ -44,3 +44,29 @@ def _first_conflict(err: onnx.shape_inference.InferenceError) -> str:
         return f": {conflicts[0]}{more}"
     op_type, name, what = node.groups()
     return f" at {op_type} {name!r}: {what}{more}" if name else f" at a {op_type} node: {what}{more}"
+
+
+def with_conv_output_ranks(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model` with a rank (dims unknown) declared for every Conv output that shape inference left untyped.
+
+    After a Reshape to a run-time shape (Paddle's SVTR blocks) inference loses the rank, and onnx2torch then cannot
+    build the BatchNormalization that follows ("spatial rank == -2"). A Conv's output has its weight's rank.
+    """
+    values = list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output)
+    ranked = {v.name for v in values if v.type.tensor_type.HasField("shape")}
+    ranks = {t.name: len(t.dims) for t in model.graph.initializer}
+    missing = {
+        node.output[0]: ranks[node.input[1]]
+        for node in model.graph.node
+        if node.op_type == "Conv" and node.output[0] not in ranked and len(node.input) > 1 and node.input[1] in ranks
+    }
+    if not missing:
+        return model
+    new = onnx.ModelProto()
+    new.CopyFrom(model)
+    kept = [v for v in new.graph.value_info if v.name not in missing]  # typed without a shape
+    del new.graph.value_info[:]
+    new.graph.value_info.extend(kept)
+    for name, rank in missing.items():
+        new.graph.value_info.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, [None] * rank))
+    return new

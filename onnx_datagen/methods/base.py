@@ -97,9 +97,10 @@ class ImageMethod(ABC):
         """The model as this method needs it."""
 
     def source(self, model, config: GenerationConfig, input_name: str | None = None, size=None) -> ModelSource:
-        """The model as this method needs it (a model already loaded passes through), checked against config."""
+        """The model as this method needs it (a prepared model passes through, a loaded one is prepared if the method
+        needs it), checked against config."""
         self.check(config)
-        source = model if isinstance(model, (ModelInput, PreparedModel)) else self.load(model, input_name, size)
+        source = model if isinstance(model, PreparedModel) else self.load(model, input_name, size)
         config.normalization.per_channel(source.image.channels)  # fails early on a mean/std of the wrong length
         return source
 
@@ -150,11 +151,14 @@ class EngineMaker:
         self.engine.config = self.engine.config.replace(n_iter=n_iter)  # read only when a group is optimised
 
     def record(self) -> dict:
-        return {
+        record = {
             "canvas_margin": self.engine.pipeline.extra,  # the resolved extra_pixels
             "label_cycle": self.engine.label_cycle,
             "engine": self.engine.engine_record(),
         }
+        if self.source.without_statistics:  # --method auto's choice, and why
+            record["method_choice"] = f"auto: {self.source.without_statistics} model, no BN statistics to invert"
+        return record
 
 
 def choose_engine(prepared: PreparedModel, config: GenerationConfig) -> Engine:

@@ -44,7 +44,7 @@ class Fractal(ImageMethod):
                               "drop it")  # fmt: skip
 
     def load(self, model, input_name, size) -> ModelInput:
-        return load_model_input(model, input_name, size)
+        return model if isinstance(model, ModelInput) else load_model_input(model, input_name, size)
 
     def start(self, source: ModelInput, config: GenerationConfig) -> FractalMaker:
         return FractalMaker(source, config)

@@ -17,7 +17,7 @@ from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.load import file_sha256
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel, model_record
 from onnx_datagen.methods.base import GroupResult
-from onnx_datagen.methods.registry import method_for
+from onnx_datagen.methods.registry import load_for_method, method_for
 from onnx_datagen.objective.bn_alignment import bn_loss_for
 from onnx_datagen.objective.report import StatisticsTargets, statistics_report
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
@@ -56,9 +56,7 @@ def generate(
     started = time.perf_counter()
     config = config or GenerationConfig()
     check_n_images(n_images)
-    method = method_for(config)
-    source = method.source(model, config, input_name, size)
-    config = method.fit(source, config)
+    _, source, config = load_for_method(model, config, input_name, size)
     runner = GroupRunner(source, config)
     config = runner.plan(config, n_images, time.perf_counter() - started)
     images = np.empty((n_images, *source.image.chw), np.float32)

@@ -13,7 +13,7 @@ from onnx_datagen.engines.base import Group, ProgressSink
 from onnx_datagen.errors import ConfigError, UserError
 from onnx_datagen.exporters import check_formats, disk_bytes, parse_formats
 from onnx_datagen.files import prepare_output_dir, require_free_space, scratch_file
-from onnx_datagen.methods.registry import method_for
+from onnx_datagen.methods.registry import load_for_method
 from onnx_datagen.run.folder import STACKED, RunFolder, job_difference, read_manifest, saved_groups, stack_images
 from onnx_datagen.run.generate import assemble, dataset_from_file, job_record
 from onnx_datagen.run.groups import GroupRunner, Shard, plan_groups, statistics_targets
@@ -61,9 +61,7 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
 
     started = time.perf_counter()
     formats = parse_formats(job.formats)
-    method = method_for(job.config)
-    source = method.source(job.model, job.config, job.input_name, job.size)
-    config = method.fit(source, job.config)
+    method, source, config = load_for_method(job.model, job.config, job.input_name, job.size)
     check_formats(formats, source.image.channels, job.layout)
     if config.time_budget and (job.shard or job.ray_address):
         raise ConfigError(

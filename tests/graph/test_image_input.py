@@ -15,10 +15,10 @@ def test_fixed_batch_is_reported():
     assert find_image_input(bn_model(batch=4)).batch == 4
 
 
-def test_dynamic_height_width_needs_size():
+def test_dynamic_height_width_defaults_to_224_with_a_note(caplog):
     model = bn_model(size="S")
-    with pytest.raises(ModelError, match="--size H W"):
-        find_image_input(model)
+    assert find_image_input(model).chw == (3, 224, 224)
+    assert "give --size H W" in caplog.text
     assert find_image_input(model, size=(12, 10)).chw == (3, 12, 10)
 
 

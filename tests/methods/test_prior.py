@@ -72,8 +72,15 @@ def test_layernorm_model_gets_the_no_bn_verdict_and_both_presets_work(tmp_path, 
     path = save(layernorm_model(), tmp_path / "ln.onnx")
     code, out, _ = run(["inspect", path], capsys)
     assert code == 0 and "verdict   no-bn" in out and "--preset prior" in out and "folded" not in out
-    code, _, err = run(["generate", path, "-q", "-o", tmp_path / "bn"], capsys)
+    code, _, err = run(["generate", path, "--method", "bn-inversion", "-q", "-o", tmp_path / "bn"], capsys)
     assert code == 1 and "no BatchNormalization layers" in err and "--preset fractal or --preset prior" in err
+    # The default (--method auto) makes a set anyway, with the prior preset, and records it.
+    code, _, err = run(["generate", path, "--n-iter", "2", "-n", "4", "-q", "-o", tmp_path / "auto"], capsys)
+    assert code == 0 and "no BatchNorm statistics (no-bn)" in err and "prior preset" in err
+    manifest = json.loads((tmp_path / "auto" / "manifest.json").read_text())
+    assert manifest["method"] == "prior" and manifest["config"]["optimizer"] == "adam"
+    assert manifest["config"]["n_iter"] == 2  # the user's choice outlives the preset's
+    assert manifest["method_choice"] == "auto: no-bn model, no BN statistics to invert"
     for preset in ("fractal", "prior"):
         args = ["generate", path, "--preset", preset, "--n-iter", "2", "-n", "4", "-q", "-o", tmp_path / preset]
         code, _, err = run(args, capsys)

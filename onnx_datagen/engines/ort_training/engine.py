@@ -25,11 +25,11 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from onnx_datagen.config.settings import (
+    BN_METHODS,
     Clipping,
     Device,
     GenerationConfig,
     Granularity,
-    Method,
     Parameterization,
     Precision,
 )
@@ -85,7 +85,7 @@ def unsupported(config: GenerationConfig) -> list[str]:
     """The settings this engine cannot honour (each refused, never ignored)."""
     c = config
     problems = []
-    if c.method is not Method.BN_INVERSION:
+    if c.method not in BN_METHODS:
         problems.append(f"--method {c.method.value} (only bn-inversion)")
     problems += unlowered(c)  # the loss terms not written in graph values
     if c.low_res_fraction:

@@ -32,7 +32,7 @@ from onnx_datagen.engines.base import (
 from onnx_datagen.engines.optimizers import OPTIMIZERS
 from onnx_datagen.engines.schedules import make_schedule
 from onnx_datagen.engines.torch.allocator import keep_freed_memory, release_freed_memory
-from onnx_datagen.errors import ConfigError, ConversionError
+from onnx_datagen.errors import ConfigError, ConversionError, ModelError, first_line
 from onnx_datagen.graph.heads import classifier_classes
 from onnx_datagen.graph.prepare import PreparedModel, prepare_model
 from onnx_datagen.images.init import INIT_STREAM, StartingCanvases
@@ -130,6 +130,22 @@ class TorchModel:
         ]
         self.head_outputs = [names.index(h.output) for h in prepared.heads]
         self.micro_batch = self._micro_batch_size()
+        self._probe()
+
+    def _probe(self) -> None:
+        """Run one image through the converted model, so a size or shape the graph cannot take is refused here, in
+        one line, and not as a traceback from the first optimisation step."""
+        image = self.prepared.image
+        probe = torch.zeros((self.micro_batch or 1, *image.chw), device=self.device)
+        try:
+            with torch.no_grad():
+                self._run(probe)
+        except (RuntimeError, ValueError, IndexError) as err:
+            shape = "x".join(str(d) for d in (image.channels, image.height, image.width))
+            raise ModelError(
+                f"{self.prepared.label}: the model does not run on a {shape} image ({first_line(err)}); if its "
+                "height/width are dynamic, give the size it is used at with --size H W, else re-export the model"
+            ) from err
 
     def _micro_batch_size(self) -> int | None:
         """None when any batch size runs; else the exported fixed batch (e.g. a Reshape baked to [2, 64])."""

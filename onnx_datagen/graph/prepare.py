@@ -13,7 +13,7 @@ from onnx_datagen.graph.heads import OutputHead, find_output_heads
 from onnx_datagen.graph.image_input import ImageInput, find_image_input
 from onnx_datagen.graph.load import file_sha256, load_model
 from onnx_datagen.graph.normalize import normalize_graph
-from onnx_datagen.graph.rewrite import expose_tensors, with_dynamic_batch
+from onnx_datagen.graph.rewrite import expose_tensors, with_dynamic_batch, with_statistics_views
 from onnx_datagen.graph.shapes import with_conv_output_ranks, with_inferred_shapes
 
 
@@ -84,7 +84,8 @@ def prepare_model(
     proto = with_conv_output_ranks(with_inferred_shapes(proto, label))
     heads = find_output_heads(proto)
     n_outputs = len(proto.graph.output)
-    rewritten, indices = expose_tensors(proto, [s.input for s in bn_sites] + [h.input for h in heads])
+    proto = with_statistics_views(proto, bn_sites)
+    rewritten, indices = expose_tensors(proto, [s.statistics for s in bn_sites] + [h.input for h in heads])
     return PreparedModel(
         label, sha256, rewritten, image, n_outputs, bn_sites, indices[: len(bn_sites)], heads, indices[len(bn_sites) :]
     )

@@ -23,6 +23,11 @@ def alignment_targets(sites: list[BnSite], channels: int) -> list[tuple[np.ndarr
     return [(np.zeros(channels), np.ones(channels))] + [(s.running_mean, s.running_std) for s in sites]
 
 
+def mean_only_layers(sites: list[BnSite]) -> frozenset[int]:
+    """The layers (input pseudo-layer 0) whose std target is unknown (a decomposed BN's scale folds it in)."""
+    return frozenset(i + 1 for i, s in enumerate(sites) if not s.std_known)
+
+
 def l2_square(mean, std, target_mean, target_std, std_weight: float = 1.0):
     """||mean - mu||^2 / C + std_weight * ||std - sigma||^2 / C (std_weight 10 in DGH, 1 in MCT).
 
@@ -77,11 +82,14 @@ def slack_margins(gaps: list[tuple[np.ndarray, np.ndarray]], percentile: float) 
     return [(float(np.percentile(m, percentile)), float(np.percentile(s, percentile))) for m, s in gaps]
 
 
-def alignment_loss(layer_moments: list, targets: list, weights: list[float], bn_loss, eps: float, options=None):
+def alignment_loss(
+    layer_moments: list, targets: list, weights: list[float], bn_loss, eps: float, options=None, mean_only=frozenset()
+):
     """sum over layers of weight x bn_loss(mean, std, targets), from each layer's (first, second) moments.
 
-    `options(layer, mean)` gives a layer's extra bn_loss arguments (slack margins). Plain arithmetic: torch
-    tensors and graph values (objective/lowering.py) both go through it.
+    `options(layer, mean)` gives a layer's extra bn_loss arguments (slack margins). Layers in `mean_only` match
+    their means alone: their std is replaced by the (constant) target, so its term is 0 with no gradient. Plain
+    arithmetic: torch tensors and graph values (objective/lowering.py) both go through it.
     """
     from onnx_datagen.objective.statistics import mean_std
 
@@ -89,6 +97,8 @@ def alignment_loss(layer_moments: list, targets: list, weights: list[float], bn_
     for layer, (weight, (first, second), (target_mean, target_std)) in enumerate(zip(weights, layer_moments, targets)):
         if weight:
             mean, std = mean_std(first, second, eps)
+            if layer in mean_only:
+                std = target_std
             extra = options(layer, mean) if options else {}
             terms.append(weight * bn_loss(mean, std, target_mean, target_std, **extra))
     return sum(terms)

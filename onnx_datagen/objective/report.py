@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from onnx_datagen.graph.bn import BnSite
-from onnx_datagen.objective.bn_alignment import alignment_targets, l2_square
+from onnx_datagen.objective.bn_alignment import alignment_targets, l2_square, mean_only_layers
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,9 @@ class StatisticsTargets:
     @classmethod
     def from_sites(cls, sites: list[BnSite], channels: int) -> StatisticsTargets:
         targets = alignment_targets(sites, channels)
-        return cls(["<input>"] + [s.name for s in sites], [m for m, _ in targets], [s for _, s in targets])
+        unknown = mean_only_layers(sites)  # their std target is NaN: the report scores their means alone
+        stds = [np.full_like(s, np.nan) if i in unknown else s for i, (_, s) in enumerate(targets)]
+        return cls(["<input>"] + [s.name for s in sites], [m for m, _ in targets], stds)
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {"names": np.asarray(self.names)}
@@ -90,14 +92,23 @@ class StatisticsTargets:
 
 def layer_losses(stats: LayerStatistics, targets: StatisticsTargets, bn_loss=l2_square) -> list[float]:
     """The BN alignment loss per layer (input pseudo-layer first), over the whole image set."""
-    return [float(bn_loss(m, s, tm, ts)) for m, s, tm, ts in zip(stats.means, stats.stds, targets.means, targets.stds)]
+    pairs = zip(stats.means, stats.stds, targets.means, targets.stds)
+    losses = []
+    for m, s, tm, ts in pairs:
+        if np.isnan(ts).any():  # std unknown: its term scores 0
+            s = ts = np.zeros_like(tm)
+        losses.append(float(bn_loss(m, s, tm, ts)))
+    return losses
 
 
 def relative_gaps(stats: LayerStatistics, targets: StatisticsTargets) -> list[float]:
-    """(||m - mu|| + ||s - sigma||) / ||sigma|| per BN layer: a scale-free distance, 0 is a perfect match."""
+    """(||m - mu|| + ||s - sigma||) / ||sigma|| per BN layer: a scale-free distance, 0 is a perfect match. A layer
+    whose sigma is unknown (NaN: a decomposed BN) scores ||m - mu|| / max(||mu||, ||s||)."""
     pairs = zip(stats.means[1:], stats.stds[1:], targets.means[1:], targets.stds[1:])
     return [
-        float((np.linalg.norm(m - mu) + np.linalg.norm(s - sigma)) / max(np.linalg.norm(sigma), 1e-12))
+        float(np.linalg.norm(m - mu) / max(np.linalg.norm(mu), np.linalg.norm(s), 1e-12))
+        if np.isnan(sigma).any()
+        else float((np.linalg.norm(m - mu) + np.linalg.norm(s - sigma)) / max(np.linalg.norm(sigma), 1e-12))
         for m, s, mu, sigma in pairs
     ]
 

@@ -49,7 +49,7 @@ from onnx_datagen.graph.prepare import PreparedModel
 from onnx_datagen.graph.rewrite import expose_tensors
 from onnx_datagen.images.init import StartingCanvases
 from onnx_datagen.images.pipeline import CanvasPipeline, ViewDraw, valid_range
-from onnx_datagen.objective.bn_alignment import alignment_loss, alignment_targets, bn_loss_for
+from onnx_datagen.objective.bn_alignment import alignment_loss, alignment_targets, bn_loss_for, mean_only_layers
 from onnx_datagen.objective.lowering import GraphBuilder
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES
 from onnx_datagen.objective.statistics import MomentCache, moments
@@ -278,7 +278,14 @@ class OrtTrainingEngine(BatchLoopEngine):
                 rests = [b.value(f"{REST}{i}_{k}", pair[0].shape) for k in range(2)]
                 inputs += [helper.make_tensor_value_info(r.name, TensorProto.FLOAT, list(r.shape)) for r in rests]
                 stats.append(tuple((rest + live) / count for rest, live in zip(rests, pair)))
-        bn_loss = alignment_loss(stats, self.targets, self.weights, bn_loss_for(c), c.stats_eps)
+        bn_loss = alignment_loss(
+            stats,
+            self.targets,
+            self.weights,
+            bn_loss_for(c),
+            c.stats_eps,
+            mean_only=mean_only_layers(self.prepared.bn_sites),
+        )
         model_outputs = self.session.get_outputs()[: prepared.n_outputs]
         floats = [b.value(o.name, shapes[o.name]) for o in model_outputs if o.type == "tensor(float)"]
         values = {

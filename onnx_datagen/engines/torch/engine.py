@@ -42,6 +42,7 @@ from onnx_datagen.objective.bn_alignment import (
     alignment_targets,
     bn_loss_for,
     enhancement_weights,
+    mean_only_layers,
     slack_margins,
 )
 from onnx_datagen.objective.correlation import correlation_inhibition
@@ -232,6 +233,7 @@ class TorchEngine(BatchLoopEngine):
         self.weights = LAYER_WEIGHTINGS[config.layer_weighting](
             len(prepared.bn_sites), config.input_term, config.first_layer_multiplier
         )
+        self.mean_only = mean_only_layers(prepared.bn_sites)
         self.bn_loss = bn_loss_for(config)
         self.output_loss = OUTPUT_LOSSES[config.output_loss]
         self.margins: list[tuple[float, float]] | None = None  # slack-l2-square's, from a pilot on first use
@@ -322,6 +324,7 @@ class TorchEngine(BatchLoopEngine):
             self.bn_loss,
             self.config.stats_eps,
             self._slack_options if slack else None,
+            self.mean_only,
         )
 
     def _slack_options(self, layer: int, mean) -> dict:

@@ -10,17 +10,22 @@ import click
 @click.command("inspect")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def inspect_command(model: str, as_json: bool) -> None:
-    """Show a model's input, outputs, opset, BatchNorm layers and whether datagen can use it.
+@click.option("--input", "input_name", default=None, help="image input name, when the model has several")
+@click.option("--size", nargs=2, type=int, default=None, metavar="H W", help="image size, for dynamic H/W inputs")
+def inspect_command(model: str, as_json: bool, input_name: str | None, size: tuple[int, int] | None) -> None:
+    """Show a model's input, outputs, opset, BatchNorm layers, and what `datagen generate` does with it.
+
+    It runs generate's preparation (the graph rewrite and the engine's conversion, no optimisation step), so a
+    model it says generates is one generate takes.
 
     \b
     Example:
       datagen inspect model.onnx
       datagen inspect model.onnx --json | jq .verdict
     """
-    from onnx_datagen.graph.inspection import inspect
+    from onnx_datagen.run.inspect import inspect
 
-    report = inspect(model)
+    report = inspect(model, input_name=input_name, size=size)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
@@ -39,8 +44,15 @@ def inspect_command(model: str, as_json: bool) -> None:
     click.echo(f"BatchNorm {len(report.bn_layers)} layer(s)")
     width = max([len(layer.name) for layer in report.bn_layers] + [4])
     for i, layer in enumerate(report.bn_layers):
-        click.echo(f"  {i:3d}  {layer.name:<{width}}  {layer.channels:5d} ch  input from {layer.producer}")
+        notes = [f"{layer.dead_channels} dead left out"] if layer.dead_channels else []
+        notes += [] if layer.std_known else ["means only: its std is folded into a scale"]
+        extra = f"  ({'; '.join(notes)})" if notes else ""
+        click.echo(f"  {i:3d}  {layer.name:<{width}}  {layer.channels:5d} ch  input from {layer.producer}{extra}")
     click.echo(f"verdict   {report.verdict}" + (f": {report.problem}" if report.problem else ""))
+    if report.method:
+        click.echo(f"generate  --method {report.method}" + _method_note(report))
+    if report.advice:
+        click.echo(f"advice    {report.advice}")
 
 
 def _graph_note(report) -> str:
@@ -52,3 +64,9 @@ def _graph_note(report) -> str:
         return f"{read}; runs at opset {report.opset} as exported"
     rewrote = f", rewriting {', '.join(report.rewritten_ops)}" if report.rewritten_ops else ""
     return f"{read}; runs at opset {report.engine_opset}, lowered from {report.opset}{rewrote}"
+
+
+def _method_note(report) -> str:
+    if report.method != "prior" or report.verdict not in ("bn-folded", "no-bn"):
+        return ""
+    return " (no BN statistics: the prior preset's settings; --method fractal for model-free images)"

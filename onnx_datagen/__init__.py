@@ -15,7 +15,7 @@ _LAZY = {
     "generate": "onnx_datagen.run.generate",
     "train_generator": "onnx_datagen.methods.generator",
     "sample": "onnx_datagen.images.generator_file",
-    "inspect": "onnx_datagen.graph.inspection",
+    "inspect": "onnx_datagen.run.inspect",
     "quantize": "onnx_datagen.quant.quantize",
     "QuantSettings": "onnx_datagen.quant.quantize",
     "evaluate": "onnx_datagen.quant.evaluate",

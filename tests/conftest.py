@@ -54,13 +54,15 @@ def bn_model(
     init("w2", rng.normal(0, 0.2, (16, 8, 3, 3)))
     init("fc_w", rng.normal(0, 0.3, (10, 16)))
     init("fc_b", rng.normal(0, 0.1, 10))
-    if folded:
-        init("b1", rng.normal(0, 0.1, 8))
-        init("b2", rng.normal(0, 0.1, 16))
+    if folded:  # the weights torch's exporter computes when it folds BN are named onnx::Conv_<n>
+        init("onnx::Conv_2", rng.normal(0, 0.1, 8))
+        init("onnx::Conv_4", rng.normal(0, 0.1, 16))
+        for tensor in inits[:2]:
+            tensor.name = {"w1": "onnx::Conv_1", "w2": "onnx::Conv_3"}[tensor.name]
         nodes += [
-            helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+            helper.make_node("Conv", ["x", "onnx::Conv_1", "onnx::Conv_2"], ["c1"], pads=[1, 1, 1, 1]),
             helper.make_node("Relu", ["c1"], ["r1"]),
-            helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2]),
+            helper.make_node("Conv", ["r1", "onnx::Conv_3", "onnx::Conv_4"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2]),
             helper.make_node("Relu", ["c2"], ["r2"]),
         ]
     else:

@@ -14,8 +14,8 @@ import torch
 
 from onnx_datagen.config.settings import Precision
 from onnx_datagen.engines.torch.engine import TorchModel
-from onnx_datagen.graph.inspection import inspect
 from onnx_datagen.graph.prepare import prepare_model
+from onnx_datagen.run.inspect import inspect
 from tests.cli.test_cli import run
 from tests.conftest import ort_run
 from tests.export_zoo import EXPORTS, MODELS, SIZE, build, export

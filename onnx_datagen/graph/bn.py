@@ -198,9 +198,13 @@ def bn_verdict(model: onnx.ModelProto, sites: list[BnSite]) -> str:
     if sites:
         return "corrupt-bn" if corrupt_bn(model) else "ready"
     ops = {node.op_type for node in model.graph.node}
-    if ops & set(CONV_OPS) and not ops & NORMS_WITHOUT_RUNNING_STATS and _folded_weights(model):
-        return "bn-folded"
-    return "no-bn"
+    if not ops & set(CONV_OPS) or ops & NORMS_WITHOUT_RUNNING_STATS:
+        return "no-bn"
+    # Convolutions alone: folded, unless the net is of a kind that is trained without BN (PReLU nets) and its
+    # weights do not carry the names exporters give folded weights (torch's dynamo exporter keeps parameter names).
+    if "PRelu" in ops and not _folded_weights(model):
+        return "no-bn"
+    return "bn-folded"
 
 
 # Names exporters give the weights they compute when folding BN into a conv: torch's "onnx::Conv_123" (torch 1.x: a

@@ -1,4 +1,5 @@
-"""`inspect`: what datagen sees in a model, and whether it can generate data for it."""
+"""What datagen reads in a model file, before any engine: inputs, outputs, opset, BatchNorm layers and their verdict.
+run/inspect.py adds what generate's own preparation makes of it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from onnx_datagen.errors import ModelError
 from onnx_datagen.graph.bn import bn_problem, bn_verdict, find_bn_sites
 from onnx_datagen.graph.image_input import describe_dims, find_image_input, graph_inputs, tensor_dims
 from onnx_datagen.graph.load import load_model, opset_version
-from onnx_datagen.graph.normalize import fold_constants, needs_normalization
+from onnx_datagen.graph.normalize import fold_constants, needs_normalization, with_plain_constants
 from onnx_datagen.graph.opset17 import lower_to_opset17
 
 
@@ -25,8 +26,10 @@ class TensorInfo:
 @dataclass(frozen=True)
 class BnLayerInfo:
     name: str
-    channels: int
+    channels: int  # the channels matched (dead ones left out)
     producer: str
+    dead_channels: int
+    std_known: bool  # False for a decomposed BN: its means are matched, its std is folded into a scale
 
 
 @dataclass(frozen=True)
@@ -42,20 +45,23 @@ class ModelReport:
     layout: str | None
     bn_layers: list[BnLayerInfo]
     verdict: str  # ready | corrupt-bn | bn-folded | no-bn | unsupported
-    problem: str | None
+    problem: str | None  # why generate refuses the model (None: it generates)
     constants_folded: bool  # layers and verdict were read after folding constant subgraphs, as the engines read them
     engine_opset: int | None  # the opset the engines run the graph at; None when it has no opset-17 form (problem)
     rewritten_ops: list[str]  # op types rewritten to reach engine_opset; other ops changed after 17 are relabelled
+    method: str | None = None  # what `generate` with these options runs (run/inspect.py fills it in); None: refused
+    advice: str | None = None  # for bn-folded / no-bn models that generate: how to get BN statistics after all
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def inspect(path: str | Path) -> ModelReport:
-    """Describe the model at `path`: inputs, outputs, opset, BatchNorm layers, and a verdict."""
+def read_model(path: str | Path) -> ModelReport:
+    """Describe the model file at `path`: inputs, outputs, opset, BatchNorm layers, and their verdict."""
     raw = load_model(path)
     # The graph the engines start from, at its exported opset: reading it needs no opset conversion.
-    model = fold_constants(raw) if needs_normalization(raw) else raw
+    model = with_plain_constants(raw)
+    model = fold_constants(model) if needs_normalization(model) else model
     sites = find_bn_sites(model)
     verdict = bn_verdict(model, sites)
     problem = bn_problem(model, verdict)
@@ -83,7 +89,7 @@ def inspect(path: str | Path) -> ModelReport:
         image_input=image_name,
         image_shape=image_shape,
         layout=layout,
-        bn_layers=[BnLayerInfo(s.name, s.channels, s.producer) for s in sites],
+        bn_layers=[BnLayerInfo(s.name, s.channels, s.producer, s.dead_channels, s.std_known) for s in sites],
         verdict=verdict,
         problem=problem,
         constants_folded=len(model.graph.node) < len(raw.graph.node),

@@ -90,8 +90,9 @@ def evaluate(
     """Run `model` (and `quantized`) on the .npz / class-folder set `data`, images [subset[0]:subset[1]]."""
 
     float_model = load_model(model)
-    image = find_image_input(float_model)
-    labelled = load_labelled(data, (image.height, image.width), image.channels).subset(*subset)
+    image = find_image_input(float_model, resolve_size=False)  # dynamic height/width: the data's size
+    size = (image.height, image.width) if image.height and image.width else None
+    labelled = load_labelled(data, size, image.channels).subset(*subset)
     inputs = to_model_layout(labelled.model_input(normalization or Normalization()), image)
     reference = run_all_outputs(inference_session(float_model, threads), inputs)
     if quantized is None:

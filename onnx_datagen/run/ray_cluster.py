@@ -23,12 +23,18 @@ from onnx_datagen.run.groups import GroupRunner
 TASK_RETRIES = 3  # a worker that dies (OOM kill, lost node) has its group rerun this many times
 POLL_SECONDS = 0.5
 CONNECT_SECONDS = 5
+TASK_CPUS = 1  # a group is one task on one core: groups, not threads, fill a node
 
 _RUNNERS: dict[tuple[str, str], GroupRunner] = {}  # per worker process: (model sha256, config) -> runner
 
 
 def _make_group(source, config: GenerationConfig, group: Group, reporter) -> tuple[GroupResult, dict]:
     """The task body, run in a Ray worker."""
+    import torch
+
+    # Ray sets OMP_NUM_THREADS to a task's CPUs only where the driver's environment leaves it unset; the task holds
+    # TASK_CPUS cores whatever the caller exported, so torch gets that many threads.
+    torch.set_num_threads(TASK_CPUS)
     key = (source.sha256, repr(config))
     runner = _RUNNERS.get(key)
     if runner is None:
@@ -115,7 +121,7 @@ def run_on_ray(
     ray = require("ray")
     connect(address)
     reports = ray.remote(num_cpus=0)(_Reports).remote()
-    task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(_make_group)
+    task = ray.remote(num_cpus=TASK_CPUS, max_retries=TASK_RETRIES)(_make_group)
     source_ref = ray.put(source)  # shipped once, not once per task
     pending = {task.remote(source_ref, config, group, reports): group for group in groups}
     try:

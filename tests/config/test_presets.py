@@ -21,7 +21,7 @@ def test_presets_are_plain_config_files_with_a_description():
     # The mct preset spells out MCT's values; ours differ in the start (fractal), the iterations (100 up to
     # 112x112) and, above, in batch and group size, views and low-resolution phase (GenerationConfig.for_image).
     mct = GenerationConfig.from_dict(load_preset("mct")).for_image(32, 32)
-    assert mct == GenerationConfig().for_image(32, 32).replace(init="gaussian", n_iter=500)
+    assert mct == GenerationConfig().for_image(32, 32).replace(init="gaussian", n_iter=500, method="bn-inversion")
 
 
 def test_dgh_preset_runs_with_a_clamped_start_and_the_std_weight(tmp_path, capsys):

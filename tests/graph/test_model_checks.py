@@ -51,11 +51,6 @@ CORRUPT = {
         _set([(7, -0.5), (9, -1.0)]),
         "BatchNormalization 'bn2' has running variance -0.5 in channel 7 (2 of 16 channels negative)",
     ),
-    "zero variance": (
-        "bn1_var",
-        _set([(3, 0.0)]),
-        "BatchNormalization 'bn1' has running variance 0 (a dead channel?) in channel 3 (1 of 8 channels zero)",
-    ),
     "nan mean": (
         "bn1_mean",
         _set([(2, np.nan)]),

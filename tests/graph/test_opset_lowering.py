@@ -20,13 +20,13 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from onnx_datagen.errors import ModelError
-from onnx_datagen.graph.inspection import inspect as inspect_model
 from onnx_datagen.graph.load import opset_version
 from onnx_datagen.graph.normalize import needs_normalization, normalize_graph
 from onnx_datagen.graph.opset17 import NEWEST_OPSET, lower_to_opset17
 from onnx_datagen.graph.opset17.refused import NO_OPSET17_FORM
 from onnx_datagen.graph.opset17.registry import LOWERINGS
 from onnx_datagen.graph.opset17.schemas import changes_after_17, since_version, widens_types_only
+from onnx_datagen.run.inspect import inspect as inspect_model
 from tests.conftest import bn_model, ort_run, save
 
 RNG = np.random.default_rng(0)

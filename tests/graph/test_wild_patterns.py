@@ -97,7 +97,7 @@ def test_a_negative_variance_is_still_refused(tmp_path, capsys):
 
 
 def decomposed_bn_model(divide: bool) -> onnx.ModelProto:
-    """Conv -> Sub(mean) -> Mul(scale) or Div(std) -> Add(beta) -> Relu -> GAP -> Gemm; constants shaped (1, C, 1, 1)."""
+    """Conv -> Sub(mean) -> Mul(scale) or Div(std) -> Add(beta) -> Relu -> GAP -> Gemm; constants (1, C, 1, 1)."""
     rng = np.random.default_rng(4)
 
     def const(name, array):

@@ -44,6 +44,8 @@ def test_export_cell(exported, model, how, tmp_path, capsys):
     path = exported(model, how)
     report = inspect(path)
     assert report.verdict == ("ready" if how.bn_kept else "bn-folded"), report.problem
+    assert report.method == ("bn-inversion" if how.bn_kept else "prior")  # what generate below runs
+    capsys.readouterr()  # inspect's own notes
     # The converted module (the torch engine's view of the file) against ONNX Runtime on the file as exported.
     prepared = prepare_model(path, use_bn=how.bn_kept)
     x = np.random.default_rng(0).standard_normal((3, 3, SIZE, SIZE)).astype(np.float32)
@@ -53,11 +55,14 @@ def test_export_cell(exported, model, how, tmp_path, capsys):
     assert len(outputs) == len(expected)
     for got, want in zip(outputs, expected):
         np.testing.assert_allclose(got.numpy(), want, atol=ATOL, rtol=0)
-    method = ["--n-iter", "2", "--batch-size", "4"] if how.bn_kept else ["--preset", "fractal"]
-    code, _, err = run(["generate", path, *method, "-n", "4", "--format", "npy", "-q", "-o", tmp_path / "o"], capsys)
+    args = ["generate", path, "--n-iter", "2", "--batch-size", "4", "-n", "4", "--format", "npy", "-q"]
+    code, _, err = run([*args, "-o", tmp_path / "o"], capsys)
     assert code == 0, err
-    # Nothing from a library; the one note models without class scores get (their output term is off).
-    assert all(line.startswith("note: ") and line.endswith("is off for this model") for line in err.splitlines()), err
+    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["method"] == report.method
+    # Nothing from a library; the notes of models without class scores (their output term is off) and of folded
+    # models (--method auto's choice).
+    notes = ("is off for this model", "no model in the loop)")
+    assert all(line.startswith("note: ") and line.endswith(notes) for line in err.splitlines()), err
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["shape"] == [4, 3, SIZE, SIZE]
     if how.bn_kept:

@@ -11,7 +11,13 @@ from enum import Enum
 import click
 
 from onnx_datagen.config.presets import config_data
-from onnx_datagen.config.settings import NORMALIZATIONS, RENAMED_KEYS, GenerationConfig, Normalization
+from onnx_datagen.config.settings import (
+    NORMALIZATIONS,
+    RENAMED_KEYS,
+    ChannelOrder,
+    GenerationConfig,
+    Normalization,
+)
 from onnx_datagen.errors import ConfigError
 
 # Fields with hand-written options (normalisation has its own group below).
@@ -60,7 +66,7 @@ def config_options(command: typing.Callable) -> typing.Callable:
 
 
 def normalization_options(command: typing.Callable) -> typing.Callable:
-    """--normalization / --mean / --std / --pixel-scale: how raw pixels become model input."""
+    """--normalization / --mean / --std / --pixel-scale / --channel-order: how raw pixels become model input."""
     for option in reversed(
         [
             click.option(
@@ -76,6 +82,13 @@ def normalization_options(command: typing.Callable) -> typing.Callable:
                 type=click.Choice(["1", "255"]),
                 default=None,
                 help="pixel range the mean/std refer to: 0-1 or 0-255 [default: 1]",
+            ),
+            click.option(
+                "--channel-order",
+                type=click.Choice([c.value for c in ChannelOrder]),
+                default=None,
+                help="the model's colour order: bgr for Caffe/OpenCV-style models (--mean/--std in that order; "
+                "image files stay RGB) [default: rgb]",
             ),
         ]
     ):
@@ -110,22 +123,26 @@ def build_config(values: dict) -> GenerationConfig:
 
 
 def _normalization(values: dict, from_file) -> Normalization | dict | None:
-    name, mean, std, scale = (
+    name, mean, std, scale, order = (
         values.get("normalization"),
         values.get("mean"),
         values.get("std"),
         values.get("pixel_scale"),
+        values.get("channel_order"),
     )
     if name is None and mean is None and std is None and scale is None:
-        return from_file
+        if order is None or from_file is None:
+            return from_file if order is None else Normalization.preset("imagenet", channel_order=ChannelOrder(order))
+        return {**from_file, "channel_order": order}  # the config file's normalisation, in this order
     if (mean is None) != (std is None):
         raise ConfigError("--mean and --std go together; give both (comma-separated, one value or one per channel)")
     if mean is not None and name is not None:
         raise ConfigError("give either --normalization or --mean/--std, not both")
     pixel_scale = float(scale) if scale is not None else 1.0
+    channel_order = ChannelOrder(order or "rgb")
     if mean is not None:
-        return Normalization(_floats(mean, "--mean"), _floats(std, "--std"), pixel_scale, "custom")
-    return Normalization.preset(name or "imagenet", pixel_scale)
+        return Normalization(_floats(mean, "--mean"), _floats(std, "--std"), pixel_scale, "custom", channel_order)
+    return Normalization.preset(name or "imagenet", pixel_scale, channel_order)
 
 
 def _floats(text: str, flag: str) -> tuple[float, ...]:

@@ -69,8 +69,9 @@ def model_input_entry(
     }
 
 
-def pixel_entry(dataset, file_shape: list[int], layout: str, dtype: str) -> dict:
-    """Manifest entry for de-normalised 8-bit pixels, with what the 8-bit conversion lost."""
+def pixel_entry(dataset, file_shape: list[int], layout: str, dtype: str, model_order: bool = False) -> dict:
+    """Manifest entry for de-normalised 8-bit pixels (RGB, or the model's channel order: model_order), with what
+    the 8-bit conversion lost."""
     eight = dataset.eight_bit
     return {
         "input": dataset.input_name,
@@ -80,18 +81,27 @@ def pixel_entry(dataset, file_shape: list[int], layout: str, dtype: str) -> dict
         "n_images": len(dataset),
         "value_space": "pixels",
         "value_range": list(eight.pixel_range) if eight.pixel_range else None,
-        "color": "RGB" if dataset.images.shape[1] == 3 else "GRAY",
+        "color": color(dataset, model_order),
         **pixel_normalization(dataset),
         **eight.summary(),
     }
 
 
+def color(dataset, model_order: bool = False) -> str:
+    """How the pixel files hold colour: RGB (image files), BGR (a BGR model's own order), or GRAY."""
+    if dataset.images.shape[1] != 3:
+        return "GRAY"
+    return "BGR" if dataset.bgr and model_order else "RGB"
+
+
 def pixel_normalization(dataset) -> dict:
-    """mean/std on the 0-255 scale: what a toolchain that normalises raw pixels must be told."""
+    """mean/std on the 0-255 scale, in the model's channel order: what a toolchain that normalises raw pixels
+    inside the model must be told."""
     factor = 255.0 / dataset.pixel_scale
     return {
         "mean_255": [round(m * factor, 6) for m in dataset.mean],
         "std_255": [round(s * factor, 6) for s in dataset.std],
+        "model_channel_order": "BGR" if dataset.bgr else "RGB",
     }
 
 

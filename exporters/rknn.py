@@ -26,6 +26,8 @@ def export(dataset, folder: Path) -> Written:
     save_text(folder / LIST, "".join(f"{(folder / f).resolve()}\n" for f in files))
     norm = pixel_normalization(dataset)
     mean, std = numbers(norm["mean_255"]), numbers(norm["std_255"])
+    # RKNN reads the PNGs as RGB; a BGR model needs them swapped before its mean/std (given in BGR order) apply
+    swap = ", quant_img_RGB2BGR=True" if dataset.bgr else ""
     usage = f"""# Rockchip RKNN-Toolkit2
 
 `images/` holds {len(files)} de-normalised 8-bit {"RGB" if c == 3 else "grayscale"} PNGs and
@@ -36,7 +38,7 @@ RKNN normalises inside the model with the mean/std below (0-255 scale):
 from rknn.api import RKNN
 
 rknn = RKNN()
-rknn.config(mean_values=[{mean}], std_values=[{std}], target_platform="rk3588")
+rknn.config(mean_values=[{mean}], std_values=[{std}]{swap}, target_platform="rk3588")
 rknn.load_onnx(model="model.onnx")
 rknn.build(do_quantization=True, dataset="{folder.resolve() / LIST}")
 rknn.export_rknn("model.rknn")

@@ -142,6 +142,14 @@ class CalibrateFor(str, Enum):
         return f"{self.mismatch(8 if self is CalibrateFor.W8A4 else 4, 'This set')}."
 
 
+class ChannelOrder(str, Enum):
+    """The order of the model's three colour channels: image files are RGB; Caffe, OpenCV and Paddle OCR
+    pipelines feed BGR."""
+
+    RGB = "rgb"
+    BGR = "bgr"
+
+
 class Device(str, Enum):
     CPU = "cpu"
     CUDA = "cuda"
@@ -168,19 +176,26 @@ class Normalization:
     std: tuple[float, ...] = NORMALIZATIONS["imagenet"][1]
     pixel_scale: float = 1.0
     name: str = "imagenet"
+    channel_order: ChannelOrder = ChannelOrder.RGB  # mean/std are given in this order too
 
     @classmethod
-    def preset(cls, name: str, pixel_scale: float = 1.0) -> Normalization:
+    def preset(
+        cls, name: str, pixel_scale: float = 1.0, channel_order: ChannelOrder = ChannelOrder.RGB
+    ) -> Normalization:
         if name not in NORMALIZATIONS:
             raise ConfigError(
                 f"unknown normalization {name!r}; choose one of {', '.join(NORMALIZATIONS)} or give --mean/--std"
             )
         mean, std = NORMALIZATIONS[name]
-        return cls(tuple(m * pixel_scale for m in mean), tuple(s * pixel_scale for s in std), pixel_scale, name)
+        if channel_order is ChannelOrder.BGR:  # the preset's values are RGB: give them in the model's order
+            mean, std = mean[::-1], std[::-1]
+        scaled = tuple(m * pixel_scale for m in mean), tuple(s * pixel_scale for s in std)
+        return cls(*scaled, pixel_scale, name, channel_order)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
         object.__setattr__(self, "std", tuple(float(v) for v in self.std))
+        object.__setattr__(self, "channel_order", _to_enum(ChannelOrder, self.channel_order, "channel_order"))
         if not self.mean or not self.std:
             raise ConfigError("normalization mean and std need at least one value each")
         if any(s <= 0 for s in self.std):
@@ -190,6 +205,8 @@ class Normalization:
 
     def per_channel(self, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Mean and std broadcast to `channels` values."""
+        if self.channel_order is ChannelOrder.BGR and channels != 3:
+            raise ConfigError(f"--channel-order bgr needs a 3-channel input, but the model's has {channels}")
         out = []
         for values, what in ((self.mean, "mean"), (self.std, "std")):
             if len(values) == 1:
@@ -524,6 +541,7 @@ class GenerationConfig:
                     "mean": list(value.mean),
                     "std": list(value.std),
                     "pixel_scale": value.pixel_scale,
+                    "channel_order": value.channel_order.value,
                 }
             out[f.name] = value
         return out
@@ -609,11 +627,12 @@ def _to_enum(enum_type: type[Enum], value: Any, name: str) -> Enum:
 def normalization_from_dict(data: dict[str, Any]) -> Normalization:
     """A Normalization from its config/manifest form: a preset name, or mean and std (with pixel_scale)."""
     scale = float(data.get("pixel_scale", 1.0))
+    order = _to_enum(ChannelOrder, data.get("channel_order", "rgb"), "channel_order")
     if "mean" in data or "std" in data:
         if "mean" not in data or "std" not in data:
             raise ConfigError("normalization needs both mean and std")
-        return Normalization(tuple(data["mean"]), tuple(data["std"]), scale, str(data.get("name", "custom")))
-    return Normalization.preset(str(data.get("name", "imagenet")), scale)
+        return Normalization(tuple(data["mean"]), tuple(data["std"]), scale, str(data.get("name", "custom")), order)
+    return Normalization.preset(str(data.get("name", "imagenet")), scale, order)
 
 
 def _check_positive_int(name: str, value: Any) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from onnx_datagen.config.settings import CalibrateFor
+from onnx_datagen.config.settings import CalibrateFor, ChannelOrder, Normalization
 from onnx_datagen.data.preview import write_preview
 from onnx_datagen.errors import UserError
 from onnx_datagen.exporters import check_formats, disk_bytes, parse_formats, run_exporter
@@ -66,7 +66,8 @@ class FeedBatches(Sequence):
 class Dataset:
     """N x C x H x W float32 images in model-input space, and the manifest describing them.
 
-    `mean`/`std` are per channel on the 0..pixel_scale pixel scale: pixel = x * std + mean.
+    `mean`/`std` are per channel on the 0..pixel_scale pixel scale: pixel = x * std + mean, in the model's channel
+    order; a BGR model's pixels are turned to RGB when they become image files (pixel_chunks) and back when read.
     Images are NCHW whatever the model's layout; `model_input()` gives them the way the model takes them.
     `images` may be a read-only memory map of `images_file`, an .npy holding exactly these images: the
     formats then stream from that file in chunks (chunks()), so a dataset larger than RAM can be written.
@@ -79,9 +80,24 @@ class Dataset:
     manifest: dict = field(default_factory=dict)
     directory: Path | None = None  # where the dataset is saved, once it is
     images_file: Path | None = None
+    bgr: bool = False  # the model takes its colour channels in BGR order
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @classmethod
+    def normalised(cls, images: np.ndarray, normalization: Normalization, images_file: Path | None = None) -> Dataset:
+        """Model-input images described by `normalization` (its mean/std broadcast to their channels)."""
+        mean, std = normalization.per_channel(images.shape[1])
+        bgr = normalization.channel_order is ChannelOrder.BGR
+        return cls(images, mean, std, normalization.pixel_scale, images_file=images_file, bgr=bgr)
+
+    @staticmethod
+    def pixels_to_input(pixels: np.ndarray, normalization: Normalization) -> np.ndarray:
+        """N x H x W x C pixels (RGB) -> N x C x H x W float32 model input, as `normalization` describes it."""
+        mean, std = normalization.per_channel(pixels.shape[-1])
+        bgr = normalization.channel_order is ChannelOrder.BGR
+        return Dataset.from_pixels(pixels, mean, std, normalization.pixel_scale, bgr)
 
     @property
     def input_name(self) -> str:
@@ -146,13 +162,15 @@ class Dataset:
             )
         return FeedBatches(self, size)
 
-    def pixel_chunks(self) -> Iterator[np.ndarray]:
-        """The images de-normalised, rounded and clipped to 8 bits, in chunks: N x H x W x C uint8, RGB or gray."""
+    def pixel_chunks(self, model_order: bool = False) -> Iterator[np.ndarray]:
+        """The images de-normalised, rounded and clipped to 8 bits, in chunks: N x H x W x C uint8, RGB or gray
+        (model_order: in the model's channel order, BGR for a BGR model, as toolchains that feed them raw take them)."""
         for chunk in self.chunks():
-            yield self._rounded_pixels(chunk)[0]
+            pixels = self._rounded_pixels(chunk)[0]
+            yield pixels[..., ::-1] if self.bgr and not model_order else pixels
 
     def _rounded_pixels(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(clipped uint8 NHWC pixels, the unclipped rounded values NCHW as float64)."""
+        """(clipped uint8 NHWC pixels in the model's channel order, the unclipped rounded values NCHW as float64)."""
         mean = np.asarray(self.mean, dtype=np.float64).reshape(1, -1, 1, 1)
         std = np.asarray(self.std, dtype=np.float64).reshape(1, -1, 1, 1)
         rounded = np.rint((images.astype(np.float64) * std + mean) * (255.0 / self.pixel_scale))
@@ -176,10 +194,12 @@ class Dataset:
         return EightBitSummary(clipped / values, max_abs, float(np.sqrt(square_sum / values)), (low, high))
 
     @staticmethod
-    def from_pixels(pixels: np.ndarray, mean, std, pixel_scale: float) -> np.ndarray:
-        """Inverse of the 8-bit conversion: N x H x W x C pixels -> N x C x H x W float32 model input."""
+    def from_pixels(pixels: np.ndarray, mean, std, pixel_scale: float, bgr: bool = False) -> np.ndarray:
+        """Inverse of the 8-bit conversion: N x H x W x C pixels (RGB: image files' order) -> N x C x H x W float32
+        model input, its channels reversed for a BGR model."""
         mean = np.asarray(mean, dtype=np.float64).reshape(1, -1, 1, 1)
         std = np.asarray(std, dtype=np.float64).reshape(1, -1, 1, 1)
+        pixels = pixels[..., ::-1] if bgr else pixels
         x = pixels.transpose(0, 3, 1, 2).astype(np.float64) * (pixel_scale / 255.0)
         return ((x - mean) / std).astype(np.float32)
 
@@ -268,6 +288,7 @@ class Dataset:
         if "normalization" not in manifest:
             raise UserError(f"{manifest_path} is not a datagen manifest (no normalization); regenerate the dataset")
         norm = manifest["normalization"]
+        bgr = norm.get("channel_order") == ChannelOrder.BGR.value  # absent in manifests written before it existed
         files = manifest.get("files", {})
         images_file = None
         if files.get("npy"):
@@ -275,11 +296,11 @@ class Dataset:
             images = np.load(images_file, mmap_mode="r")  # read on demand: the set may not fit in memory
         elif files.get("png"):
             pngs = [directory / f for f in files["png"] if f.endswith(".png")]
-            images = cls.from_pixels(read_pngs(pngs), norm["mean"], norm["std"], norm["pixel_scale"])
+            images = cls.from_pixels(read_pngs(pngs), norm["mean"], norm["std"], norm["pixel_scale"], bgr)
         else:
             raise UserError(
                 f"{manifest_path} lists no npy or png files, the only formats datagen reads back; "
                 "regenerate with --format npy"
             )
         mean, std, scale = tuple(norm["mean"]), tuple(norm["std"]), float(norm["pixel_scale"])
-        return cls(images, mean, std, scale, manifest, directory, images_file)
+        return cls(images, mean, std, scale, manifest, directory, images_file, bgr)

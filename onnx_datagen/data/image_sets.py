@@ -36,8 +36,7 @@ class LabelledImages:
         return LabelledImages(self.pixels[start:stop], labels, self.class_names)
 
     def model_input(self, normalization: Normalization) -> np.ndarray:
-        mean, std = normalization.per_channel(self.pixels.shape[-1])
-        return Dataset.from_pixels(self.pixels, mean, std, normalization.pixel_scale)
+        return Dataset.pixels_to_input(self.pixels, normalization)
 
 
 def load_labelled(path: str | Path, size: tuple[int, int] | None = None, channels: int | None = None) -> LabelledImages:

@@ -39,6 +39,7 @@ def dataset_manifest(
             "mean": list(dataset.mean),
             "std": list(dataset.std),
             "pixel_scale": dataset.pixel_scale,
+            "channel_order": "bgr" if dataset.bgr else "rgb",
         },
         "seed": seed,
         **made_by,

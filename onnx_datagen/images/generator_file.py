@@ -134,8 +134,7 @@ def sample(
         write_npy_chunks(images_file, itertools.chain([first], chunks), (n_images, *first.shape[1:]))
         images = np.load(images_file, mmap_mode="r")
     seconds = time.perf_counter() - started
-    mean, std = normalization.per_channel(images.shape[1])
-    dataset = Dataset(images, mean, std, normalization.pixel_scale, images_file=images_file)
+    dataset = Dataset.normalised(images, normalization, images_file)
     used_cycle = cycle or source.metadata.get("label_cycle") or list(range(source.classes or 1))
     dataset.manifest = dataset_manifest(
         dataset,

@@ -56,9 +56,7 @@ def fractal(seed: int, first_index: int, shape: tuple[int, int, int, int], norma
     """Fractal images first_index.. (as --preset fractal renders them, at canvas size), normalised."""
 
     n, c, h, w = shape
-    mean, std = normalization.per_channel(c)
-    pixels = fractal_pixels(n, h, w, c, seed, start=first_index)
-    return Dataset.from_pixels(pixels, mean, std, normalization.pixel_scale)
+    return Dataset.pixels_to_input(fractal_pixels(n, h, w, c, seed, start=first_index), normalization)
 
 
 # Random inits; fractal is drawn by index, and the engine clamps the clamped Gaussian to the valid range.

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from onnx_datagen.config.settings import GenerationConfig, check_n_images
+from onnx_datagen.config.settings import GenerationConfig, Normalization, check_n_images
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.data.manifest import dataset_manifest
 from onnx_datagen.engines.base import ProgressSink
@@ -66,7 +66,8 @@ def generate(
         images[group.start : group.start + group.size] = result.images
         results.append(dataclasses.replace(result, images=None))
     job = job_record(source, config, n_images)
-    return assemble(job, runner.run_record(), statistics_targets(source), results, Dataset(images, *_pixels(job)))
+    dataset = Dataset.normalised(images, _normalization(job))
+    return assemble(job, runner.run_record(), statistics_targets(source), results, dataset)
 
 
 def job_record(source: ModelInput | PreparedModel, config: GenerationConfig, n_images: int) -> dict:
@@ -93,15 +94,13 @@ def _generator_sha256(path: str) -> str:
     return file_sha256(path)
 
 
-def _pixels(job: dict) -> tuple[tuple[float, ...], tuple[float, ...], float]:
-    """The job's (mean, std, pixel_scale), for Dataset."""
-    normalization = GenerationConfig.from_dict(job["config"]).normalization
-    return (*normalization.per_channel(job["image_shape"][0]), normalization.pixel_scale)
+def _normalization(job: dict) -> Normalization:
+    return GenerationConfig.from_dict(job["config"]).normalization
 
 
 def dataset_from_file(job: dict, images_file: Path) -> Dataset:
     """The job's dataset over an .npy of all its images, memory-mapped (it may not fit in memory)."""
-    return Dataset(np.load(images_file, mmap_mode="r"), *_pixels(job), images_file=images_file)
+    return Dataset.normalised(np.load(images_file, mmap_mode="r"), _normalization(job), images_file)
 
 
 RUN_ONLY = ("label_cycle", "time_estimate")  # run-record entries that the manifest shows elsewhere

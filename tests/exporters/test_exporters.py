@@ -16,6 +16,7 @@ from onnx_datagen.exporters import RECORD, USAGE, exporters
 
 import onnx_datagen
 from onnx_datagen import Dataset, GenerationConfig, Normalization
+from onnx_datagen.config.settings import ChannelOrder
 from tests.conftest import bn_model, ort_run, save
 
 TOOLCHAINS = [n for n in exporters() if n not in ("npy", "png")]
@@ -232,3 +233,30 @@ def test_python_api_checks_names_and_layout_like_the_cli(rgb, tmp_path):
     with pytest.raises(onnx_datagen.UserError, match="applies only to qnn, not to mct"):
         dataset.export(["mct"], tmp_path, layout="nhwc")
     assert not any(tmp_path.iterdir())
+
+
+def test_bgr_model_files_stay_rgb_and_raw_pixel_exports_keep_the_model_order(tmp_path):
+    """A BGR model (Caffe/OpenCV style): image files hold RGB, so channel 2 of the model input is the files' red;
+    Hailo's raw pixels are fed as the model takes them (BGR); RKNN is told to swap; PNGs read back exactly."""
+    bgr = Normalization.preset("imagenet", channel_order=ChannelOrder.BGR)
+    assert bgr.mean == RGB.mean[::-1]  # the preset given in the model's order
+    model = save(bn_model(), tmp_path / "model.onnx")
+    dataset = onnx_datagen.generate(str(model), n_images=4, config=GenerationConfig(normalization=bgr, n_iter=2))
+    dataset.save(tmp_path / "calib", ["npy", "png", "hailo", "rknn"])
+    manifest = json.loads((tmp_path / "calib" / "manifest.json").read_text())
+    assert manifest["normalization"]["channel_order"] == "bgr"
+    model_order = next(dataset.pixel_chunks(model_order=True))
+    png = read_pixels(sorted((tmp_path / "calib" / "png").glob("*.png")), {"mean_255": [0] * 3, "std_255": [1] * 3})
+    np.testing.assert_array_equal(png[:, ::-1], to_nchw(model_order.astype(np.float32)))  # files: RGB
+    hailo = manifest["formats"]["hailo"]
+    assert hailo["color"] == "BGR" and hailo["model_channel_order"] == "BGR"
+    assert hailo["mean_255"] == pytest.approx([103.53, 116.28, 123.675])
+    level = 1 / 255 / np.asarray(bgr.std).reshape(1, -1, 1, 1)
+    assert np.all(np.abs(read_hailo(tmp_path / "calib" / "hailo", hailo) - dataset.images) <= level / 2 + 1e-6)
+    rknn = manifest["formats"]["rknn"]
+    assert rknn["color"] == "RGB" and "quant_img_RGB2BGR=True" in (tmp_path / "calib" / "rknn" / USAGE).read_text()
+    reread = Dataset.load(tmp_path / "calib")
+    assert reread.bgr
+    png_only = tmp_path / "png_only"
+    dataset.save(png_only, ["png"])
+    np.testing.assert_allclose(Dataset.load(png_only).images, dataset.images, atol=float(level.max()) / 2 + 1e-6)

@@ -291,14 +291,20 @@ def _prepare_for_quantization(model: onnx.ModelProto, work: Path, min_opset: int
     """Shape inference + ORT basic optimisation (folds BatchNorm), then the opset the Q/DQ types need."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    path = work / "prepared.onnx"
-    try:
-        quant_pre_process(model, str(path))
-    except Exception as err:  # symbolic shape inference fails on some exotic graphs; ONNX inference still helps
+    path, source = work / "prepared.onnx", work / "model.onnx"
+    # From a file: given a ModelProto whose weights are initializers, ORT's optimiser step writes a model that
+    # points at external data it never saved, and the retry without symbolic shapes fails on every such model.
+    onnx.save_model(model, str(source))
+    # Where symbolic shape inference is incomplete, ORT saves sym_shape_infer_temp.onnx into the current folder:
+    # run it from the work folder, so that the user's folder never gets the stray file.
+    with contextlib.chdir(work):
         try:
-            quant_pre_process(model, str(path), skip_symbolic_shape=True)
-        except Exception:
-            raise ModelError(f"ONNX Runtime cannot prepare this model for quantization: {err}") from err
+            quant_pre_process(str(source), str(path))
+        except Exception as err:  # symbolic shape inference fails on some exotic graphs; ONNX inference still helps
+            try:
+                quant_pre_process(str(source), str(path), skip_symbolic_shape=True)
+            except Exception:
+                raise ModelError(f"ONNX Runtime cannot prepare this model for quantization: {err}") from err
     prepared = onnx.load(str(path))
     if opset_version(prepared) < min_opset:
         prepared = convert_opset(

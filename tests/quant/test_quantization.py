@@ -184,3 +184,30 @@ def test_calibration_set_of_the_wrong_shape_is_refused(tmp_path):
     with pytest.raises(UserError, match=r"holds \(4, 3, 16, 16\) images but the model input is N x 1 x 16 x 16"):
         quantize(DIGITS_MODEL, tmp_path / "q.onnx", np.zeros((4, 3, 16, 16), np.float32))
     assert not (tmp_path / "q.onnx").exists()
+
+
+def test_quantizing_a_detector_whose_shapes_onnxruntime_cannot_infer_leaves_no_stray_file(tmp_path, monkeypatch):
+    """An FPN-style sum of two scales (Paddle's OCR detectors): ORT's symbolic shape inference cannot prove the two
+    dims equal and saves sym_shape_infer_temp.onnx into the current folder; the user's folder stays clean."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.full((4, 3, 3, 3), 0.1, np.float32), "w")
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "s")
+    roi = numpy_helper.from_array(np.array([], np.float32), "roi")
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["half"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Conv", ["x", "w"], ["quarter"], pads=[1, 1, 1, 1], strides=[4, 4]),
+        helper.make_node("Resize", ["quarter", "roi", "s"], ["up"], mode="nearest"),
+        helper.make_node("Add", ["half", "up"], ["y"]),
+    ]
+    image = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, "h", "w"])
+    graph = helper.make_graph(nodes, "fpn", [image], [out], initializer=[weights, scales, roi])
+    model = save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)], ir_version=7), tmp_path / "m.onnx"
+    )
+    user = tmp_path / "user"
+    user.mkdir()
+    monkeypatch.chdir(user)
+    quantize(model, tmp_path / "q.onnx", "gaussian", QuantSettings(n_samples=4), size=(32, 32))
+    assert (tmp_path / "q.onnx").is_file() and list(user.iterdir()) == []

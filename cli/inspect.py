@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import click
+from onnx_datagen.cli.options import build_normalization, normalization_options
+
+from onnx_datagen.config.settings import GenerationConfig
 
 
 @click.command("inspect")
@@ -12,20 +15,25 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--input", "input_name", default=None, help="image input name, when the model has several")
 @click.option("--size", nargs=2, type=int, default=None, metavar="H W", help="image size, for dynamic H/W inputs")
-def inspect_command(model: str, as_json: bool, input_name: str | None, size: tuple[int, int] | None) -> None:
+@normalization_options
+def inspect_command(model: str, as_json: bool, input_name: str | None, size: tuple[int, int] | None, **norm) -> None:
     """Show a model's input, outputs, opset, BatchNorm layers, and what `datagen generate` does with it.
 
     It runs generate's preparation (the graph rewrite and the engine's conversion, no optimisation step), so a
-    model it says generates is one generate takes.
+    model it says generates is one generate takes. With BN statistics it names the input normalisation the first BN
+    layers fit, and with normalisation options it checks those against them as generate does.
 
     \b
     Example:
       datagen inspect model.onnx
       datagen inspect model.onnx --json | jq .verdict
+      datagen inspect model.onnx --mean 0 --std 1 --pixel-scale 255
     """
     from onnx_datagen.run.inspect import inspect
 
-    report = inspect(model, input_name=input_name, size=size)
+    given = any(v is not None for v in norm.values())
+    config = GenerationConfig(normalization=build_normalization(norm)) if given else None
+    report = inspect(model, config, input_name=input_name, size=size)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
@@ -51,6 +59,10 @@ def inspect_command(model: str, as_json: bool, input_name: str | None, size: tup
     click.echo(f"verdict   {report.verdict}" + (f": {report.problem}" if report.problem else ""))
     if report.method:
         click.echo(f"generate  --method {report.method}" + _method_note(report))
+    if report.input_fit:
+        click.echo(f"input fit {report.input_fit}")
+    if report.input_warning:
+        click.echo(f"warning   {report.input_warning}")
     if report.advice:
         click.echo(f"advice    {report.advice}")
 

@@ -39,3 +39,22 @@ def test_wild_file_is_inspected_and_generated_for_as_inspect_predicts(name, tmp_
     else:
         assert manifest["method_choice"] == "auto: bn-folded model, no BN statistics to invert"
         assert manifest["shape"] == [4, 3, 224, 224] and "making 224x224 images" in err
+
+
+def test_a_wrong_input_normalisation_is_named_from_the_first_bn_layers(tmp_path, capsys):
+    """The Paddle text classifier was trained on pixels scaled to -1..1 (its package's (x / 255 - 0.5) / 0.5): its
+    first BN layers say so. Raw 0-255 pixels are flagged, in inspect and generate alike; the right options are not."""
+    path, size = WILD / "ppocr_cls_v2.onnx", ["--size", "48", "192"]
+    code, out, _ = run(["inspect", path, *size], capsys)
+    assert code == 0 and "input fit --normalization keras" in out and "warning" not in out
+    code, out, _ = run(["inspect", path, *size, "--mean", "0", "--std", "1", "--pixel-scale", "255", "--json"], capsys)
+    report = json.loads(out)
+    assert report["input_fit"].startswith("--normalization keras") and "far better" in report["input_warning"]
+    for options, warned in ((["--normalization", "keras"], False), (["--mean", "0", "--std", "1", "--pixel-scale",
+                                                                     "255"], True)):  # fmt: skip
+        args = ["generate", path, *size, *options, "-n", "2", "--batch-size", "2", "--n-iter", "1", "--format", "npy"]
+        code, _, err = run([*args, "-q", "-o", tmp_path / str(warned)], capsys)
+        assert code == 0, err
+        check = json.loads((tmp_path / str(warned) / "manifest.json").read_text())["input_check"]
+        assert check["best"].startswith("--normalization keras") and (check["warning"] is not None) == warned
+        assert ("input normalisation: the model's first BatchNorm layers fit" in err) == warned

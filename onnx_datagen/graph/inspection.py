@@ -51,6 +51,8 @@ class ModelReport:
     rewritten_ops: list[str]  # op types rewritten to reach engine_opset; other ops changed after 17 are relabelled
     method: str | None = None  # what `generate` with these options runs (run/inspect.py fills it in); None: refused
     advice: str | None = None  # for bn-folded / no-bn models that generate: how to get BN statistics after all
+    input_fit: str | None = None  # the input normalisation the first BN layers fit best (None: no statistics)
+    input_warning: str | None = None  # the given normalisation fits clearly worse (objective/input_convention.py)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -27,11 +27,14 @@ from onnx_datagen.errors import ConversionError, DependencyError
 from onnx_datagen.graph.heads import classifier_classes, output_classes
 from onnx_datagen.graph.image_input import describe_dims, tensor_dims
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel
+from onnx_datagen.images.photo_like import photo_like_pixels
+from onnx_datagen.objective.input_convention import InputCheck, check_input
 from onnx_datagen.objective.report import LayerSums
 
 log = logging.getLogger("onnx_datagen")
 
 ModelSource = ModelInput | PreparedModel  # the model as a method needs it
+INPUT_CHECK_IMAGES = 4  # photo-like images per convention when the given normalisation is checked (a few seconds)
 
 
 @dataclass
@@ -81,6 +84,9 @@ class ImageMaker(Protocol):
 
     def set_iterations(self, n_iter: int) -> None:
         """Optimise every group that follows for n_iter iterations (a time budget's choice)."""
+
+    def input_check(self) -> InputCheck | None:
+        """How the given normalisation fits the model's first BN layers (None: no statistics to check against)."""
 
 
 class ImageMethod(ABC):
@@ -134,6 +140,7 @@ class EngineMaker:
 
     def __init__(self, engine: Engine, source: PreparedModel) -> None:
         self.engine, self.source = engine, source
+        self._input_check: InputCheck | None = None
 
     def make(self, group: Group, progress: ProgressSink | None) -> GroupResult:
         started = time.perf_counter()
@@ -150,12 +157,23 @@ class EngineMaker:
     def set_iterations(self, n_iter: int) -> None:
         self.engine.config = self.engine.config.replace(n_iter=n_iter)  # read only when a group is optimised
 
+    def input_check(self) -> InputCheck | None:
+        channels, height, width = self.source.image.chw
+        # once, for photos' channel counts (gray or colour): a few forward passes
+        if self._input_check is None and self.source.bn_sites and channels in (1, 3):
+            pixels = photo_like_pixels(INPUT_CHECK_IMAGES, height, width, channels)
+            normalization = self.engine.config.normalization
+            self._input_check = check_input(self.engine.layer_statistics, self.source.bn_sites, normalization, pixels)
+        return self._input_check
+
     def record(self) -> dict:
         record = {
             "canvas_margin": self.engine.pipeline.extra,  # the resolved extra_pixels
             "label_cycle": self.engine.label_cycle,
             "engine": self.engine.engine_record(),
         }
+        if self._input_check is not None:
+            record["input_check"] = self._input_check.record()
         if self.source.without_statistics:  # --method auto's choice, and why
             record["method_choice"] = f"auto: {self.source.without_statistics} model, no BN statistics to invert"
         return record

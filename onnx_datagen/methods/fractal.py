@@ -31,6 +31,9 @@ class FractalMaker:
     def set_iterations(self, n_iter: int) -> None:
         pass
 
+    def input_check(self) -> None:
+        return None  # no model in the loop
+
 
 class Fractal(ImageMethod):
     name = Method.FRACTAL

@@ -82,6 +82,9 @@ class GroupRunner:
     def __init__(self, source: ModelInput | PreparedModel, config: GenerationConfig) -> None:
         self.maker = method_for(config).start(source, config)
         self.estimate: RunEstimate | None = None  # once planned
+        check = self.maker.input_check()
+        if check is not None and check.warning:
+            log.warning("%s: %s", source.label, check.warning)
 
     def run(self, group: Group, progress: ProgressSink | None = None) -> GroupResult:
         return self.maker.make(group, progress)

@@ -24,13 +24,17 @@ def inspect(
     A file that cannot be read at all raises the ModelError `generate` raises.
     """
     report = read_model(path)
-    # The normalisation is the user's to give; one value fits any channel count, so everything else is checked.
+    # Without a config the normalisation is not given: one value fits any channel count, so everything else is
+    # checked, and the input check names the convention that fits without judging the placeholder.
+    given = config is not None
     config = config or GenerationConfig(normalization=Normalization((0.5,), (0.25,), name="custom"))
     try:
         method, source, fitted = load_for_method(path, config, input_name, size)
-        method.start(source, fitted)  # the engine: conversion and a forward probe, as generate builds it
+        maker = method.start(source, fitted)  # the engine: conversion and a forward probe, as generate builds it
+        check = maker.input_check()
     except UserError as err:
         verdict = report.verdict if report.verdict == "corrupt-bn" else "unsupported"
         problem = str(err).removeprefix(f"{path}: ")  # the report names the file already
         return dataclasses.replace(report, verdict=verdict, problem=problem, method=None)
-    return dataclasses.replace(report, problem=None, method=fitted.method.value, advice=report.problem)
+    fit = dict(input_fit=check.best, input_warning=check.warning if given else None) if check else {}
+    return dataclasses.replace(report, problem=None, method=fitted.method.value, advice=report.problem, **fit)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from onnx_datagen.files import atomic_write, atomic_write_bytes, write_npy_chunks
+from onnx_datagen.files import ValueRange, atomic_write, atomic_write_bytes, write_npy_chunks
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
@@ -43,13 +43,12 @@ def _first(chunks: Iterable[np.ndarray], n: int) -> Iterator[np.ndarray]:
 def write_npy_samples(folder: Path, batches, sub: str = "samples") -> tuple[list[str], tuple[float, float] | None]:
     """One .npy per model run (batch dimension included), named 000000.npy, ... so sorting keeps the order;
     the file names and the value range over all of them."""
-    files, low, high = [], np.inf, -np.inf
+    files, seen = [], ValueRange()
     for i, batch in enumerate(batches):
         name = f"{sub}/{i:06d}.npy" if sub else f"{i:06d}.npy"
-        save_npy(folder / name, np.ascontiguousarray(batch))
-        low, high = min(low, float(batch.min())), max(high, float(batch.max()))
+        save_npy(folder / name, np.ascontiguousarray(seen.see(batch)))
         files.append(name)
-    return files, ((low, high) if files else None)
+    return files, seen.bounds
 
 
 def model_input_entry(

@@ -11,7 +11,7 @@ import numpy as np
 from onnx_datagen.exporters import ExporterSpec, Written
 from onnx_datagen.exporters._common import model_input_entry, save_text
 
-from onnx_datagen.files import atomic_write
+from onnx_datagen.files import ValueRange, atomic_write
 
 SPEC = ExporterSpec(
     "polygraphy",
@@ -45,15 +45,13 @@ def encode_array(array: np.ndarray) -> dict:
 
 def export(dataset, folder: Path) -> Written:
     batches = dataset.feed_batches()
-    low, high = np.inf, -np.inf
+    seen = ValueRange()
 
     def write(tmp: Path) -> None:  # one JSON list, written feed by feed: the set need not fit in memory
-        nonlocal low, high
         with open(tmp, "w", encoding="utf-8") as f:
             f.write("[")
             for i, batch in enumerate(batches):
-                f.write((", " if i else "") + json.dumps({dataset.input_name: encode_array(batch)}))
-                low, high = min(low, float(batch.min())), max(high, float(batch.max()))
+                f.write((", " if i else "") + json.dumps({dataset.input_name: encode_array(seen.see(batch))}))
             f.write("]")
 
     atomic_write(folder / FILE, write)
@@ -73,4 +71,4 @@ polygraphy convert model.onnx --int8 --data-loader-script {where / SCRIPT} \\
 
 TensorRT 11 removed implicit INT8 calibration: there, export `--to modelopt` for explicit Q/DQ.
 """
-    return Written([FILE, SCRIPT], model_input_entry(dataset, batches[0].shape, feeds, (low, high)), usage)
+    return Written([FILE, SCRIPT], model_input_entry(dataset, batches[0].shape, feeds, seen.bounds), usage)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from onnx_datagen.exporters import ExporterSpec, Written
 from onnx_datagen.exporters._common import model_input_entry, save_text
 
-from onnx_datagen.files import atomic_write_bytes
+from onnx_datagen.files import ValueRange, atomic_write_bytes
 
 SPEC = ExporterSpec(
     "qnn",
@@ -25,17 +24,16 @@ def export(dataset, folder: Path, layout: str) -> Written:
     axes = None
     if layout.upper() != dataset.input_layout:  # the legacy converters take images spatial-first
         axes = (0, 2, 3, 1) if layout == "nhwc" else (0, 3, 1, 2)
-    files, low, high = [], np.inf, -np.inf
+    files, seen = [], ValueRange()
     for i, batch in enumerate(batches):
-        batch = batch.transpose(axes) if axes else batch
+        batch = seen.see(batch.transpose(axes) if axes else batch)
         name = f"raw/{i:06d}.raw"
         atomic_write_bytes(folder / name, batch.astype("<f4").tobytes())  # little-endian float32, no header
-        low, high = min(low, float(batch.min())), max(high, float(batch.max()))
         files.append(name)
     file_shape = batch.shape
     # Absolute paths: the base of relative ones differs between Qualcomm tools.
     save_text(folder / LIST, "".join(f"{(folder / f).resolve()}\n" for f in files))
-    entry = model_input_entry(dataset, file_shape, len(files), (low, high), layout=layout.upper())
+    entry = model_input_entry(dataset, file_shape, len(files), seen.bounds, layout=layout.upper())
     entry["byte_order"] = "little"
     shape = "x".join(str(d) for d in file_shape)
     converter = "qnn-onnx-converter / snpe-onnx-to-dlc (they turn ONNX inputs NHWC)"

@@ -38,27 +38,41 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+class ValueRange:
+    """The smallest and largest value over arrays seen one at a time (a set written in chunks or feeds)."""
+
+    def __init__(self) -> None:
+        self.low, self.high = np.inf, -np.inf
+
+    def see(self, array: np.ndarray) -> np.ndarray:
+        if array.size:
+            self.low, self.high = min(self.low, float(array.min())), max(self.high, float(array.max()))
+        return array
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """(low, high), or None when no value was seen."""
+        return (self.low, self.high) if self.low <= self.high else None
+
+
 def write_npy_chunks(path: Path, chunks: Iterable[np.ndarray], shape: tuple[int, ...]) -> tuple[float, float] | None:
     """One float32 .npy of `shape` written chunk by chunk (never whole in memory); returns its value range."""
-    low, high = np.inf, -np.inf
+    seen = ValueRange()
 
     def write(tmp: Path) -> None:
-        nonlocal low, high
         rows = 0
         with open(tmp, "wb") as f:
             header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False, "shape": shape}
             np.lib.format.write_array_header_2_0(f, header)
             for chunk in chunks:
-                chunk = np.ascontiguousarray(chunk, dtype="<f4")
-                if chunk.size:
-                    low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+                chunk = seen.see(np.ascontiguousarray(chunk, dtype="<f4"))
                 f.write(chunk.tobytes())  # a bytes copy of one chunk; the chunks stay small
                 rows += len(chunk)
         if rows != shape[0]:
             raise ValueError(f"{path}: {rows} rows written for a shape of {shape}")
 
     atomic_write(path, write)
-    return (low, high) if np.isfinite(low) else None
+    return seen.bounds
 
 
 @contextmanager

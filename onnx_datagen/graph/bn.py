@@ -95,7 +95,7 @@ def dead_channels(var: np.ndarray, epsilon: float, weight: np.ndarray | None) ->
     the channel are all near zero (TF-trained weights have such channels). Negative or NaN variances are not dead but
     corrupt (corrupt_bn)."""
     dead = var == 0
-    if weight is not None and weight.shape[0] == var.shape[0]:
+    if weight is not None and weight.shape[0] == var.shape[0] and weight.size:
         tiny = np.abs(weight.reshape(weight.shape[0], -1)).max(axis=1) < DEAD_WEIGHT
         dead |= (var < epsilon) & (var >= 0) & tiny
     return dead
@@ -237,6 +237,9 @@ CORRUPT_HELP = (
 )
 
 
+IMPLAUSIBLE = 1e15  # no trained layer's statistic is this large; squared, it overflows float32 to inf
+
+
 def corrupt_bn(model: onnx.ModelProto) -> str | None:
     """Why the first BatchNormalization's stored numbers cannot come from training, or None if all can.
 
@@ -256,7 +259,7 @@ def corrupt_bn(model: onnx.ModelProto) -> str | None:
             if tensor not in constants:
                 continue
             values = np.asarray(constants[tensor], dtype=np.float64).reshape(-1)
-            checks = [(~np.isfinite(values), "not finite")]
+            checks = [(~np.isfinite(values), "not finite"), (np.abs(values) > IMPLAUSIBLE, "beyond 1e15 in size")]
             if position == 4:  # a zero variance is a dead channel, left out of the loss (dead_channels)
                 checks += [(values < 0, "negative")]
             for bad, kind in checks:

@@ -10,6 +10,7 @@ import onnx
 from onnx_datagen.errors import ModelError
 
 Dim = int | str | None  # a fixed size, a symbolic name, or unknown
+MAX_DIM = 1 << 16  # beyond any real batch, channel count or side: a corrupt shape (2**62 overflows torch's sizes)
 DEFAULT_SIDE = 224  # a dynamic height or width without --size: ImageNet's side, a multiple of every usual stride
 log = logging.getLogger("onnx_datagen")
 
@@ -86,6 +87,13 @@ def find_image_input(
     dims = tensor_dims(value)
     layout = _layout(dims)
     c_dim, h_dim, w_dim = (dims[1], dims[2], dims[3]) if layout == "NCHW" else (dims[3], dims[1], dims[2])
+    for dim, axis in ((dims[0], "batch"), (c_dim, "channel count"), (h_dim, "height"), (w_dim, "width")):
+        if isinstance(dim, int) and (dim == 0 or dim > MAX_DIM):
+            what = "zero" if dim == 0 else f"{dim}, beyond any real image input"
+            raise ModelError(
+                f"input {value.name!r} declares a {axis} of {what} ({describe_dims(dims)}); the file's input shape "
+                "is corrupt: re-export the model (a dynamic height/width then takes --size H W)"
+            )
     if not isinstance(c_dim, int) or c_dim <= 0:
         raise ModelError(
             f"input {value.name!r} has a dynamic channel dimension ({describe_dims(dims)}); "

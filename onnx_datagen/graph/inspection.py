@@ -14,6 +14,7 @@ from onnx_datagen.graph.image_input import describe_dims, find_image_input, grap
 from onnx_datagen.graph.load import load_model, opset_version
 from onnx_datagen.graph.normalize import fold_constants, needs_normalization, with_plain_constants
 from onnx_datagen.graph.opset17 import lower_to_opset17
+from onnx_datagen.graph.validate import validate_model
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def read_model(path: str | Path) -> ModelReport:
     # The graph the engines start from, at its exported opset: reading it needs no opset conversion.
     model = with_plain_constants(raw)
     model = fold_constants(model) if needs_normalization(model) else model
+    validate_model(model, str(path))  # a broken file is refused as generate refuses it
     sites = find_bn_sites(model)
     verdict = bn_verdict(model, sites)
     problem = bn_problem(model, verdict)

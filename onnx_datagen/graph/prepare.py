@@ -15,6 +15,7 @@ from onnx_datagen.graph.load import file_sha256, load_model
 from onnx_datagen.graph.normalize import normalize_graph
 from onnx_datagen.graph.rewrite import expose_tensors, with_dynamic_batch, with_statistics_views
 from onnx_datagen.graph.shapes import with_conv_output_ranks, with_inferred_shapes
+from onnx_datagen.graph.validate import validate_model
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,13 @@ def load_model_input(
         label, proto = str(model), load_model(model)
         sha256 = file_sha256(model)
     proto = normalize_graph(proto)
-    return ModelInput(label, sha256, proto, find_image_input(proto, input_name, size))
+    # The declared shapes first (a wrong channel count is named at its Conv, a zero or corrupt size at the input),
+    # then onnx's strict, type-checked inference, then the Convs again with every shape it inferred.
+    validate_model(proto, label)
+    image = find_image_input(proto, input_name, size)
+    proto = with_inferred_shapes(proto, label)
+    validate_model(proto, label)
+    return ModelInput(label, sha256, proto, image)
 
 
 @dataclass(frozen=True)

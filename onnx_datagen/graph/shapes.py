@@ -20,12 +20,13 @@ def with_inferred_shapes(model: onnx.ModelProto, label: str) -> onnx.ModelProto:
 
     A declared shape or type (value_info, an output, an input's initializer) that contradicts what the graph
     computes is refused here, before any work: left in, it surfaces later as onnx's traceback from onnx2torch's
-    own inference, or as a wrongly built torch layer. Strict mode, since the default one skips such nodes.
+    own inference, or as a wrongly built torch layer. Strict mode, since the default one skips such nodes; types
+    checked, so an integer weight is named at its node and not as torch's "requires gradients" error.
     """
     if model.ByteSize() >= _PROTOBUF_LIMIT:
         return model
     try:
-        return onnx.shape_inference.infer_shapes(model, strict_mode=True)
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True, check_type=True)
     except onnx.shape_inference.InferenceError as err:
         raise ModelError(
             f"{label}: ONNX shape inference finds a conflict{_first_conflict(err)}; the shapes the model declares "

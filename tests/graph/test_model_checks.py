@@ -150,7 +150,7 @@ def test_input_whose_default_contradicts_its_declaration_is_named(tmp_path, caps
         (lambda v: v.type.tensor_type.shape.dim.pop(), "Inferred shape and existing shape differ in rank: (4) vs (3)"),
         (
             lambda v: setattr(v.type.tensor_type, "elem_type", TensorProto.INT64),
-            "Inferred elem type differs from existing elem type: (1) vs (7)",
+            "BatchNormalization 'bn1': X typestr: T, has unsupported type: tensor(int64)",  # read as declared
         ),
     ],
     ids=["rank", "type"],
@@ -161,5 +161,71 @@ def test_shape_inference_conflict_names_the_node(edit, conflict, tmp_path, capsy
     model = bn_model()
     edit(next(v for v in model.graph.value_info if v.name == "c1"))
     line = _one_line_error(tmp_path, capsys, model)
-    assert f"ONNX shape inference finds a conflict at Conv 'conv1': {conflict}" in line, line
+    where = conflict if conflict.startswith("BatchNormalization") else f"Conv 'conv1': {conflict}"
+    assert f"ONNX shape inference finds a conflict at {where}" in line, line
     assert "re-export the model" in line and "strict_mode=True" in line
+
+
+def _input_dims(model, **dims):
+    """`model` with its image input's axes (batch/channels/height/width) set to the given values."""
+    axes = model.graph.input[0].type.tensor_type.shape.dim
+    for axis, value in dims.items():
+        dim = axes[["batch", "channels", "height", "width"].index(axis)]
+        dim.Clear()
+        dim.dim_value = value
+    return model
+
+
+def _retype(model, name, dtype):
+    tensor = next(t for t in model.graph.initializer if t.name == name)
+    tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor).astype(dtype), name))
+    return model
+
+
+# Files that used to be refused for the wrong reason, or with a traceback (issue 32): each names its real cause.
+BROKEN = {
+    "nan weight": (lambda m: _edit(m, "w2", lambda v: v.__setitem__((0, 0, 0, 0), np.nan)),
+                   "weight 'w2' (input 1 of Conv 'conv2') holds nan in 1 of its 1152 values; the weights are corrupt"),
+    "inf in the classifier": (lambda m: _edit(m, "fc_w", lambda v: v.__setitem__((3, 1), -np.inf)),
+                              "weight 'fc_w' (input 1 of Gemm"),
+    "zero height": (lambda m: _input_dims(m, height=0), "input 'x' declares a height of zero ([N, 3, 0, 8])"),
+    "huge batch": (lambda m: _input_dims(m, batch=2**62),
+                   f"input 'x' declares a batch of {2**62}, beyond any real image input"),
+    "channel mismatch": (lambda m: _input_dims(m, channels=2),
+                         "Conv 'conv1' takes 3 input channels (weight [8, 3, 3, 3], group 1) but the image input 'x' "
+                         "has 2"),
+    "integer weight": (lambda m: _retype(m, "w2", np.int32), "at Conv 'conv2': W"),
+    "huge BN statistic": (lambda m: _edit(m, "bn2_mean", lambda v: v.__setitem__(0, 1e30)),
+                          "BatchNormalization 'bn2' has running mean 1e+30 in channel 0 (1 of 16 channels beyond 1e15"),
+    "overflowing weight": (lambda m: _edit(m, "w1", lambda v: v.__setitem__(slice(None), 1e25)),
+                           "computes values beyond float32's reach (inf, NaN or over 1e+18) at 'c1'"),
+    "group that does not divide": (lambda m: _conv_attribute(m, "conv2", group=3), "Conv 'conv2' has group 3"),
+    "duplicated output": (lambda m: _with_output(m, m.graph.output[0]),
+                          "the graph lists output 'logits' more than once"),
+}  # fmt: skip
+
+
+def _with_output(model, value):
+    model.graph.output.add().CopyFrom(value)
+    return model
+
+
+def _conv_attribute(model, name, **values):
+    from onnx import helper
+
+    node = next(n for n in model.graph.node if n.name == name)
+    for key, value in values.items():
+        node.attribute.append(helper.make_attribute(key, value))
+    return model
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_broken_file_is_refused_naming_its_real_cause_in_generate_and_inspect(case, tmp_path, capsys):
+    breaking, expected = BROKEN[case]
+    model = breaking(bn_model(seed=1))
+    message = _one_line_error(tmp_path, capsys, model, "--mean", "0.5", "--std", "0.25")
+    assert expected in message, message
+    code = main(["inspect", str(tmp_path / "model.onnx"), "--json"])
+    out, err = capsys.readouterr()
+    said = err if code else json.loads(out)["problem"]
+    assert expected in said and (code == 1 or json.loads(out)["method"] is None), said

@@ -65,6 +65,7 @@ from onnx_datagen.images.generators import (  # noqa: E402 - needs torch, checke
 
 log = logging.getLogger("onnx_datagen")
 
+OVERFLOW = 1e18  # a BN input this large squares past float32's maximum (3.4e38): the loss would be inf
 SLACK_PILOT_ITERATIONS = 100  # steps of the batch-level pilot whose per-image gaps set slack-l2-square's margins
 
 _TORCHVISION_OPS = None  # the torch.library declaring torchvision's missing ops, kept alive
@@ -137,16 +138,27 @@ class TorchModel:
         """Run one image through the converted model, so a size or shape the graph cannot take is refused here, in
         one line, and not as a traceback from the first optimisation step."""
         image = self.prepared.image
-        probe = torch.zeros((self.micro_batch or 1, *image.chw), device=self.device)
+        # An image-like input (seeded, apart from every other stream): a zero image leaves overflowing weights unseen.
+        noise = torch.Generator().manual_seed(0)
+        probe = torch.randn((self.micro_batch or 1, *image.chw), generator=noise).to(self.device)
         try:
             with torch.no_grad():
-                self._run(probe)
-        except (RuntimeError, ValueError, IndexError) as err:
+                results = self._run(probe)
+        except (RuntimeError, ValueError, IndexError, TypeError) as err:
             shape = "x".join(str(d) for d in (image.channels, image.height, image.width))
             raise ModelError(
                 f"{self.prepared.label}: the model does not run on a {shape} image ({first_line(err)}); if its "
                 "height/width are dynamic, give the size it is used at with --size H W, else re-export the model"
             ) from err
+        names = [o.name for o in self.prepared.model.graph.output]
+        for name, value in zip(names[self.prepared.n_outputs :], results[self.prepared.n_outputs :]):
+            # the statistics the loss matches: their squares must stay within float32
+            if value.is_floating_point() and not (torch.isfinite(value).all() and value.abs().max() < OVERFLOW):
+                raise ModelError(
+                    f"{self.prepared.label}: the model computes values beyond float32's reach (inf, NaN or over "
+                    f"{OVERFLOW:g}) at {name!r} from an ordinary image: its weights are corrupt; re-export the model "
+                    "from a healthy checkpoint"
+                )
 
     def _micro_batch_size(self) -> int | None:
         """None when any batch size runs; else the exported fixed batch (e.g. a Reshape baked to [2, 64])."""

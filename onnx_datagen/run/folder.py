@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from onnx_datagen._version import __version__
+from onnx_datagen.config.settings import RENAMED_KEYS, GenerationConfig
 from onnx_datagen.errors import ConfigError, OutputError
 from onnx_datagen.files import MANIFEST, atomic_write, atomic_write_json, prepare_output_dir, write_npy_chunks
 from onnx_datagen.methods.base import GroupResult
@@ -66,6 +67,26 @@ def job_difference(old: dict, new: dict, path: str = "") -> str | None:
     return None
 
 
+def upgraded_job(job: dict) -> dict:
+    """A job record an earlier version wrote, in today's terms: renamed settings under their new names (backend is
+    engine), and settings added since at their defaults, which keep the behaviour runs had before they existed."""
+    config = job.get("config")
+    if not isinstance(config, dict):
+        return job
+    config = {RENAMED_KEYS.get(key, key): value for key, value in config.items()}
+    return {**job, "config": _with_defaults(config, GenerationConfig().to_dict())}
+
+
+def _with_defaults(values: dict, defaults: dict) -> dict:
+    out = dict(values)
+    for key, default in defaults.items():
+        if key not in out:
+            out[key] = default
+        elif isinstance(out[key], dict) and isinstance(default, dict):
+            out[key] = _with_defaults(out[key], default)
+    return out
+
+
 class RunFolder:
     """The output folder of one job (or one shard of it)."""
 
@@ -93,7 +114,7 @@ class RunFolder:
         shard_record = {"index": shard.index, "count": shard.count} if shard else None
         if existing is not None and resume and not overwrite:
             where = f"cannot resume {out}"
-            difference = job_difference(existing.get("job") or {}, job)
+            difference = job_difference(upgraded_job(existing.get("job") or {}), job)
             if difference:
                 raise ConfigError(
                     f"{where}: it holds another job ({difference}, folder vs now); rerun with the folder's "

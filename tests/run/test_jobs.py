@@ -338,3 +338,18 @@ def test_overwrite_drops_group_files_the_manifest_does_not_list(reference, tmp_p
     (out / "manifest.json").write_text(json.dumps(manifest))
     assert datagen("generate", DIGITS_MODEL, *JOB, "-o", out, "--overwrite") == 0
     same_dataset(reference, out)
+
+
+@pytest.mark.numerics
+def test_a_folder_an_earlier_version_started_resumes(slow_reference, tmp_path):
+    """The engine was once called backend, and the normalisation had no channel order: such a folder's job
+    is read in today's terms (renamed keys, new settings at the defaults that kept the old behaviour)."""
+    out = tmp_path / "old"
+    assert interrupt(out, signal.SIGKILL, after_group=0)[0] == -signal.SIGKILL
+    state = json.loads((out / "manifest.json").read_text())
+    config = state["job"]["config"]
+    config["backend"] = config.pop("engine")
+    del config["normalization"]["channel_order"]
+    (out / "manifest.json").write_text(json.dumps(state))
+    assert datagen("generate", DIGITS_MODEL, *SLOW_JOB_QUIET, "-o", out, "--resume") == 0
+    same_dataset(slow_reference, out)

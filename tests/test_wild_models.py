@@ -10,6 +10,8 @@ from onnx_datagen.run.inspect import inspect
 from tests.cli.test_cli import run
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.environment  # .ci/run reruns these in an unusual caller environment
+
 WILD = REPO / "tests" / "wild_models"
 CASES = {
     # Paddle export, opset 11, every weight in a Constant node, 35 BN layers, input [-1, 3, ?, ?]: BN inversion.

@@ -9,6 +9,8 @@ from onnx_datagen.cli.main import main
 
 from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, DIGITS_TEST, bn_model, save
 
+pytestmark = pytest.mark.environment  # .ci/run reruns these in an unusual caller environment
+
 QUICK = ["--n-iter", "3", "-n", "8", "--batch-size", "4", "-q"]
 
 

@@ -239,6 +239,9 @@ def render(rows: list[dict], command: str, machine: str) -> str:
     lines += ["", "CI runs two of these files itself (tests/wild_models/: ppocr_cls_v2, Apache-2.0, and retinaface, "
               "MIT, 2.3 MB with their NOTICE): inspect's verdict and a default generate must agree. The others are "
               "fetched here and never copied into the repository (two are AGPL-3.0)."]  # fmt: skip
+    agreed = sum(r["inspect"]["method"] == r["generate"].get("method") for r in rows)
+    lines += ["", f"inspect's predicted method is the one generate ran (or both refuse) for {agreed} of {len(rows)} "
+              "files."]  # fmt: skip
     warned = sum(bool(i.get("input_warning")) for i in checked)
     lines += ["", f"Input check (inspect with each package's own normalisation): the convention the first BN layers "
               f"fit best is the package's for {sum(map(_is_package, checked))} of the {len(checked)} models with BN "

@@ -24,7 +24,15 @@ def load_model(path: str | Path) -> onnx.ModelProto:
             f"{path}: external data file {Path(err.filename or '?').name} is missing; keep it next to the model"
         ) from err
     except Exception as err:  # protobuf DecodeError and friends: the bytes are not an ONNX model
-        raise ModelError(f"{path} is not an ONNX model (cannot parse it: {first_line(err)})") from err
+        if "external" in str(err).lower() or "TensorProto" in str(err):  # onnx names the tensor and the place
+            raise ModelError(
+                f"{path}: a weight stored outside the file cannot be read ({first_line(err)}); keep the model's "
+                "external data files next to it, or re-export it as one file"
+            ) from err
+        raise ModelError(
+            f"{path} is not an ONNX model, or a truncated or damaged one (cannot parse it: {first_line(err)}); "
+            "download or export it again"
+        ) from err
     if not model.graph.node and not model.graph.output:
         raise ModelError(f"{path} is not an ONNX model (it holds no graph)")
     try:

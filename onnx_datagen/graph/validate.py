@@ -17,7 +17,7 @@ _WEIGHTED = {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "P
 
 def validate_model(model: onnx.ModelProto, label: str) -> None:
     """Refuse, in one line, a model whose outputs, weights or convolutions cannot be right."""
-    for check in (_outputs, _empty_weights, _non_finite_values, _convolutions):
+    for check in (_outputs, _empty_weights, _non_finite_values, _convolutions, _bn_parameters):
         problem = check(model)
         if problem:
             raise ModelError(f"{label}: {problem}")
@@ -113,6 +113,20 @@ def _convolutions(model: onnx.ModelProto) -> str | None:
                 f"Conv {name!r} takes {shape[1] * group} input channels (weight {list(shape)}, group {group}) but "
                 f"{what} has {fed}; the declared input shape does not fit the weights: re-export the model"
             )
+    return None
+
+
+def _bn_parameters(model: onnx.ModelProto) -> str | None:
+    """A BatchNormalization whose scale, bias, mean and variance are not one value per channel each."""
+    sizes = {t.name: int(np.prod(t.dims)) for t in model.graph.initializer}
+    for node, name in zip(model.graph.node, unique_node_names(model)):
+        if node.op_type != "BatchNormalization" or len(node.input) < 5:
+            continue
+        found = {what: sizes[t] for what, t in zip(("scale", "bias", "running mean", "running variance"),
+                                                    node.input[1:5]) if t in sizes}  # fmt: skip
+        if len(set(found.values())) > 1:
+            listed = ", ".join(f"{what} {size}" for what, size in found.items())
+            return f"BatchNormalization {name!r} has parameters of different lengths ({listed}); {REEXPORT}"
     return None
 
 

@@ -200,9 +200,29 @@ BROKEN = {
     "overflowing weight": (lambda m: _edit(m, "w1", lambda v: v.__setitem__(slice(None), 1e25)),
                            "computes values beyond float32's reach (inf, NaN or over 1e+18) at 'c1'"),
     "group that does not divide": (lambda m: _conv_attribute(m, "conv2", group=3), "Conv 'conv2' has group 3"),
+    "BN parameter lengths": (lambda m: _edit_shape(m, "bn1_scale", 7),
+                             "BatchNormalization 'bn1' has parameters of different lengths (scale 7, bias 8"),
+    "external data outside the folder": (lambda m: _external(m, "w2", "../../outside.bin"),
+                                         "a weight stored outside the file cannot be read"),
     "duplicated output": (lambda m: _with_output(m, m.graph.output[0]),
                           "the graph lists output 'logits' more than once"),
 }  # fmt: skip
+
+
+def _edit_shape(model, name, length):
+    tensor = next(t for t in model.graph.initializer if t.name == name)
+    tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor)[:length].copy(), name))
+    return model
+
+
+def _external(model, name, location):
+    from onnx import StringStringEntryProto
+
+    tensor = next(t for t in model.graph.initializer if t.name == name)
+    tensor.ClearField("raw_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    tensor.external_data.append(StringStringEntryProto(key="location", value=location))
+    return model
 
 
 def _with_output(model, value):

@@ -133,7 +133,7 @@ class Bench:
         import cifar_resnet
         import onnx
 
-        from onnx_datagen.config.settings import Normalization
+        from onnx_datagen.config.normalization import Normalization
         from onnx_datagen.data.image_sets import load_labelled
         from onnx_datagen.quant.evaluate import compare
         from onnx_datagen.runtime import inference_session, run_batched
@@ -212,7 +212,7 @@ def main_run(args) -> None:
 
 def calibration_sets_lazy(args, work, onnx_path, results):
     """Model-free sets first (seconds; fractal is `--preset fractal`), then each generated set once it exists."""
-    from onnx_datagen.config.settings import Normalization
+    from onnx_datagen.config.normalization import Normalization
     from onnx_datagen.data.image_sets import load_labelled, random_images
     from onnx_datagen.images.init import fractal
 

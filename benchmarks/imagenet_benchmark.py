@@ -244,7 +244,7 @@ class Bench:
 
 
 def noise_sets(n: int, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
-    from onnx_datagen.config.settings import Normalization
+    from onnx_datagen.config.normalization import Normalization
 
     rng = np.random.default_rng(0)
     mean, std = (np.array(v, dtype=np.float32)[:, None, None] for v in Normalization.preset("imagenet").per_channel(3))

@@ -61,7 +61,7 @@ def main() -> None:
     import openvino as ov
     from render_results import machine
 
-    from onnx_datagen.config.settings import Normalization
+    from onnx_datagen.config.normalization import Normalization
     from onnx_datagen.data.image_sets import load_labelled, random_images
 
     work = Path(args.work)

@@ -52,7 +52,7 @@ def generate(bench: Bench, preset: str, seed: int, n_iter: int) -> tuple[np.ndar
 
 
 def main_run(args) -> None:
-    from onnx_datagen.config.settings import Normalization
+    from onnx_datagen.config.normalization import Normalization
     from onnx_datagen.data.image_sets import load_labelled
     from onnx_datagen.images.init import fractal
 

@@ -74,7 +74,7 @@ def main() -> None:
     import cifar_resnet
     from render_results import machine
 
-    from onnx_datagen.config.settings import SMALL_IMAGE_ITERATIONS
+    from onnx_datagen.config.defaults import SMALL_IMAGE_ITERATIONS
 
     work = Path(tempfile.mkdtemp(prefix="datagen-speed-mct-"))
     runs: dict[tuple[int, int, str], list[dict]] = {}

@@ -93,7 +93,7 @@ def score(bench: Bench, name: str, images: np.ndarray, n_iter: int) -> None:
 def run(args) -> None:
     bench = Bench(args)
     if args.real:
-        from onnx_datagen.config.settings import Normalization
+        from onnx_datagen.config.normalization import Normalization
         from onnx_datagen.data.image_sets import load_labelled
 
         pool = load_labelled(Path(args.shared_data) / "cifar10_test.npz").subset(REAL_CALIB.start, REAL_CALIB.stop)

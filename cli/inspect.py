@@ -7,7 +7,7 @@ import json
 import click
 from onnx_datagen.cli.options import build_normalization, normalization_options
 
-from onnx_datagen.config.settings import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig
 
 
 @click.command("inspect")

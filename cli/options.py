@@ -10,14 +10,11 @@ from enum import Enum
 
 import click
 
+from onnx_datagen.config.choices import ChannelOrder
+from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.normalization import NORMALIZATIONS, Normalization
+from onnx_datagen.config.parsing import RENAMED_KEYS
 from onnx_datagen.config.presets import config_data
-from onnx_datagen.config.settings import (
-    NORMALIZATIONS,
-    RENAMED_KEYS,
-    ChannelOrder,
-    GenerationConfig,
-    Normalization,
-)
 from onnx_datagen.errors import ConfigError
 
 # Fields with hand-written options (normalisation has its own group below).

@@ -20,8 +20,8 @@ _LAZY = {
     "QuantSettings": "onnx_datagen.quant.quantize",
     "evaluate": "onnx_datagen.quant.evaluate",
     "Dataset": "onnx_datagen.data.dataset",
-    "GenerationConfig": "onnx_datagen.config.settings",
-    "Normalization": "onnx_datagen.config.settings",
+    "GenerationConfig": "onnx_datagen.config.generation",
+    "Normalization": "onnx_datagen.config.normalization",
     "UserError": "onnx_datagen.errors",
 }
 

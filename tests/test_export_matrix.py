@@ -12,7 +12,7 @@ import onnx
 import pytest
 import torch
 
-from onnx_datagen.config.settings import Precision
+from onnx_datagen.config.choices import Precision
 from onnx_datagen.engines.torch.engine import TorchModel
 from onnx_datagen.graph.prepare import prepare_model
 from onnx_datagen.run.inspect import inspect

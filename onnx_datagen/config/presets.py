@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from onnx_datagen.config.settings import load_config_file
+from onnx_datagen.config.parsing import load_config_file
 from onnx_datagen.errors import ConfigError
 
 PRESET_DIR = Path(__file__).resolve().parent / "preset_files"

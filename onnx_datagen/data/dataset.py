@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from onnx_datagen.config.settings import CalibrateFor, ChannelOrder, Normalization
+from onnx_datagen.config.choices import CalibrateFor, ChannelOrder
+from onnx_datagen.config.normalization import Normalization
 from onnx_datagen.data.preview import write_preview
 from onnx_datagen.errors import UserError
 from onnx_datagen.exporters import check_formats, disk_bytes, parse_formats, run_exporter

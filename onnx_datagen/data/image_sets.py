@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from onnx_datagen.config.settings import Normalization
+from onnx_datagen.config.normalization import Normalization
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.deps import require
 from onnx_datagen.errors import UserError

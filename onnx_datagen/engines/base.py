@@ -9,7 +9,8 @@ from typing import Protocol
 
 import numpy as np
 
-from onnx_datagen.config.settings import GenerationConfig, Granularity, Precision
+from onnx_datagen.config.choices import Granularity, Precision
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.data.diversity import DiversitySums
 from onnx_datagen.errors import OptimizationError
 from onnx_datagen.graph.heads import output_classes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from onnx_datagen.config.settings import Optimizer
+from onnx_datagen.config.choices import Optimizer
 
 OPTIMIZERS = {  # params: tensors, or parameter groups (dicts) with their own lr
     Optimizer.RADAM: lambda params, c: torch.optim.RAdam(params, lr=c.lr, betas=(c.beta1, c.beta2)),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from onnx_datagen.config.settings import GenerationConfig, Scheduler
+from onnx_datagen.config.choices import Scheduler
+from onnx_datagen.config.generation import GenerationConfig
 
 PLATEAU_THRESHOLD = 1e-4  # relative improvement that counts as progress (torch's default, as MCT)
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from onnx_datagen.config.settings import Normalization, check_n_images, normalization_from_dict, parse_labels
+from onnx_datagen.config.normalization import Normalization, normalization_from_dict
+from onnx_datagen.config.parsing import check_n_images, parse_labels
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.data.manifest import dataset_manifest
 from onnx_datagen.errors import ConfigError, ModelError

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from onnx_datagen.config.settings import DataInit, GenerationConfig
+from onnx_datagen.config.choices import DataInit
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.deps import require
 from onnx_datagen.errors import ModelError

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from onnx_datagen.config.settings import Clipping, GenerationConfig, ImagePipeline
+from onnx_datagen.config.choices import Clipping, ImagePipeline
+from onnx_datagen.config.generation import GenerationConfig
 
 SMOOTHING_SIZE = 3  # Gaussian kernel size of the smoothing step
 

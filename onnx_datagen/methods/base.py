@@ -13,14 +13,9 @@ from typing import Protocol
 import numpy as np
 import onnx
 
-from onnx_datagen.config.settings import (
-    ALL_IMAGES_GROUP,
-    EngineChoice,
-    GenerationConfig,
-    Granularity,
-    Method,
-    OutputLoss,
-)
+from onnx_datagen.config.choices import EngineChoice, Granularity, Method, OutputLoss
+from onnx_datagen.config.defaults import ALL_IMAGES_GROUP
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.data.diversity import DiversitySums
 from onnx_datagen.engines.base import Engine, Group, ProgressSink
 from onnx_datagen.errors import ConversionError, DependencyError

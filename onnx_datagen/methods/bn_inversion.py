@@ -3,7 +3,8 @@ every BatchNorm input match the running statistics stored in the model."""
 
 from __future__ import annotations
 
-from onnx_datagen.config.settings import GenerationConfig, Method
+from onnx_datagen.config.choices import Method
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.graph.prepare import PreparedModel, prepare_model
 from onnx_datagen.methods.base import EngineMaker, ImageMethod, choose_engine, fit_to_classes
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from onnx_datagen.config.settings import GenerationConfig, Method
+from onnx_datagen.config.choices import Method
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.engines.base import Group, ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, load_model_input

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from onnx_datagen.config.choices import DataInit, EngineChoice, Granularity, Method, Parameterization
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.config.presets import load_preset
-from onnx_datagen.config.settings import DataInit, EngineChoice, GenerationConfig, Granularity, Method, Parameterization
 from onnx_datagen.engines.base import ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import PreparedModel

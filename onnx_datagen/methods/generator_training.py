@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from onnx_datagen.config.settings import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.engines.base import (
     Engine,
     Group,

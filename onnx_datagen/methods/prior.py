@@ -3,7 +3,7 @@ the input term, image priors and the output term shape the images."""
 
 from __future__ import annotations
 
-from onnx_datagen.config.settings import Method
+from onnx_datagen.config.choices import Method
 from onnx_datagen.methods.bn_inversion import BnInversion
 
 

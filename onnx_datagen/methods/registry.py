@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from onnx_datagen.config.choices import Method
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.config.presets import load_preset
-from onnx_datagen.config.settings import GenerationConfig, Method
 from onnx_datagen.errors import NoStatisticsError
 from onnx_datagen.graph.heads import output_classes
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel, load_model_input

@@ -10,7 +10,8 @@ from functools import partial
 
 import numpy as np
 
-from onnx_datagen.config.settings import BnLoss, GenerationConfig
+from onnx_datagen.config.choices import BnLoss
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.graph.bn import BnSite
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onnx_datagen.config.settings import ChannelOrder, Normalization
+from onnx_datagen.config.choices import ChannelOrder
+from onnx_datagen.config.normalization import Normalization
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.graph.bn import BnSite
 from onnx_datagen.objective.report import LayerStatistics

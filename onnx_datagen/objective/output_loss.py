@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from onnx_datagen.config.settings import Granularity, OutputLoss
+from onnx_datagen.config.choices import Granularity, OutputLoss
 from onnx_datagen.objective.statistics import mean_std, moments
 
 EPS = 1e-6  # keeps the inverse losses finite when the output range collapses

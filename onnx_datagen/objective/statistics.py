@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from onnx_datagen.config.settings import Granularity
+from onnx_datagen.config.choices import Granularity
 
 
 def moments(x: torch.Tensor, granularity: Granularity) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from onnx_datagen.config.settings import BnLoss, GenerationConfig, OutputLoss
+from onnx_datagen.config.choices import BnLoss, OutputLoss
+from onnx_datagen.config.generation import GenerationConfig
 
 # The BN and output losses whose arithmetic runs on graph values (tested in tests/objective/test_lowering.py).
 LOWERED_BN_LOSSES = {BnLoss.L2_SQUARE, BnLoss.L2_NORM_MEAN_VAR}

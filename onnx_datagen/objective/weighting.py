@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from onnx_datagen.config.settings import LayerWeighting
+from onnx_datagen.config.choices import LayerWeighting
 
 
 def average(n_bn: int, input_term: bool, multiplier: float) -> list[float]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from onnx_datagen.config.settings import Normalization
+from onnx_datagen.config.normalization import Normalization
 from onnx_datagen.data.image_sets import load_labelled
 from onnx_datagen.graph.image_input import find_image_input
 from onnx_datagen.graph.load import load_model

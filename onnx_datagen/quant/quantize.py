@@ -18,7 +18,8 @@ from typing import NamedTuple
 import numpy as np
 import onnx
 
-from onnx_datagen.config.settings import CalibrateFor, Normalization
+from onnx_datagen.config.choices import CalibrateFor
+from onnx_datagen.config.normalization import Normalization
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.data.image_sets import RANDOM_SETS, load_labelled, random_images
 from onnx_datagen.deps import require

@@ -23,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.parsing import load_config_file
 from onnx_datagen.config.presets import config_data
-from onnx_datagen.config.settings import GenerationConfig, load_config_file
 from onnx_datagen.engines.base import ProgressSink
 from onnx_datagen.errors import ConfigError, UserError
 from onnx_datagen.run.jobs import GenerationJob, run_job

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from onnx_datagen.config.settings import GenerationConfig, parse_duration
+from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.parsing import parse_duration
 from onnx_datagen.errors import ConfigError
 
 # Scoring a finished group (BN sums of the initial and final images, diversity: three forward passes without

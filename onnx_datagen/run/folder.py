@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from onnx_datagen._version import __version__
-from onnx_datagen.config.settings import RENAMED_KEYS, GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.parsing import RENAMED_KEYS
 from onnx_datagen.errors import ConfigError, OutputError
 from onnx_datagen.files import MANIFEST, atomic_write, atomic_write_json, prepare_output_dir, write_npy_chunks
 from onnx_datagen.methods.base import GroupResult

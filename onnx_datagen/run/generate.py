@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from onnx_datagen.config.settings import GenerationConfig, Normalization, check_n_images
+from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.normalization import Normalization
+from onnx_datagen.config.parsing import check_n_images
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.data.manifest import dataset_manifest
 from onnx_datagen.engines.base import ProgressSink

@@ -11,7 +11,8 @@ import re
 import time
 from dataclasses import dataclass
 
-from onnx_datagen.config.settings import Device, GenerationConfig, Precision
+from onnx_datagen.config.choices import Device, Precision
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.engines.base import Group, ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from onnx_datagen.config.settings import GenerationConfig, Normalization
+from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.normalization import Normalization
 from onnx_datagen.errors import UserError
 from onnx_datagen.graph.inspection import ModelReport, read_model
 from onnx_datagen.methods.registry import load_for_method

@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from onnx_datagen.config.settings import GenerationConfig, check_n_images
+from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.parsing import check_n_images
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.engines.base import Group, ProgressSink
 from onnx_datagen.errors import ConfigError, UserError

@@ -12,7 +12,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from onnx_datagen.config.settings import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.deps import require
 from onnx_datagen.engines.base import Group, ProgressSink, StepReport
 from onnx_datagen.errors import UserError

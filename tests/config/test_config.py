@@ -5,7 +5,10 @@ import pytest
 from onnx_datagen.cli.generate import generate_command
 from onnx_datagen.cli.options import CUSTOM_FIELDS
 
-from onnx_datagen.config.settings import GenerationConfig, Granularity, Normalization, Optimizer, load_config_file
+from onnx_datagen.config.choices import Granularity, Optimizer
+from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.normalization import Normalization
+from onnx_datagen.config.parsing import load_config_file
 from onnx_datagen.errors import ConfigError
 
 
@@ -64,7 +67,7 @@ def test_options_page_lists_every_field_and_choice():
     import re
     from enum import Enum
 
-    from onnx_datagen.config.settings import _ENUM_FIELDS
+    from onnx_datagen.config.generation import _ENUM_FIELDS
     from tests.conftest import REPO
 
     readme = (REPO / "docs" / "options.md").read_text(encoding="utf-8")

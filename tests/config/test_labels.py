@@ -7,7 +7,7 @@ from onnx_datagen.cli.main import main
 
 import onnx_datagen
 from onnx_datagen import GenerationConfig, Normalization
-from onnx_datagen.config.settings import parse_labels
+from onnx_datagen.config.parsing import parse_labels
 from onnx_datagen.errors import ConfigError
 from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
 

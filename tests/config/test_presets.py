@@ -7,8 +7,8 @@ import onnx
 import pytest
 
 from onnx_datagen import GenerationConfig
+from onnx_datagen.config.parsing import load_config_file
 from onnx_datagen.config.presets import describe_presets, load_preset, preset_paths
-from onnx_datagen.config.settings import load_config_file
 from tests.cli.test_cli import run
 from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, bn_model, save
 
@@ -88,7 +88,7 @@ def test_deepinversion_preset_targets_classes_and_lowers_its_bn_loss(tmp_path, c
 def test_dsg_preset_derives_margins_and_lowers_its_slack_loss(tmp_path, capsys):
     import torch
 
-    from onnx_datagen.config.settings import Granularity
+    from onnx_datagen.config.choices import Granularity
     from onnx_datagen.engines.base import Group
     from onnx_datagen.engines.torch.engine import TorchEngine
     from onnx_datagen.graph.prepare import prepare_model

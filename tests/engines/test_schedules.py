@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from onnx_datagen.config.settings import GenerationConfig, Scheduler
+from onnx_datagen.config.choices import Scheduler
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.engines.schedules import ReduceOnPlateau, make_schedule
 
 LOSSES = [10, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8]

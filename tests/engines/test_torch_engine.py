@@ -3,7 +3,7 @@ import onnx
 import pytest
 import torch
 
-from onnx_datagen.config.settings import Precision
+from onnx_datagen.config.choices import Precision
 from onnx_datagen.engines.torch.engine import TorchModel
 from onnx_datagen.graph.prepare import prepare_model
 from tests.conftest import DIGITS_MODEL, bn_model, ort_run
@@ -80,7 +80,8 @@ def test_fast_mode_stays_close_to_fp32():
 
 def test_a_batch_releases_its_gradient_after_its_step():
     # A 224x224 group of 256 images is 32 batches: a gradient kept until each batch's next step is 0.2 GB held.
-    from onnx_datagen.config.settings import GenerationConfig, Normalization
+    from onnx_datagen.config.generation import GenerationConfig
+    from onnx_datagen.config.normalization import Normalization
     from onnx_datagen.engines.base import Phase
     from onnx_datagen.engines.torch.engine import TorchEngine
 

@@ -16,7 +16,7 @@ from onnx_datagen.exporters import RECORD, USAGE, exporters
 
 import onnx_datagen
 from onnx_datagen import Dataset, GenerationConfig, Normalization
-from onnx_datagen.config.settings import ChannelOrder
+from onnx_datagen.config.choices import ChannelOrder
 from tests.conftest import bn_model, ort_run, save
 
 TOOLCHAINS = [n for n in exporters() if n not in ("npy", "png")]

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from onnx_datagen.config.settings import Clipping, DataInit, GenerationConfig, ImagePipeline
+from onnx_datagen.config.choices import Clipping, DataInit, ImagePipeline
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.images.init import INITS
 from onnx_datagen.images.pipeline import CanvasPipeline, clip, gaussian_kernel, reflect_, valid_range
 
@@ -108,7 +109,7 @@ def test_uniform_init_has_unit_variance_and_zeroq_original_is_its_flat_bug():
 
 
 def test_fractal_init_is_the_fractal_preset_normalised_and_indexed_by_image():
-    from onnx_datagen.config.settings import Normalization
+    from onnx_datagen.config.normalization import Normalization
     from onnx_datagen.data.dataset import Dataset
     from onnx_datagen.images.fractal import fractal_pixels
     from onnx_datagen.images.init import fractal

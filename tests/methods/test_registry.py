@@ -7,7 +7,7 @@ import pytest
 
 import onnx_datagen
 from onnx_datagen import GenerationConfig
-from onnx_datagen.config.settings import Method
+from onnx_datagen.config.choices import Method
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.methods.registry import METHODS, method_for
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from onnx_datagen.config.settings import BnLoss, LayerWeighting, OutputLoss
+from onnx_datagen.config.choices import BnLoss, LayerWeighting, OutputLoss
 from onnx_datagen.objective.bn_alignment import BN_LOSSES
 from onnx_datagen.objective.output_loss import EPS, OUTPUT_LOSSES, HeadActivation, LastBn
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS

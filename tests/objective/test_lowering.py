@@ -6,7 +6,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from onnx_datagen.config.settings import BnLoss, Granularity, OutputLoss
+from onnx_datagen.config.choices import BnLoss, Granularity, OutputLoss
 from onnx_datagen.objective.bn_alignment import BN_LOSSES, alignment_loss
 from onnx_datagen.objective.lowering import GraphBuilder
 from onnx_datagen.objective.output_loss import OUTPUT_LOSSES

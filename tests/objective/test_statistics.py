@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from onnx_datagen.config.settings import Granularity
+from onnx_datagen.config.choices import Granularity
 from onnx_datagen.objective.statistics import MomentCache, mean_std, moments
 
 # torch's float32 against numpy's float64 is torch's rounding alone: measured at most 1.8e-7 relative over the

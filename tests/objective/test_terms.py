@@ -3,7 +3,7 @@ graph-value form refuses."""
 
 import torch
 
-from onnx_datagen.config.settings import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.objective.terms import active_terms, compose, unlowered
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import onnx_datagen
 from onnx_datagen import GenerationConfig, Normalization
-from onnx_datagen.config.settings import CalibrateFor
+from onnx_datagen.config.choices import CalibrateFor
 from onnx_datagen.data.image_sets import load_labelled, random_images
 from onnx_datagen.errors import UserError
 from onnx_datagen.graph.image_input import find_image_input

@@ -24,15 +24,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from onnx_datagen.config.settings import (
-    BN_METHODS,
-    Clipping,
-    Device,
-    GenerationConfig,
-    Granularity,
-    Parameterization,
-    Precision,
-)
+from onnx_datagen.config.choices import BN_METHODS, Clipping, Device, Granularity, Parameterization, Precision
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.engines.base import (
     AUGMENT_STREAM,
     BatchLoopEngine,

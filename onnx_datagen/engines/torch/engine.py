@@ -9,15 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onnx_datagen.config.settings import (
-    BnLoss,
-    Device,
-    GenerationConfig,
-    Granularity,
-    OutputLoss,
-    Parameterization,
-    Precision,
-)
+from onnx_datagen.config.choices import BnLoss, Device, Granularity, OutputLoss, Parameterization, Precision
+from onnx_datagen.config.generation import GenerationConfig
 from onnx_datagen.deps import require
 from onnx_datagen.engines.base import (
     AUGMENT_STREAM,

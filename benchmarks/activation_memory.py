@@ -11,7 +11,7 @@ second from the manifest. Levers that are not options of the tool are switched i
 Then a larger set, once each way: `generate` (every image returned in memory) and `run_job` (groups written to a
 folder as they finish, the set returned memory-mapped: what `datagen generate` runs).
 
-    python benchmarks/activation_memory.py --work /work/bench/imagenet   # writes ACTIVATION_MEMORY.md and .json
+    python -m benchmarks.activation_memory --work /work/bench/imagenet   # writes ACTIVATION_MEMORY.md and .json
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from imagenet_model import mobilenet_v2_onnx
-from levers import REPLACE_MODULE, cpu_name, interleaved
+from benchmarks.harness import RESULTS, cpu_model
+from benchmarks.imagenet_model import mobilenet_v2_onnx
+from benchmarks.levers import REPLACE_MODULE, interleaved
 
-HERE = Path(__file__).resolve().parent
 CHILD = (
     REPLACE_MODULE
     + """
@@ -104,7 +104,7 @@ def render(results: dict) -> str:
         "iterations at half resolution) from Gaussian starts, 2 torch threads, each run a fresh process; peak RSS is "
         f"the child's VmHWM, speed the optimiser's images x iterations per second; {args['repeats']} interleaved "
         f"repeats, the best of each shown. CPU: {results['cpu']}.",
-        "Regenerate: `python benchmarks/activation_memory.py --work /work/bench/imagenet`.",
+        "Regenerate: `python -m benchmarks.activation_memory --work /work/bench/imagenet`.",
         "",
         "| variant | peak RSS GB | vs default | images x it/s | speed vs default |",
         "|---|---|---|---|---|",
@@ -142,7 +142,7 @@ def main() -> None:
     parser.add_argument("--scale-images", type=int, default=1024)
     parser.add_argument("--render-only", action="store_true", help="rewrite ACTIVATION_MEMORY.md from its .json")
     args = parser.parse_args()
-    out = HERE / "activation_memory.json"
+    out = RESULTS / "activation_memory.json"
     if not args.render_only:
         model = mobilenet_v2_onnx(args.work)
         rows = interleaved(VARIANTS, args.repeats, lambda *variant: run(model, args.n_images, args.n_iter, *variant))
@@ -153,9 +153,9 @@ def main() -> None:
                 print(name, routes[name], flush=True)
         arguments = {"n_images": args.n_images, "n_iter": args.n_iter, "repeats": args.repeats,
                      "scale_images": args.scale_images}  # fmt: skip
-        cpu = f"{cpu_name()}, 2 torch threads"
+        cpu = f"{cpu_model()}, 2 torch threads"
         out.write_text(json.dumps({"cpu": cpu, "args": arguments, "rows": rows, "routes": routes}, indent=1))
-    (HERE / "ACTIVATION_MEMORY.md").write_text(render(json.loads(out.read_text())))
+    (RESULTS / "ACTIVATION_MEMORY.md").write_text(render(json.loads(out.read_text())))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ W8A8 (MinMax and Percentile, `datagen quantize`'s settings), read each activatio
 QuantizeLinear scale and zero point, and compare it with the range the real photos give the same tensor. A
 second, disjoint draw of real photos shows how much ranges move between real sets of that size.
 
-    .bench/bin/python benchmarks/activation_ranges.py --work /work/bench/imagenet --n-images 64
+    .bench/bin/python -m benchmarks.activation_ranges --work /work/bench/imagenet --n-images 64
 
-Writes benchmarks/ACTIVATION_RANGES.md and activation_ranges.json.
+Writes benchmarks/results/ACTIVATION_RANGES.md and activation_ranges.json.
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from dense_benchmark import normalise, split_images  # noqa: E402 - benchmarks/ is on the path just above
-from imagenet_benchmark import QUANTIZERS, noise_sets  # noqa: E402
-from imagenet_model import mobilenet_v2_onnx  # noqa: E402
+from benchmarks.dense_benchmark import normalise, split_images
+from benchmarks.harness import RESULTS, SHARED_DATA
+from benchmarks.imagenet_benchmark import QUANTIZERS, noise_sets
+from benchmarks.imagenet_model import mobilenet_v2_onnx
 
 METHODS = {name: spec for name, spec in QUANTIZERS.items() if spec != "nncf"}
 
@@ -79,7 +77,7 @@ def cached_sets_arguments(description: str, positionals: tuple[str, ...] = ()) -
     for name in positionals:
         parser.add_argument(name)
     parser.add_argument("--work", required=True)
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     parser.add_argument("--n-images", type=int, default=64)
     parser.add_argument("--n-real", type=int, default=256)
     return parser.parse_args()
@@ -124,11 +122,11 @@ def main() -> None:
             row["agreement"] = scores.get((name, method))
             results.setdefault(method, {})[name] = row
             print(f"{method:18s} {name:45s} median {row['median']:.2f} p90 {row['p90']:.2f}", flush=True)
-    (HERE / "activation_ranges.json").write_text(json.dumps(results, indent=1) + "\n")
+    (RESULTS / "activation_ranges.json").write_text(json.dumps(results, indent=1) + "\n")
     lines = [
         f"# Activation ranges against real photos: MobileNetV2, {n} images per set",
         "",
-        "Reproduce: `python benchmarks/activation_ranges.py " + " ".join(sys.argv[1:]) + "`",
+        "Reproduce: `python -m benchmarks.activation_ranges " + " ".join(sys.argv[1:]) + "`",
         "",
         f"Each set calibrates ORT W8A8 QDQ; each activation tensor's range (from its QuantizeLinear scale and zero "
         f"point) is divided by the range the first {n} real photos give it. *median*, *p10*, *p90*: of those "
@@ -145,7 +143,7 @@ def main() -> None:
             lines.append(f"| {name} | {r['median']:.2f} | {r['p10']:.2f} | {r['p90']:.2f} | {r['wider_25pct']:.0f} | "
                          f"{r['narrower_20pct']:.0f} | {r['log_rms']:.3f} | {agree} |")  # fmt: skip
         lines.append("")
-    (HERE / "ACTIVATION_RANGES.md").write_text("\n".join(lines))
+    (RESULTS / "ACTIVATION_RANGES.md").write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The two engines on one model: torch (onnx2torch) and ort-training, same settings, speed and quality.
 
-    python benchmarks/backends_benchmark.py --depth 20 --work bench-work/B20 --worker-python .venv-ort/bin/python
-    python benchmarks/render_results.py --presets ... --backends bench-work/B20
+    python -m benchmarks.backends_benchmark --depth 20 --work bench-work/B20 --worker-python .venv-ort/bin/python
+    python -m benchmarks.render_results --presets ... --backends bench-work/B20
 
 Both engines generate in the ort-training environment (--worker-python; it has torch too), so they share
 one torch and one process setup; quantization and evaluation run here, in the main environment, with the
@@ -17,15 +17,12 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from calibration_benchmark import Bench, log, run_worker  # noqa: E402
-from presets_benchmark import PRESET_QUANTIZERS  # noqa: E402
+from benchmarks.calibration_benchmark import Bench, log, run_worker
+from benchmarks.harness import SHARED_DATA
+from benchmarks.presets_benchmark import PRESET_QUANTIZERS
 
 BACKENDS = ["torch", "ort-training"]
 
@@ -47,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--depth", type=int, choices=[20, 32, 44, 56], default=20)
     parser.add_argument("--work", default="bench-work/backends")
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0])
     parser.add_argument("--n-images", type=int, default=256)
     parser.add_argument("--n-iter", type=int, default=100)

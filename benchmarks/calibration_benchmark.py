@@ -1,8 +1,8 @@
 """The calibration benchmark of ../shared/docs/benchmark.md: real / gauss / uniform / datagen / MCT data,
 ORT and NNCF quantizers, E1/E2/E3, and datagen vs MCT generation speed measured in the same run.
 
-    .bench/bin/python benchmarks/calibration_benchmark.py --depth 20 --work bench-work/R20   # one model
-    .bench/bin/python benchmarks/render_results.py bench-work/R20 bench-work/R56          # RESULTS.md + JSON
+    .bench/bin/python -m benchmarks.calibration_benchmark --depth 20 --work bench-work/R20   # one model
+    .bench/bin/python -m benchmarks.render_results bench-work/R20 bench-work/R56          # RESULTS.md + JSON
 
 Every step is cached in --work (generated sets as .npy, one JSON line per result in results.jsonl), so
 an interrupted run continues where it stopped and two models can run side by side, one per core.
@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from benchmarks.harness import REPO, SHARED_DATA
 
 # id -> (onnx_datagen QuantSettings kwargs, or "nncf")
 QUANTIZERS = {
@@ -70,7 +69,7 @@ def run_worker(args, generator: str, onnx_path: Path, seed: int, out: Path, repo
     log(f"generating {out.stem} ...")
     subprocess.run(
         [
-            python, str(HERE / "generate_worker.py"), generator,
+            python, "-m", "benchmarks.generate_worker", generator,
             "--depth", str(args.depth),
             "--onnx", str(onnx_path),
             "--shared-data", args.shared_data,
@@ -83,6 +82,7 @@ def run_worker(args, generator: str, onnx_path: Path, seed: int, out: Path, repo
         ],
         check=True,
         stdout=subprocess.DEVNULL,
+        cwd=REPO,
     )  # fmt: skip
 
 
@@ -130,9 +130,9 @@ class Bench:
     """One model's benchmark state: its exports, the evaluation sets and float predictions, the result cache."""
 
     def __init__(self, args) -> None:
-        import cifar_resnet
         import onnx
 
+        from benchmarks import cifar_resnet
         from onnx_datagen.config.normalization import Normalization
         from onnx_datagen.data.image_sets import load_labelled
         from onnx_datagen.quant.evaluate import compare
@@ -235,7 +235,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--depth", type=int, choices=[20, 32, 44, 56], default=20)
     parser.add_argument("--work", default="bench-work")
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1])
     parser.add_argument("--generators", type=lambda s: s.split(","), default=["datagen", "mct"])
     parser.add_argument("--n-images", type=int, default=512)

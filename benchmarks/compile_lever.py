@@ -1,6 +1,6 @@
 """The torch.compile lever at ImageNet scale: the converted module compiled with inductor against eager, interleaved.
 
-    python benchmarks/compile_lever.py --work /work/bench/imagenet      # writes COMPILE_LEVER.md
+    python -m benchmarks.compile_lever --work /work/bench/imagenet      # writes COMPILE_LEVER.md
 
 torchvision's MobileNetV2 (benchmarks/imagenet_model.py), 224x224, one batch of 8 for 12 iterations, per-batch
 statistics, no half-resolution phase (each new input size would compile again), 2 torch threads, each run a fresh
@@ -18,9 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from levers import REPLACE_MODULE, cpu_name, interleaved, model_and_repeats
+from benchmarks.harness import RESULTS, cpu_model
+from benchmarks.levers import REPLACE_MODULE, interleaved, model_and_repeats
 
-HERE = Path(__file__).resolve().parent
 CHILD = (
     REPLACE_MODULE
     + """
@@ -53,7 +53,7 @@ def main() -> None:
     lines = [
         "# torch.compile lever at ImageNet scale (MobileNetV2, 224x224)",
         "",
-        f"Measured by `python benchmarks/compile_lever.py --work W --repeats {repeats}` on {cpu_name()}, "
+        f"Measured by `python -m benchmarks.compile_lever --work W --repeats {repeats}` on {cpu_model()}, "
         f"{os.cpu_count()} cores, torch {torch.__version__}. {__doc__.split(chr(10), 3)[3].strip()}",
         "",
         "| module | set-up s (each repeat) | s per step (each repeat) |",
@@ -67,7 +67,7 @@ def main() -> None:
     ratio = best["compiled"] / best["eager"]
     verdict = "not kept" if ratio >= 1 else "a candidate (other kernels, so other bytes)"
     lines += ["", f"The compiled step takes {ratio:.2f}x the eager one (fastest repeats): {verdict}.", ""]
-    (HERE / "COMPILE_LEVER.md").write_text("\n".join(lines))
+    (RESULTS / "COMPILE_LEVER.md").write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

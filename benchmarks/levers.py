@@ -6,7 +6,7 @@ and peak RSS of the child process. The allocator lever is switched off by replac
 engines/torch/allocator.keep_freed_memory with a function returning False; fp32 channels_last (not an option of
 the tool) by converting the module and each input to torch.channels_last.
 
-    python benchmarks/levers.py --work /work/bench/imagenet       # writes LEVERS.md and levers.json
+    python -m benchmarks.levers --work /work/bench/imagenet       # writes LEVERS.md and levers.json
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from imagenet_model import mobilenet_v2_onnx
+from benchmarks.harness import RESULTS, cpu_model
+from benchmarks.imagenet_model import mobilenet_v2_onnx
 
-HERE = Path(__file__).resolve().parent
 # Child-process code for levers that are not options of the tool: the converted module, changed as it is built.
 REPLACE_MODULE = """
 import onnx_datagen.engines.torch.engine as engine
@@ -98,13 +97,6 @@ def interleaved(variants: dict, repeats: int, measure) -> dict[str, list]:
     return rows
 
 
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
 KERNEL_LEVERS = {  # variant -> how the verdict names it
     "batch 32, kept, channels_last fp32": "fp32 channels_last",
     "batch 32, kept, --precision fast (bf16 autocast + channels_last)": "--precision fast",
@@ -121,7 +113,7 @@ def render(results: dict) -> str:
         f"torchvision's MobileNetV2 (224x224, 52 BN, BN kept), {args['n_images']} images x {args['n_iter']} "
         "iterations, per-batch statistics, defaults otherwise, 2 torch threads, each run a fresh process (set-up",
         f"included); {args['repeats']} interleaved repeats, the faster one shown. CPU: {results['cpu']}.",
-        "Regenerate: `python benchmarks/levers.py --work /work/bench/imagenet`.",
+        "Regenerate: `python -m benchmarks.levers --work /work/bench/imagenet`.",
         "",
         "| variant | wall s | speed-up | user s | kernel s | minor faults (M) | peak RSS GB |",
         "|---|---|---|---|---|---|---|",
@@ -159,11 +151,11 @@ def main() -> None:
         rows = interleaved(VARIANTS, args.repeats, lambda *variant: run(model, args.n_images, args.n_iter, *variant))
         flags = Path("/proc/cpuinfo").read_text()
         cpu = (
-            f"{cpu_name()}, {os.cpu_count()} cores, avx512f {'avx512f' in flags}, avx512_bf16 {'avx512_bf16' in flags}"
+            f"{cpu_model()}, {os.cpu_count()} cores, avx512f {'avx512f' in flags}, avx512_bf16 {'avx512_bf16' in flags}"
         )
         arguments = {"n_images": args.n_images, "n_iter": args.n_iter, "repeats": args.repeats, "work": str(args.work)}
-        (HERE / "levers.json").write_text(json.dumps({"cpu": cpu, "args": arguments, "rows": rows}, indent=1))
-    (HERE / "LEVERS.md").write_text(render(json.loads((HERE / "levers.json").read_text())))
+        (RESULTS / "levers.json").write_text(json.dumps({"cpu": cpu, "args": arguments, "rows": rows}, indent=1))
+    (RESULTS / "LEVERS.md").write_text(render(json.loads((RESULTS / "levers.json").read_text())))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ peak RSS (ru_maxrss, the whole process: Python, torch, the model) is read from w
 inversion with one optimiser iteration per image (the whole pipeline, kept short), and fractal images
 (no optimisation: the group files, stacking and format writing alone).
 
-    python benchmarks/memory.py --shared-data ../shared/data             # writes MEMORY.md and memory.json
-    python benchmarks/memory.py --shared-data ../shared/data --python OTHER_ENV/bin/python --label before
+    python -m benchmarks.memory --shared-data ../shared/data             # writes MEMORY.md and memory.json
+    python -m benchmarks.memory --shared-data ../shared/data --python OTHER_ENV/bin/python --label before
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from benchmarks.harness import RESULTS, cpu_model
+
 SIZES = (1000, 20000)
 MODES = {"bn-inversion": ["--n-iter", "1"], "fractal": ["--preset", "fractal"]}
 
@@ -50,7 +51,7 @@ def render(results: dict) -> str:
         "`datagen generate resnet20.onnx --normalization imagenet -n N --format npy,png --threads 2` with",
         "`--n-iter 1` (bn-inversion) or `--preset fractal` (CIFAR ResNet-20, 3x32x32, BN kept), each size in a fresh",
         "process; peak RSS of that process. Wall times are from a shared machine: they say little.",
-        f"Regenerate: `python benchmarks/memory.py --shared-data ../shared/data`. CPU: {results['cpu']}.",
+        f"Regenerate: `python -m benchmarks.memory --shared-data ../shared/data`. CPU: {results['cpu']}.",
         "",
         "| build | mode | images | peak RSS | wall | written |",
         "|---|---|---|---|---|---|",
@@ -73,11 +74,9 @@ def main() -> None:
     parser.add_argument("--formats", default="npy,png")
     parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of {', '.join(MODES)}")
     args = parser.parse_args()
-    sys.path.insert(0, str(HERE))
-    from cifar_resnet import export, load
-    from speed import cpu_model
+    from benchmarks.cifar_resnet import export, load
 
-    results_path = HERE / "memory.json"
+    results_path = RESULTS / "memory.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {"runs": {}}
     results["cpu"] = cpu_model()
     with tempfile.TemporaryDirectory() as work:
@@ -89,7 +88,7 @@ def main() -> None:
                 runs[mode].append(measure(args.python, model, mode, n, args.formats, Path(work) / f"{mode}{n}"))
                 print(mode, runs[mode][-1], flush=True)
     results_path.write_text(json.dumps(results, indent=2) + "\n")
-    (HERE / "MEMORY.md").write_text(render(results))
+    (RESULTS / "MEMORY.md").write_text(render(results))
 
 
 if __name__ == "__main__":

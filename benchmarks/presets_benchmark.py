@@ -1,7 +1,7 @@
 """The preset benchmark: every generation preset on one CIFAR ResNet, at equal iterations and at equal wall time.
 
-    python benchmarks/presets_benchmark.py --depth 20 --work bench-work/P20 --seeds 0,1 --n-images 256 --n-iter 100
-    python benchmarks/render_results.py bench-work/R20 bench-work/R56 --presets bench-work/P20 bench-work/P56
+    python -m benchmarks.presets_benchmark --depth 20 --work bench-work/P20 --seeds 0,1 --n-images 256 --n-iter 100
+    python -m benchmarks.render_results bench-work/R20 bench-work/R56 --presets bench-work/P20 bench-work/P56
 
 Each preset runs as shipped (its batch size, optimiser, losses) except n_iter, n_images and seed. `A+B` is
 preset B started from the samples of preset A's trained generator (`datagen train-generator`, then
@@ -18,15 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from calibration_benchmark import QUANTIZERS, REAL_CALIB, Bench, log, run_worker  # noqa: E402
+from benchmarks.calibration_benchmark import QUANTIZERS, REAL_CALIB, Bench, log, run_worker
+from benchmarks.harness import SHARED_DATA
 
 PRESETS = ["mct", "dgh", "dsg", "zeroq", "deepinversion", "genie", "generator"]
 PRESET_QUANTIZERS = {k: QUANTIZERS[k] for k in ("W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax", "W4A8 MinMax")}
@@ -88,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--depth", type=int, choices=[20, 32, 44, 56], default=20)
     parser.add_argument("--work", default="bench-work/presets")
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     parser.add_argument("--presets", type=lambda s: s.split(","), default=PRESETS)
     parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1])
     parser.add_argument("--n-images", type=int, default=256)

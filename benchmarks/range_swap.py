@@ -6,12 +6,11 @@ ReLU6 clips (ORT folds the clip into the range: zero point 0), the linear convol
 head (pooling, flatten, logits). Agreement: top-1 agreement with the float model on the held-out photos of
 imagenet_benchmark.py, whose cached sets (--work/sets/NAME_N.npy) A and B name.
 
-    .bench/bin/python benchmarks/range_swap.py --work /work/bench/imagenet notail_s0 prior48_s1
+    .bench/bin/python -m benchmarks.range_swap --work /work/bench/imagenet notail_s0 prior48_s1
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
@@ -19,12 +18,9 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from activation_ranges import cached_sets_arguments  # noqa: E402 - benchmarks/ is on the path just above
-from dense_benchmark import normalise, split_images  # noqa: E402
-from imagenet_model import mobilenet_v2_onnx  # noqa: E402
+from benchmarks.activation_ranges import cached_sets_arguments
+from benchmarks.dense_benchmark import normalise, split_images
+from benchmarks.imagenet_model import mobilenet_v2_onnx
 
 HEAD = ("GlobalAveragePool", "Flatten", "Gemm")
 

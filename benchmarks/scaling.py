@@ -6,7 +6,7 @@ run interleaved, `--repeats` times, each in fresh processes; the machine is shar
 ratios from one run. A 224x224 ResNet-18 (random weights; only its cost matters) gives the
 per-image cost behind the cluster estimate in SCALING.md.
 
-    python benchmarks/scaling.py --shared-data ../shared/data     # writes SCALING.md and scaling.json
+    python -m benchmarks.scaling --shared-data ../shared/data     # writes SCALING.md and scaling.json
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from benchmarks.harness import RESULTS, SHARED_DATA
+
 DATAGEN = [sys.executable, "-m", "onnx_datagen.cli.main"]
 MODES = ["1 process, 2 threads", "1 process, 1 thread", "2 shard processes + merge", "Ray, 2 workers"]
 
@@ -30,9 +31,9 @@ def export_resnet18(path: Path) -> Path:
     """torchvision's ResNet-18 at 224x224, BN kept (no constant folding)."""
     import torch
 
-    from onnx_datagen.engines.torch.engine import _import_onnx2torch
+    from onnx_datagen.engines.torch.engine import import_onnx2torch
 
-    _import_onnx2torch()  # makes torchvision importable beside the CPU torch build
+    import_onnx2torch()  # makes torchvision importable beside the CPU torch build
     import torchvision
 
     model = torchvision.models.resnet18(num_classes=1000).eval()
@@ -70,15 +71,14 @@ def run_mode(mode: str, job: list[str], out: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared-data", type=Path, default=HERE.parent.parent / "shared" / "data")
+    parser.add_argument("--shared-data", type=Path, default=SHARED_DATA)
     parser.add_argument("--n-images", type=int, default=256)
     parser.add_argument("--n-iter", type=int, default=20)
     parser.add_argument("--group-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    sys.path.insert(0, str(HERE))
-    import cifar_resnet
+    from benchmarks import cifar_resnet
 
     work = Path(tempfile.mkdtemp(prefix="datagen-scaling-"))
     r20 = cifar_resnet.export(cifar_resnet.load(args.shared_data / "resnet20-12fca82f.th", 20), work / "r20.onnx")
@@ -130,7 +130,7 @@ def render(result: dict) -> str:
     gpu_rate = 1024 * 1000 / (12.5 * 60)  # MCT README: ResNet-18, 1024 images x 1000 iterations in 12.5 min
     return f"""# Batch-job throughput: processes, shards and Ray
 
-Command: `python benchmarks/scaling.py --shared-data ../shared/data` (this file and scaling.json).
+Command: `python -m benchmarks.scaling --shared-data ../shared/data` (this file and scaling.json).
 Job: CIFAR-10 ResNet-20, {result["n_images"]} images, {result["n_iter"]} iterations, groups of {result["group_size"]}
 ({result["n_images"] // result["group_size"]} groups), npy only; {result["cpus"]} CPUs, shared and noisy.
 Wall time from the command's start to the complete dataset, start-up included (Python import and

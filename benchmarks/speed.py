@@ -4,8 +4,8 @@ Each measurement runs in its own process (peak RSS is per process), fp32 and fas
 interleaved and repeated, and the median is reported: this machine is shared and noisy, so
 compare the fp32/fast ratio from one run, not absolute numbers across runs.
 
-    python benchmarks/speed.py                       # writes benchmarks/SPEED.md and speed.json
-    python benchmarks/speed.py --shared-data ../shared/data --n-images 128 --n-iter 20 --repeats 3
+    python -m benchmarks.speed                       # writes benchmarks/results/SPEED.md and speed.json
+    python -m benchmarks.speed --shared-data ../shared/data --n-images 128 --n-iter 20 --repeats 3
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from benchmarks.harness import REPO, RESULTS, cpu_model
 
 
 def child(model: str, precision: str, n_images: int, n_iter: int, threads: int, out: Path) -> None:
@@ -57,16 +56,6 @@ def child(model: str, precision: str, n_images: int, n_iter: int, threads: int, 
     )
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared-data", type=Path, default=REPO.parent / "shared" / "data")
@@ -74,7 +63,7 @@ def main() -> None:
     parser.add_argument("--n-iter", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=HERE / "SPEED.md")
+    parser.add_argument("--out", type=Path, default=RESULTS / "SPEED.md")
     parser.add_argument("--child", nargs=3, metavar=("MODEL", "PRECISION", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -85,8 +74,7 @@ def main() -> None:
     import onnxruntime
     import torch
 
-    sys.path.insert(0, str(HERE))
-    import cifar_resnet
+    from benchmarks import cifar_resnet
 
     work = Path(tempfile.mkdtemp(prefix="datagen-speed-"))
     resnet20 = cifar_resnet.export(
@@ -101,7 +89,8 @@ def main() -> None:
                 subprocess.run(
                     [
                         sys.executable,
-                        __file__,
+                        "-m",
+                        "benchmarks.speed",
                         "--n-images",
                         str(args.n_images),
                         "--n-iter",
@@ -115,6 +104,7 @@ def main() -> None:
                     ],
                     check=True,
                     env={**os.environ, "OMP_NUM_THREADS": str(args.threads)},
+                    cwd=REPO,
                 )
                 runs.setdefault((label, precision), []).append(json.loads(out.read_text()))
                 print(label, precision, runs[(label, precision)][-1], flush=True)
@@ -136,7 +126,7 @@ def main() -> None:
         fast = summary[f"{label} / fast"]["median"]["images_x_iterations_per_second"]
         ratios.append(f"- {label}: fast / fp32 = **{fast / fp32:.2f}x**")
     load = os.getloadavg()
-    command = "python benchmarks/speed.py " + " ".join(
+    command = "python -m benchmarks.speed " + " ".join(
         f"--{k.replace('_', '-')} {v}"
         for k, v in (
             ("n_images", args.n_images),

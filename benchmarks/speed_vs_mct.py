@@ -1,10 +1,10 @@
 """Generation speed, datagen vs Sony MCT, on the same CPU in the same run, next to the ceiling of any
 BN-inversion loop: a bare forward + backward (to the input) of the native torch model, no loss terms.
 
-    .bench/bin/python benchmarks/speed_vs_mct.py --depths 20,56 --threads 1,2 --repeats 3
+    .bench/bin/python -m benchmarks.speed_vs_mct --depths 20,56 --threads 1,2 --repeats 3
 
 Runs are interleaved (datagen, datagen --for w8a4, MCT, ceiling, datagen, ...) and each is a fresh process; the
-table gives medians. Writes benchmarks/SPEED_VS_MCT.md and speed_vs_mct.json. Nothing else should run.
+table gives medians. Writes benchmarks/results/SPEED_VS_MCT.md and speed_vs_mct.json. Nothing else should run.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from benchmarks.harness import REPO, RESULTS, SHARED_DATA, machine
+
 GENERATORS = {  # name -> generate_worker.py's generator and options; "ceiling" runs this file's child
     "datagen": ["datagen"],
     "datagen-w8a4": ["datagen", "--config-json", '{"calibrate_for": "w8a4"}'],
@@ -28,13 +29,13 @@ GENERATORS = {  # name -> generate_worker.py's generator and options; "ceiling" 
     "ceiling": [],
 }
 MCT_ITERATIONS = 500  # MCT's default n_iter
-sys.path.insert(0, str(HERE))
 
 
 def ceiling(args) -> None:
     """Forward + backward to the input of the plain torch model, batch by batch: no statistics, no loss."""
-    import cifar_resnet
     import torch
+
+    from benchmarks import cifar_resnet
 
     torch.set_num_threads(args.threads)
     model = cifar_resnet.load(Path(args.shared_data) / cifar_resnet.DEPTHS[args.depth], args.depth)
@@ -61,7 +62,7 @@ def main() -> None:
     parser.add_argument("--n-images", type=int, default=128)
     parser.add_argument("--n-iter", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     parser.add_argument("--ceiling-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--depth", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=32, help=argparse.SUPPRESS)
@@ -71,9 +72,7 @@ def main() -> None:
         args.threads = args.threads[0]
         return ceiling(args)
 
-    import cifar_resnet
-    from render_results import machine
-
+    from benchmarks import cifar_resnet
     from onnx_datagen.config.defaults import SMALL_IMAGE_ITERATIONS
 
     work = Path(tempfile.mkdtemp(prefix="datagen-speed-mct-"))
@@ -89,12 +88,19 @@ def main() -> None:
                     common = ["--depth", str(depth), "--n-images", str(args.n_images), "--n-iter", str(args.n_iter),
                               "--shared-data", args.shared_data, "--report", str(report)]  # fmt: skip
                     if generator == "ceiling":
-                        command = [__file__, "--ceiling-child", "--threads", str(threads), *common]
+                        command = [
+                            "-m",
+                            "benchmarks.speed_vs_mct",
+                            "--ceiling-child",
+                            "--threads",
+                            str(threads),
+                            *common,
+                        ]
                     else:
                         worker, *options = GENERATORS[generator]
-                        command = [str(HERE / "generate_worker.py"), worker, "--onnx", str(onnx_path), *options,
+                        command = ["-m", "benchmarks.generate_worker", worker, "--onnx", str(onnx_path), *options,
                                    "--threads", str(threads), "--out", str(work / "x.npy"), *common]  # fmt: skip
-                    subprocess.run([sys.executable, *command], check=True, env=env, capture_output=True)
+                    subprocess.run([sys.executable, *command], check=True, env=env, capture_output=True, cwd=REPO)
                     runs.setdefault((depth, threads, generator), []).append(json.loads(report.read_text()))
                     speed = runs[(depth, threads, generator)][-1]["images_x_iterations_per_second"]
                     print(f"R{depth} {threads}t {generator:8s} {speed:.1f} img*it/s", flush=True)
@@ -120,7 +126,7 @@ def main() -> None:
         "| ceiling / MCT | datagen RSS MiB | MCT RSS MiB |"
     )
     info = machine()
-    command = (f"benchmarks/speed_vs_mct.py --depths {','.join(map(str, args.depths))} "
+    command = (f"-m benchmarks.speed_vs_mct --depths {','.join(map(str, args.depths))} "
                f"--threads {','.join(map(str, args.threads))} --n-images {args.n_images} --n-iter {args.n_iter} "
                f"--repeats {args.repeats}")  # fmt: skip
     text = f"""# Generation speed: datagen vs Sony MCT (same machine, same run)
@@ -132,7 +138,7 @@ Each number is the median of {args.repeats} interleaved runs, each in a fresh pr
 {args.n_iter} iterations, batch 32, defaults otherwise (datagen: the mct preset, as generate_worker.py runs it, and
 with `--for w8a4` its tail penalty; MCT: its PyTorch data-generation defaults with `output_image_size=32`). The
 time column: datagen `--for w8a4` at its default {SMALL_IMAGE_ITERATIONS} iterations (above MCT's W8A4 quality in
-benchmarks/TAILS.md) against MCT at its default {MCT_ITERATIONS}, from these speeds. Images x iterations per second of
+TAILS.md) against MCT at its default {MCT_ITERATIONS}, from these speeds. Images x iterations per second of
 the generator call; peak RSS of the whole process. "Ceiling" is a bare forward + backward to the input of the native
 torch model with no statistics or loss: no BN-inversion loop can run faster than that in fp32.
 
@@ -140,8 +146,8 @@ torch model with no statistics or loss: no BN-inversion loop can run faster than
 |---|---|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 """
-    (HERE / "SPEED_VS_MCT.md").write_text(text)
-    (HERE / "speed_vs_mct.json").write_text(
+    (RESULTS / "SPEED_VS_MCT.md").write_text(text)
+    (RESULTS / "speed_vs_mct.json").write_text(
         json.dumps({"command": command, "machine": info, "runs": {str(k): v for k, v in runs.items()}}, indent=1)
     )
     print(text)

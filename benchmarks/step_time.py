@@ -5,7 +5,7 @@ each; the first steps warm caches up, so the fastest step is reported. `half` ru
 resolution (DeepInversion's low-resolution phase; the views are then jitter + flip, which it needs), and the fastest
 step is one of those.
 
-    python benchmarks/step_time.py --work /work/bench/imagenet [--threads 2]      # writes STEP_TIME.md, step_time.json
+    python -m benchmarks.step_time --work /work/bench/imagenet [--threads 2]      # writes STEP_TIME.md, step_time.json
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ import os
 import time
 from pathlib import Path
 
-from imagenet_model import mobilenet_v2_onnx
-from levers import cpu_name
-
-HERE = Path(__file__).resolve().parent
+from benchmarks.harness import RESULTS, cpu_model
+from benchmarks.imagenet_model import mobilenet_v2_onnx
 
 VARIANTS = [  # (batch, --precision, low-resolution fraction)
     (8, "fp32", 0.0),
@@ -56,10 +54,10 @@ def main() -> None:
                      "images_x_iterations_per_s": round(batch / step, 1)})  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
     flags = set(Path("/proc/cpuinfo").read_text().split())
-    machine = {"cpu": cpu_name(), "cores": os.cpu_count(), "threads": args.threads, "torch": torch.__version__,
+    machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": args.threads, "torch": torch.__version__,
                **{f: f in flags for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")}}  # fmt: skip
-    (HERE / "step_time.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
-    (HERE / "STEP_TIME.md").write_text(render(machine, rows))
+    (RESULTS / "step_time.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
+    (RESULTS / "STEP_TIME.md").write_text(render(machine, rows))
 
 
 def render(machine: dict, rows: list[dict]) -> str:
@@ -70,7 +68,7 @@ def render(machine: dict, rows: list[dict]) -> str:
     lines = [
         "# Seconds per step at 224x224, by batch size, precision and resolution",
         "",
-        "Regenerate: `python benchmarks/step_time.py --work /work/bench/imagenet` (nothing else running). "
+        "Regenerate: `python -m benchmarks.step_time --work /work/bench/imagenet` (nothing else running). "
         f"MobileNetV2 (BN kept), per-batch statistics, fastest of 7 steps, {machine['threads']} torch threads, "
         f"torch {machine['torch']}. CPU: {machine['cpu']}, {machine['cores']} cores; "
         + ", ".join(f"{f} {machine[f]}" for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16"))

@@ -1,9 +1,9 @@
 """The tail penalty on CIFAR ResNets and MobileNetV2: W8A4 and W8A8 quality and BN-input tails, with and without it.
 
-    .bench/bin/python benchmarks/tail_benchmark.py --depth 56 --work bench-work/T56 --seed 0 --real   # one core
-    .bench/bin/python benchmarks/tail_benchmark.py --depth 56 --work bench-work/T56 --seed 1          # the other
-    .bench/bin/python benchmarks/tail_benchmark.py --imagenet bench-work/imagenet                    # MobileNetV2
-    .bench/bin/python benchmarks/tail_benchmark.py --render bench-work/T20 bench-work/T56 --imagenet bench-work/imagenet
+    .bench/bin/python -m benchmarks.tail_benchmark --depth 56 --work bench-work/T56 --seed 0 --real   # one core
+    .bench/bin/python -m benchmarks.tail_benchmark --depth 56 --work bench-work/T56 --seed 1          # the other
+    .bench/bin/python -m benchmarks.tail_benchmark --imagenet bench-work/imagenet                    # MobileNetV2
+    .bench/bin/python -m benchmarks.tail_benchmark --render bench-work/T20 bench-work/T56 --imagenet bench-work/imagenet
 
 Each variant is datagen's mct preset (tail penalty off) with fractal starts and the overrides in VARIANTS, run by
 generate_worker.py in its own process on one thread, scored like calibration_benchmark.py (E1 top-1, E3
@@ -24,11 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from calibration_benchmark import QUANTIZERS, REAL_CALIB, Bench, Results, run_worker  # noqa: E402
-from render_results import mean_spread  # noqa: E402
+from benchmarks.calibration_benchmark import QUANTIZERS, REAL_CALIB, Bench, Results, run_worker
+from benchmarks.harness import RESULTS, SHARED_DATA
+from benchmarks.render_results import mean_spread
 
 SCORED = ("W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax", "NNCF INT8")
 VARIANTS = {  # name -> config over the mct preset; "default" is the tool's default before the penalty
@@ -112,7 +110,7 @@ def run(args) -> None:
 
 
 def run_imagenet(args) -> None:
-    from imagenet_benchmark import Bench as ImageNetBench
+    from benchmarks.imagenet_benchmark import Bench as ImageNetBench
 
     bench = ImageNetBench(args)
     bench.score("real", bench.real_pool[:IMAGENET_IMAGES])
@@ -124,7 +122,7 @@ def run_imagenet(args) -> None:
 
 
 def imagenet_section(work: Path) -> list[str]:
-    from imagenet_benchmark import QUANTIZERS as IMAGENET_QUANTIZERS
+    from benchmarks.imagenet_benchmark import QUANTIZERS as IMAGENET_QUANTIZERS
 
     rows = [json.loads(line) for line in (work / "results.jsonl").read_text().splitlines()]
     rows = {r["key"]: r for r in rows}
@@ -207,7 +205,7 @@ def main() -> None:
     parser.add_argument("--n-real", type=int, default=256, help="--imagenet: as imagenet_benchmark.py's")
     parser.add_argument("--depth", type=int, choices=[20, 32, 44, 56], default=56)
     parser.add_argument("--work", default="bench-work/T56")
-    parser.add_argument("--shared-data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--real", action="store_true", help="also score two real draws (once per work directory)")
     parser.add_argument("--variants", type=lambda s: s.split(","), default=list(VARIANTS))
@@ -217,8 +215,8 @@ def main() -> None:
     parser.add_argument("--e2-limit", type=int, default=2000)
     args = parser.parse_args()
     if args.render:
-        command = "python benchmarks/tail_benchmark.py " + " ".join(sys.argv[1:])
-        (HERE / "TAILS.md").write_text(render(args.render, command, args.imagenet))
+        command = "python -m benchmarks.tail_benchmark " + " ".join(sys.argv[1:])
+        (RESULTS / "TAILS.md").write_text(render(args.render, command, args.imagenet))
         return
     if args.imagenet:
         args.work, args.threads = args.imagenet, 2

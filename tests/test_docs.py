@@ -20,7 +20,8 @@ EXTERNAL = ("http://", "https://", "mailto:")
 
 
 def markdown_files() -> list[Path]:
-    files = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted((REPO / "benchmarks").glob("*.md"))]
+    results = REPO / "benchmarks" / "results"
+    files = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted(results.glob("*.md"))]
     return [f for f in files if f.is_file()]
 
 
@@ -50,14 +51,14 @@ def test_link_parser_skips_external_links_anchors_and_code():
     text = "\n".join(
         [
             "[a](docs/a.md) [b](https://x.org/b.md) [c](#top) [d](mailto:x@y.z)",
-            "[e](../benchmarks/SPEED.md#speed) `[f](not-a-link.md)`",
+            "[e](../benchmarks/results/SPEED.md#speed) `[f](not-a-link.md)`",
             "```",
             "[g](inside-a-fence.md)",
             "```",
             '[`code` text](docs/h.md "title")',
         ]
     )
-    assert relative_links(text) == [(1, "docs/a.md"), (2, "../benchmarks/SPEED.md"), (6, "docs/h.md")]
+    assert relative_links(text) == [(1, "docs/a.md"), (2, "../benchmarks/results/SPEED.md"), (6, "docs/h.md")]
 
 
 @pytest.mark.parametrize("path", markdown_files(), ids=lambda p: p.relative_to(REPO).as_posix())

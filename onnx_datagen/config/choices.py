@@ -112,7 +112,7 @@ class CalibrateFor(str, Enum):
 
     def mismatch(self, activation_bits: int, what: str) -> str | None:
         """A one-line warning when a set made for this precision calibrates `activation_bits`-bit activations
-        (`what` names the set), else None: its ranges were shaped for the other one (benchmarks/TAILS.md)."""
+        (`what` names the set), else None: its ranges were shaped for the other one (benchmarks/results/TAILS.md)."""
         if self is CalibrateFor.W8A4 and activation_bits >= 8:
             return (f"{what} was generated --for w8a4: its lighter activation tails can clip {activation_bits}-bit "
                     f"ranges; for {activation_bits}-bit activations generate with --for w8a8")  # fmt: skip

@@ -15,15 +15,15 @@ LABELS_CE_WEIGHT = 0.001
 ALL_IMAGES_GROUP = 1024  # default images per group under all-images statistics (MCT, DGH report 1024-image sets)
 DEFAULT_BATCH = 32  # MCT's batch size, the default for images up to SMALL_IMAGE_SIDE square
 # Larger images default to smaller batches and per-batch statistics, so that memory does not grow with the image:
-# at 224x224 batch 8 steps as fast per image as 32 in a third of the memory (benchmarks/LEVERS.md).
+# at 224x224 batch 8 steps as fast per image as 32 in a third of the memory (benchmarks/results/LEVERS.md).
 SMALL_IMAGE_SIDE = 112
 # Default n_iter up to SMALL_IMAGE_SIDE square, and above. On the CIFAR ResNets 100 scored as the mct preset's 500
 # at W8A8 (E3 98.3 / 97.8 against 98.4 / 97.8), and with --for w8a4 above MCT and real data at W8A4 (TAILS.md).
 SMALL_IMAGE_ITERATIONS, LARGE_IMAGE_ITERATIONS = 100, 30
 LARGE_IMAGE_LOW_RES = 0.5  # default --low-res-fraction above SMALL_IMAGE_SIDE square: 1.4x faster, as good
 LARGE_IMAGE_GROUP = 256  # default all-images group above SMALL_IMAGE_SIDE square: canvases + optimiser state 0.8 GB
-# The tail penalty's weight by --calibrate-for (benchmarks/TAILS.md): on the CIFAR ResNets 100 lifts W8A4 by 1-32
-# points and keeps W8A8; on MobileNetV2 (heavy-tailed depthwise activations) even 10 cost 14-18 points of W8A8.
+# The tail penalty's weight by --calibrate-for (benchmarks/results/TAILS.md): on the CIFAR ResNets 100 lifts W8A4 by
+# 1-32 points and keeps W8A8; on MobileNetV2 (heavy-tailed depthwise activations) even 10 cost 14-18 points of W8A8.
 TAIL_WEIGHTS = {CalibrateFor.W8A8: 0.0, CalibrateFor.W8A4: 100.0}
 TAIL_BOUND = 4.0
 MIN_AUTO_BATCH = 8  # statistics over fewer images drift towards per-image ones, which calibrate 8-bit worse

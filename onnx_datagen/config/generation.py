@@ -68,7 +68,7 @@ class GenerationConfig:
         None,
         f"outer iterations; each batch takes one optimiser step per iteration (default: {SMALL_IMAGE_ITERATIONS} up "
         f"to {SMALL_IMAGE_SIDE}x{SMALL_IMAGE_SIDE}, {LARGE_IMAGE_ITERATIONS} above, where fractal starting images "
-        "reach real-image W8A8 quality by then: benchmarks/IMAGENET.md)",
+        "reach real-image W8A8 quality by then: benchmarks/results/IMAGENET.md)",
     )
     time_budget: str | None = knob(
         None,
@@ -299,7 +299,7 @@ class GenerationConfig:
         the iterations, batch size, group size, views and low-resolution phase; by the method the starting images
         and the granularity; by --calibrate-for the tail penalty. Above SMALL_IMAGE_SIDE square a step costs more,
         so fewer iterations from fractal starts, half of them at half resolution, and smaller batches and groups,
-        so memory stays flat (benchmarks/IMAGENET.md)."""
+        so memory stays flat (benchmarks/results/IMAGENET.md)."""
         small = SMALL_IMAGE_SIDE * SMALL_IMAGE_SIDE
         large = height * width > small
         n_iter = self.n_iter or (LARGE_IMAGE_ITERATIONS if large else SMALL_IMAGE_ITERATIONS)

@@ -205,7 +205,7 @@ def choose_engine(prepared: PreparedModel, config: GenerationConfig) -> Engine:
 def fit_to_classes(source: PreparedModel, config: GenerationConfig) -> GenerationConfig:
     """Class targets need class scores; the output term stretches them apart. A model without an [N, K] first
     output (detection, segmentation) runs with the term off: BN inversion needs no logits, and on a
-    dense-prediction model the term scored the same at twice the time (benchmarks/DENSE.md)."""
+    dense-prediction model the term scored the same at twice the time (benchmarks/results/DENSE.md)."""
     if config.class_weight:
         classifier_classes(source)  # refuses class targets on a model without class scores, before any note
     if config.output_loss is OutputLoss.NONE or not config.output_loss_multiplier:

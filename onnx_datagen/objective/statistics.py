@@ -36,7 +36,7 @@ class MomentCache:
 
     Slots and sums are allocated once and updated in place: a step's small moment tensors, kept alive between
     steps, would pin holes in the heap that the next step's activations were freed into, and glibc's heap then
-    grows with every step (MobileNetV2 at 224x224, 128 images: 3.6 GB instead of 2 GB; benchmarks/IMAGENET.md).
+    grows with every step (MobileNetV2 at 224x224, 128 images: 3.6 GB instead of 2 GB; benchmarks/results/IMAGENET.md).
     """
 
     def __init__(self, n_batches: int) -> None:

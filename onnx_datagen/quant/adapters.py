@@ -44,7 +44,8 @@ def as_nncf_dataset(data: Dataset | str | Path):
     """An nncf.Dataset of {input_name: array} feeds; works for nncf.quantize on ONNX and OpenVINO models.
 
     Logs a warning for a set made --for w8a4: NNCF's presets quantize activations to 8 bits, and its default range
-    (the mean over samples of each sample's min and max) shrinks with the penalised tails (benchmarks/TAILS.md)."""
+    (the mean over samples of each sample's min and max) shrinks with the penalised tails
+    (benchmarks/results/TAILS.md)."""
     nncf = require("nncf")
     dataset = _dataset(data)
     warning = dataset.made_for.mismatch(NNCF_ACTIVATION_BITS, "this dataset") if dataset.made_for else None

@@ -1,7 +1,7 @@
 """Post-training static quantization with ONNX Runtime, calibrated with a datagen dataset or a baseline set.
 
-The recipe (the one the CIFAR benchmarks in benchmarks/RESULTS.md use): quant_pre_process (shape inference, BN folding),
-opset 21 when 4- or 16-bit types are asked for, then quantize_static in QDQ format with per-channel
+The recipe (the one the CIFAR benchmarks in benchmarks/results/RESULTS.md use): quant_pre_process (shape inference,
+BN folding), opset 21 when 4- or 16-bit types are asked for, then quantize_static in QDQ format with per-channel
 symmetric weights and asymmetric activations.
 """
 

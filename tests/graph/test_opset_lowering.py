@@ -90,9 +90,9 @@ def one_node(op, opset, inputs, constants=None, outputs=("y",), out_type=TensorP
 def torch_run(model, feeds):
     import torch
 
-    from onnx_datagen.engines.torch.engine import _import_onnx2torch
+    from onnx_datagen.engines.torch.engine import import_onnx2torch
 
-    module = _import_onnx2torch().convert(model).eval()
+    module = import_onnx2torch().convert(model).eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = module(*[torch.from_numpy(feeds[i.name]) for i in model.graph.input])

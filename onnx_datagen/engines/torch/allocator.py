@@ -3,10 +3,10 @@
 glibc serves every block over its mmap threshold (at most 32 MiB) with a fresh mmap and unmaps it on free, so each
 optimisation step of a 224x224 batch faults its activations in again, page by page: on MobileNetV2 (32 images of
 224x224, batch 32) 40 % of the CPU time was kernel time. With mmap off and a high trim threshold, freed blocks
-stay in the heap for the next step (benchmarks/LEVERS.md: 1.6x faster, kernel time 35 s -> 9 s, page faults
+stay in the heap for the next step (benchmarks/results/LEVERS.md: 1.6x faster, kernel time 35 s -> 9 s, page faults
 5x fewer, peak memory +10 %). Kept memory never leaves the process by itself, though: a finished group's canvases,
 optimiser state and activations would stay resident while the next allocations (the returned images) take fresh
-pages, so the engine returns it after each group (benchmarks/ACTIVATION_MEMORY.md). Process-wide; no-ops outside
+pages, so the engine returns it after each group (benchmarks/results/ACTIVATION_MEMORY.md). Process-wide; no-ops outside
 glibc.
 """
 

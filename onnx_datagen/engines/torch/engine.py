@@ -64,7 +64,7 @@ SLACK_PILOT_ITERATIONS = 100  # steps of the batch-level pilot whose per-image g
 _TORCHVISION_OPS = None  # the torch.library declaring torchvision's missing ops, kept alive
 
 
-def _import_onnx2torch():
+def import_onnx2torch():
     """Import onnx2torch, which imports torchvision at module level (for its NMS/RoiAlign converters).
 
     PyPI's torchvision does not load its C++ ops against CPU torch builds and then fails on
@@ -100,7 +100,7 @@ class TorchModel:
     def __init__(self, prepared: PreparedModel, device: str, precision: Precision) -> None:
         import warnings
 
-        onnx2torch = _import_onnx2torch()
+        onnx2torch = import_onnx2torch()
         # onnx2torch's Slice indexes with a list on every forward; torch's deprecation note is not the user's to act on.
         warnings.filterwarnings(
             "ignore", "Using a non-tuple sequence for multidimensional indexing", UserWarning, r"onnx2torch\."

@@ -24,54 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import RESULTS, cpu_model
+from benchmarks.harness import REPO, RESULTS, cpu_model
 from benchmarks.imagenet_model import mobilenet_v2_onnx
-from benchmarks.levers import REPLACE_MODULE, interleaved
+from benchmarks.levers import interleaved
 
-CHILD = (
-    REPLACE_MODULE
-    + """
-import json, sys, onnx_datagen, torch
-from onnx_datagen import GenerationConfig, Normalization
-model, n, iters, batch, segments, release = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), \\
-    int(sys.argv[5]), sys.argv[6] == "1"
-folder = sys.argv[7]  # "" for generate(), else run_job's output folder
-torch.set_num_threads(2)
-if segments:
-    from torch.fx.passes.split_module import split_module
-    from torch.utils.checkpoint import checkpoint
-    def checkpointed(module):
-        nodes = [n for n in module.graph.nodes if n.op not in ("placeholder", "output")]
-        part = {node: i * segments // len(nodes) for i, node in enumerate(nodes)}
-        split = split_module(module, module, lambda node: part[node])
-        for sub in split.children():
-            sub.forward = (lambda f: lambda *a: checkpoint(f, *a, use_reentrant=False))(sub.forward)
-        return split
-    replace_module(checkpointed)
-if not release:  # the engine before: zero (free) a batch's gradient just before its next backward, not after its step
-    step, after = engine.TorchEngine._step, engine.TorchEngine._after_update
-    def zero_then_step(self, b, slot):
-        b.optimizer.zero_grad(set_to_none=True)
-        return step(self, b, slot)
-    def after_keeping_gradient(self, b, iteration):
-        b.optimizer.zero_grad = lambda set_to_none=True: None
-        try:
-            after(self, b, iteration)
-        finally:
-            del b.optimizer.zero_grad
-    engine.TorchEngine._step, engine.TorchEngine._after_update = zero_then_step, after_keeping_gradient
-config = GenerationConfig.from_dict({"n_iter": iters, "batch_size": batch, "init": "gaussian"})
-config = config.replace(normalization=Normalization.preset("imagenet"))
-if folder:
-    from onnx_datagen.run.jobs import GenerationJob, run_job
-    dataset = run_job(GenerationJob(model, folder, n, config, overwrite=True)).dataset
-else:
-    dataset = onnx_datagen.generate(model, n, config)
-hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 2**20
-print(json.dumps({"peak_rss_gb": round(hwm, 3), "rate": dataset.manifest["timing"]["images_x_iterations_per_second"],
-                  "group_size": dataset.manifest["config"]["group_size"]}))
-"""
-)
 VARIANTS = {  # name: (batch size, checkpoint segments, gradients released after the step)
     "batch 8, gradients kept until the next step (before)": (8, 0, False),
     "batch 8, gradients released after the step (default)": (8, 0, True),
@@ -87,7 +43,8 @@ ROUTES = {"generate(): the set returned in memory": False, "run_job(): groups wr
 def run(model: Path, n: int, iters: int, batch: int, segments: int, release: bool, folder: str = "") -> dict:
     started = time.perf_counter()
     arguments = [str(model), str(n), str(iters), str(batch), str(segments), str(int(release)), folder]
-    done = subprocess.run([sys.executable, "-c", CHILD, *arguments], capture_output=True, text=True, check=True)
+    child = [sys.executable, "-m", "benchmarks.lever_children", "activation_memory", *arguments]
+    done = subprocess.run(child, capture_output=True, text=True, check=True, cwd=REPO)
     return {**json.loads(done.stdout.splitlines()[-1]), "wall_s": round(time.perf_counter() - started, 1)}
 
 

@@ -18,30 +18,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.harness import RESULTS, cpu_model
-from benchmarks.levers import REPLACE_MODULE, interleaved, model_and_repeats
+from benchmarks.harness import REPO, RESULTS, cpu_model
+from benchmarks.levers import interleaved, model_and_repeats
 
-CHILD = (
-    REPLACE_MODULE
-    + """
-import json, statistics, sys, time, torch, onnx_datagen
-from onnx_datagen import GenerationConfig, Normalization
-torch.set_num_threads(2)
-if sys.argv[2] == "compiled":
-    replace_module(torch.compile)
-config = GenerationConfig(n_iter=12, batch_size=8, granularity="per-batch", low_res_fraction=0.0,
-                          normalization=Normalization.preset("imagenet"))
-started, stamps = time.perf_counter(), []
-onnx_datagen.generate(sys.argv[1], 8, config, progress=lambda _report: stamps.append(time.perf_counter()))
-steps = [b - a for a, b in zip(stamps, stamps[1:])]
-print(json.dumps({"setup_s": stamps[0] - started, "step_s": statistics.median(steps)}))
-"""
-)
 MODES = ("eager", "compiled")
 
 
 def run(model: Path, mode: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(model), mode], capture_output=True, text=True, check=True)
+    child = [sys.executable, "-m", "benchmarks.lever_children", "compile", str(model), mode]
+    done = subprocess.run(child, capture_output=True, text=True, check=True, cwd=REPO)
     return json.loads(done.stdout.splitlines()[-1])
 
 

@@ -16,17 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.harness import RESULTS, cpu_model
+from benchmarks.harness import REPO, RESULTS, cpu_model
 from benchmarks.levers import interleaved, model_and_repeats
 
-CHILD = """
-import sys, torch, onnx_datagen
-from onnx_datagen import GenerationConfig, Normalization
-torch.set_num_threads(2)
-config = GenerationConfig(n_iter=int(sys.argv[3]), batch_size=8, granularity="per-batch", low_res_fraction=0.0,
-                          normalization=Normalization.preset("imagenet"), engine=sys.argv[2])
-onnx_datagen.generate(sys.argv[1], 16, config)
-"""
 ENGINES = ("torch", "ort-training")
 SHORT, LONG = 2, 14
 
@@ -34,8 +26,8 @@ SHORT, LONG = 2, 14
 def run(model: Path, engine: str, iterations: int) -> tuple[float, float]:
     """(wall seconds, peak RSS GB) of one child."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", CHILD, str(model), engine, str(iterations)],
-                               env={**os.environ, "OMP_NUM_THREADS": "2"})  # fmt: skip
+    child = [sys.executable, "-m", "benchmarks.lever_children", "engine", str(model), engine, str(iterations)]
+    process = subprocess.Popen(child, env={**os.environ, "OMP_NUM_THREADS": "2"}, cwd=REPO)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"the {engine} run failed")

@@ -19,40 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.harness import RESULTS, cpu_model
+from benchmarks.harness import REPO, RESULTS, cpu_model
 from benchmarks.imagenet_model import mobilenet_v2_onnx
 
-# Child-process code for levers that are not options of the tool: the converted module, changed as it is built.
-REPLACE_MODULE = """
-import onnx_datagen.engines.torch.engine as engine
-def replace_module(change):
-    init = engine.TorchModel.__init__
-    def changed_init(self, *args):
-        init(self, *args)
-        self.module = change(self.module)
-    engine.TorchModel.__init__ = changed_init
-"""
-CHILD = (
-    REPLACE_MODULE
-    + """
-import sys, onnx_datagen
-from onnx_datagen import GenerationConfig, Normalization
-import torch
-torch.set_num_threads(2)
-model, n, batch, iters = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-keep, precision, channels_last = sys.argv[5] == "1", sys.argv[6], sys.argv[7] == "1"
-if not keep:
-    engine.keep_freed_memory = lambda: False
-if channels_last:
-    replace_module(lambda module: module.to(memory_format=torch.channels_last))
-    run = engine.TorchModel._run
-    engine.TorchModel._run = lambda self, x: run(self, x.contiguous(memory_format=torch.channels_last))
-imagenet = Normalization.preset("imagenet")
-config = GenerationConfig(n_iter=iters, batch_size=batch, granularity="per-batch", normalization=imagenet,
-                          precision=precision)
-onnx_datagen.generate(model, n, config)
-"""
-)
 VARIANTS = {  # name: (batch size, allocator keeps freed memory, --precision, fp32 channels_last)
     "batch 32, glibc default allocator": (32, False, "fp32", False),
     "batch 32, freed memory kept": (32, True, "fp32", False),
@@ -66,7 +35,7 @@ VARIANTS = {  # name: (batch size, allocator keeps freed memory, --precision, fp
 def run(model: Path, n: int, iters: int, batch: int, keep: bool, precision: str, channels_last: bool) -> dict:
     started = time.perf_counter()
     arguments = [str(model), str(n), str(batch), str(iters), str(int(keep)), precision, str(int(channels_last))]
-    process = subprocess.Popen([sys.executable, "-c", CHILD, *arguments])
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks.lever_children", "levers", *arguments], cwd=REPO)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("the child run failed")

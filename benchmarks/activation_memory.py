@@ -24,9 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import REPO, RESULTS, cpu_model
+from benchmarks.harness import REPO, RESULTS, cpu_model, interleaved
 from benchmarks.imagenet_model import mobilenet_v2_onnx
-from benchmarks.levers import interleaved
 
 VARIANTS = {  # name: (batch size, checkpoint segments, gradients released after the step)
     "batch 8, gradients kept until the next step (before)": (8, 0, False),

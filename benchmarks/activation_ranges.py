@@ -22,10 +22,9 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from benchmarks.dense_benchmark import normalise, split_images
 from benchmarks.harness import RESULTS, SHARED_DATA
-from benchmarks.imagenet_benchmark import QUANTIZERS, noise_sets
 from benchmarks.imagenet_model import mobilenet_v2_onnx
+from benchmarks.imagenet_pipeline import QUANTIZERS, noise_sets, normalise, split_images
 
 METHODS = {name: spec for name, spec in QUANTIZERS.items() if spec != "nncf"}
 

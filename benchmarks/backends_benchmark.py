@@ -20,9 +20,8 @@ import sys
 
 import numpy as np
 
-from benchmarks.calibration_benchmark import Bench, log, run_worker
+from benchmarks.cifar_pipeline import PRESET_QUANTIZERS, Bench, log, run_worker
 from benchmarks.harness import SHARED_DATA
-from benchmarks.presets_benchmark import PRESET_QUANTIZERS
 
 BACKENDS = ["torch", "ort-training"]
 

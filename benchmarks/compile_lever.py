@@ -18,8 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.harness import REPO, RESULTS, cpu_model
-from benchmarks.levers import interleaved, model_and_repeats
+from benchmarks.harness import REPO, RESULTS, cpu_model, interleaved
+from benchmarks.levers import model_and_repeats
 
 MODES = ("eager", "compiled")
 

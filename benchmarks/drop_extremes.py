@@ -38,7 +38,7 @@ def kept(model_path: Path, images: np.ndarray, drop: int) -> np.ndarray:
 
 
 def imagenet(args) -> None:
-    from benchmarks.imagenet_benchmark import Bench
+    from benchmarks.imagenet_pipeline import Bench
 
     args.work, args.threads, args.n_real = args.imagenet, 2, 256
     bench = Bench(args)
@@ -51,7 +51,7 @@ def imagenet(args) -> None:
 
 
 def cifar(args) -> None:
-    from benchmarks.calibration_benchmark import QUANTIZERS
+    from benchmarks.cifar_pipeline import QUANTIZERS
     from benchmarks.tail_benchmark import Bench
 
     args.work, args.threads, args.e2_limit = args.cifar, 1, 2000

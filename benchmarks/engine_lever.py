@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.harness import REPO, RESULTS, cpu_model
-from benchmarks.levers import interleaved, model_and_repeats
+from benchmarks.harness import REPO, RESULTS, cpu_model, interleaved
+from benchmarks.levers import model_and_repeats
 
 ENGINES = ("torch", "ort-training")
 SHORT, LONG = 2, 14

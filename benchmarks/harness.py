@@ -1,4 +1,5 @@
-"""What every benchmark shares: where committed results go, where the shared data sits, and the machine record.
+"""What every benchmark shares: where committed results go, where the shared data sits, the machine record,
+interleaved repeats, and the mean +- half-spread the tables print.
 
 Run benchmarks from the repository root as modules: `python -m benchmarks.NAME --help`.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -44,3 +46,20 @@ def machine() -> dict:
         "versions": versions,
         "commit": commit.stdout.strip() or "unknown",
     }
+
+
+def mean_spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{statistics.mean(values):.1f} ±{(max(values) - min(values)) / 2:.1f}"
+
+
+def interleaved(variants: dict, repeats: int, measure) -> dict[str, list]:
+    """name -> `measure(*variant)` of each repeat; the repeats interleave the variants, so drift on a shared
+    machine hits every variant alike."""
+    rows = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, variant in variants.items():
+            rows[name].append(measure(*variant))
+            print(name, rows[name][-1], flush=True)
+    return rows

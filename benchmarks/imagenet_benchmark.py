@@ -17,175 +17,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.dense_benchmark import normalise, split_images
-from benchmarks.harness import REPO, RESULTS, SHARED_DATA, cpu_model
-from benchmarks.imagenet_model import mobilenet_v2_onnx, weights_file
+from benchmarks.harness import RESULTS, SHARED_DATA, cpu_model
+from benchmarks.imagenet_pipeline import QUANTIZERS, W8A4_QUANTIZERS, Bench, log, noise_sets
+from benchmarks.render_results import update_results_md
 
-LABELLED = "imagenet_val_sample_200_224.npz"
-QUANTIZERS = {  # name -> onnx_datagen QuantSettings kwargs, or "nncf"
-    "ORT W8A8 MinMax": {"method": "minmax"},
-    "ORT W8A8 Pct": {"method": "percentile", "percentile": 99.999},
-    "NNCF INT8": "nncf",
-}
-# Scored only when --quantizers names them (exploration): 4-bit activations, per-tensor, as on the CIFAR ResNets
-W8A4_QUANTIZERS = {
-    "ORT W8A4 MinMax": {"activation_type": "uint4", "method": "minmax"},
-    "ORT W8A4 Pct": {"activation_type": "uint4", "method": "percentile", "percentile": 99.999},
-}
 # name -> datagen config overrides (GenerationConfig.from_dict, on top of the preset named by "preset")
 DATAGEN_SETS = {
     "datagen default": {},
 }
 PRESETS = ("mct", "dgh", "dsg", "zeroq", "deepinversion", "genie", "prior", "generator")
 CURVE_ITERATIONS = (10, 25, 50, 100, 200)
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-# ------------------------------------------------------------------------------------------ child processes
-# The child's own high-water mark: VmHWM belongs to the memory map made at exec, while getrusage's maxrss of a
-# forked child also counts the parent's pages it held before exec (here the evaluation sets, gigabytes).
-def run_child(kind: str, arguments: list[str]) -> dict:
-    """Run a generator in a fresh process: its JSON report (with its peak RSS) plus its wall and CPU time."""
-    started = time.perf_counter()
-    command = [sys.executable, "-m", "benchmarks.imagenet_children", kind, *arguments]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    if code < 0:  # a row that says so (SIGKILL here was the kernel's out-of-memory killer), and the next row
-        report = {"refused": f"killed by signal {-code}"}
-    elif code:
-        raise SystemExit(f"generator failed: {arguments}")
-    else:
-        report = json.loads(output.strip().splitlines()[-1])
-    report.update(wall_s=time.perf_counter() - started, cpu_s=usage.ru_utime + usage.ru_stime)
-    return report
-
-
-# ------------------------------------------------------------------------------------------------- scoring
-class Bench:
-    def __init__(self, args) -> None:
-        import onnx
-
-        from onnx_datagen.runtime import inference_session, run_batched
-
-        self.args, self.work = args, Path(args.work)
-        self.work.mkdir(parents=True, exist_ok=True)
-        self.model = mobilenet_v2_onnx(self.work)
-        self.weights = weights_file(self.work)
-        calib, heldout = split_images(self.work, Path(args.shared_data), args.n_real, 1000 - args.n_real)
-        self.real_pool = normalise(np.load(calib)["images"])
-        self.heldout = normalise(np.load(heldout)["images"])
-        labelled = np.load(Path(args.shared_data) / LABELLED)
-        self.labelled, self.labels = normalise(labelled["images"]), labelled["labels"]
-        session = inference_session(onnx.load(str(self.model)), args.threads)
-        self.reference_heldout = run_batched(session, self.heldout)
-        self.reference_labelled = run_batched(session, self.labelled)
-        self.results_file = self.work / "results.jsonl"
-        self.results = {}
-        if self.results_file.exists():
-            for line in self.results_file.read_text().splitlines():
-                row = json.loads(line)
-                self.results[row["key"]] = row
-
-    def add(self, row: dict) -> dict:
-        self.results[row["key"]] = row
-        with self.results_file.open("a") as f:
-            f.write(json.dumps(row) + "\n")
-        return row
-
-    def float_row(self) -> dict:
-        top1 = float((self.reference_labelled.argmax(1) == self.labels).mean() * 100)
-        return {"top1": top1, "n_heldout": len(self.heldout), "n_labelled": len(self.labels)}
-
-    def quantize(self, images: np.ndarray, spec, out: Path) -> None:
-        if spec == "nncf":
-            import nncf
-            import onnx
-
-            dataset = nncf.Dataset(list(images[:, None]), lambda x: {"input": x})
-            onnx.save(nncf.quantize(onnx.load(str(self.model)), dataset, subset_size=len(images)), str(out))
-            return
-        from onnx_datagen.quant.quantize import QuantSettings, quantize
-
-        # ORT keeps every calibration batch's activations until it computes ranges: above 256 images, in chunks
-        chunks = {"chunk_batches": 4} if len(images) > 256 else {}
-        quantize(self.model, out, images, QuantSettings(**spec, **chunks))
-
-    def score(self, name: str, images: np.ndarray, quantizers=tuple(QUANTIZERS)) -> dict:
-        """Every quantizer's top-1 (labelled), agreement and SQNR (held-out) for one calibration set (cached)."""
-        import onnx
-
-        from onnx_datagen.quant.evaluate import compare
-        from onnx_datagen.runtime import inference_session, run_batched
-
-        scores = {}
-        for qname in quantizers:
-            spec = (QUANTIZERS | W8A4_QUANTIZERS)[qname]
-            key = f"score|{name}|{qname}|{len(images)}"
-            if key not in self.results:
-                with tempfile.TemporaryDirectory(dir=self.work) as tmp:  # one per process: runs may share --work
-                    out = Path(tmp) / "quantized.onnx"
-                    self.quantize(images, spec, out)
-                    session = inference_session(onnx.load(str(out)), self.args.threads)
-                held = compare(self.reference_heldout, run_batched(session, self.heldout), None)
-                top1 = compare(self.reference_labelled, run_batched(session, self.labelled), self.labels)
-                self.add({"key": key, "top1": top1.quantized_top1, "agreement": held.top1_agreement,
-                          "sqnr_db": held.sqnr_db})  # fmt: skip
-            row = self.results[key]
-            scores[qname] = {k: row[k] for k in ("top1", "agreement", "sqnr_db")}
-            log(f"  {name:32s} {qname:16s} top-1 {row['top1']:5.1f}  agreement {row['agreement']:5.1f}  "
-                f"SQNR {row['sqnr_db']:5.2f} dB")  # fmt: skip
-        return scores
-
-    # ------------------------------------------------------------------------------------------ sets
-    def generated(self, name: str, n: int, make) -> tuple[np.ndarray, dict]:
-        """A generated set of n images, made once by `make(out_path)` (a child-process report) and cached."""
-        out = self.work / "sets" / f"{name.replace(' ', '_')}_{n}.npy"
-        key = f"set|{name}|{n}"
-        if key not in self.results or ("refused" not in self.results[key] and not out.exists()):
-            out.parent.mkdir(exist_ok=True)
-            log(f"generate {name}")
-            report = make(out)
-            if "refused" in report:
-                log(f"  refused: {report['refused']}")
-                self.add({"key": key, **report})
-                return None, report
-            self.add({"key": key, "n_images": len(np.load(out, mmap_mode="r")), **report})
-            log(f"  {report['wall_s']:.0f} s wall, {report['n_iter']} iterations, peak RSS "
-                f"{report['peak_rss_gb']:.2f} GB")  # fmt: skip
-        report = self.results[key]
-        return (None, report) if "refused" in report else (np.load(out), report)
-
-    def datagen(self, name: str, spec: dict, n: int) -> tuple[np.ndarray, dict]:
-        arguments = [str(self.model), str(n), json.dumps(spec)]
-        return self.generated(name, n, lambda out: run_child("datagen", [*arguments, str(out), str(self.args.threads)]))
-
-    def mct(self, name: str, n: int, n_iter: int) -> tuple[np.ndarray, dict]:
-        arguments = [str(self.weights), str(n), str(n_iter)]
-        return self.generated(
-            name, n, lambda out: run_child("mct", [*arguments, str(out), str(self.args.threads), "0"])
-        )
-
-
-def noise_sets(n: int, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
-    from onnx_datagen.config.normalization import Normalization
-
-    rng = np.random.default_rng(0)
-    mean, std = (np.array(v, dtype=np.float32)[:, None, None] for v in Normalization.preset("imagenet").per_channel(3))
-    uniform = (rng.uniform(0, 1, (n, *shape)).astype(np.float32) - mean) / std
-    return {"gaussian": rng.standard_normal((n, *shape), dtype=np.float32), "uniform": uniform}
 
 
 def table(bench: Bench, args) -> dict:
@@ -376,19 +221,6 @@ def render(bench: Bench, results: dict, command: str) -> str:
 
 
 QUANTIZERS_FIRST = next(iter(QUANTIZERS))
-RESULTS_HEADING = "## ImageNet scale: MobileNetV2, 224x224"
-
-
-def update_results_md(results_md: Path) -> None:
-    """Make IMAGENET.md's tables and command RESULTS.md's last section (headings one level down), replacing the
-    one an earlier run put there. render_results.py calls this too, so neither writer drops the other's tables."""
-    imagenet = RESULTS / "IMAGENET.md"
-    if not imagenet.exists():
-        return
-    kept = results_md.read_text().split(f"\n{RESULTS_HEADING}\n")[0].rstrip()
-    body = imagenet.read_text().split("\n", 1)[1]  # below its title
-    body = "\n".join(f"#{line}" if line.startswith("## ") else line for line in body.splitlines())
-    results_md.write_text(f"{kept}\n\n{RESULTS_HEADING}\n{body.rstrip()}\n")
 
 
 def sets_section(title: str, intro: str, rows: dict) -> list[str]:

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.harness import REPO, RESULTS, cpu_model
+from benchmarks.harness import REPO, RESULTS, cpu_model, interleaved
 from benchmarks.imagenet_model import mobilenet_v2_onnx
 
 VARIANTS = {  # name: (batch size, allocator keeps freed memory, --precision, fp32 channels_last)
@@ -53,17 +53,6 @@ def model_and_repeats(description: str) -> tuple[Path, int]:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     return mobilenet_v2_onnx(Path(args.work)), args.repeats
-
-
-def interleaved(variants: dict, repeats: int, measure) -> dict[str, list]:
-    """name -> `measure(*variant)` of each repeat; the repeats interleave the variants, so drift on a shared
-    machine hits every variant alike."""
-    rows = {name: [] for name in variants}
-    for _ in range(repeats):
-        for name, variant in variants.items():
-            rows[name].append(measure(*variant))
-            print(name, rows[name][-1], flush=True)
-    return rows
 
 
 KERNEL_LEVERS = {  # variant -> how the verdict names it

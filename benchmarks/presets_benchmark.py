@@ -22,11 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.calibration_benchmark import QUANTIZERS, REAL_CALIB, Bench, log, run_worker
+from benchmarks.cifar_pipeline import PRESET_QUANTIZERS, REAL_CALIB, Bench, log, run_worker
 from benchmarks.harness import SHARED_DATA
 
 PRESETS = ["mct", "dgh", "dsg", "zeroq", "deepinversion", "genie", "generator"]
-PRESET_QUANTIZERS = {k: QUANTIZERS[k] for k in ("W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax", "W4A8 MinMax")}
 SAME_BUDGET = 0.10  # equal-time iterations within this fraction of n_iter reuse the equal-iteration set
 
 

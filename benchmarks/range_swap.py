@@ -19,8 +19,8 @@ import onnx
 from onnx import numpy_helper
 
 from benchmarks.activation_ranges import cached_sets_arguments
-from benchmarks.dense_benchmark import normalise, split_images
 from benchmarks.imagenet_model import mobilenet_v2_onnx
+from benchmarks.imagenet_pipeline import normalise, split_images
 
 HEAD = ("GlobalAveragePool", "Flatten", "Gemm")
 

@@ -15,9 +15,8 @@ import statistics
 import sys
 from pathlib import Path
 
-from benchmarks.calibration_benchmark import QUANTIZERS
-from benchmarks.harness import RESULTS, machine
-from benchmarks.imagenet_benchmark import update_results_md
+from benchmarks.cifar_pipeline import QUANTIZERS
+from benchmarks.harness import RESULTS, machine, mean_spread
 
 BASELINES = ["real", "gauss", "uniform", "fractal"]
 GENERATORS = ["datagen", "mct", "prior"]
@@ -32,12 +31,6 @@ def load_rows(work_dirs: list[Path]) -> list[dict]:
                 row = json.loads(line)
                 rows[row["key"]] = row
     return list(rows.values())
-
-
-def mean_spread(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{statistics.mean(values):.1f} ±{(max(values) - min(values)) / 2:.1f}"
 
 
 def model_table(rows: list[dict], depth: int, title: str | None = None) -> list[str]:
@@ -383,6 +376,22 @@ def main() -> None:
         return
     parts = _split(sys.argv[1:], ("--folded", "--presets", "--backends"))
     render(parts[""], RESULTS, parts.get("--folded", []), parts.get("--presets", []), parts.get("--backends", []))
+
+
+RESULTS_HEADING = "## ImageNet scale: MobileNetV2, 224x224"
+
+
+def update_results_md(results_md: Path) -> None:
+    """Make IMAGENET.md's tables and command RESULTS.md's last section (headings one level down), replacing the
+    one an earlier run put there. imagenet_benchmark calls it after writing IMAGENET.md and render() calls it too: this
+    module is RESULTS.md's one writer, and neither run drops the other's tables."""
+    imagenet = RESULTS / "IMAGENET.md"
+    if not imagenet.exists():
+        return
+    kept = results_md.read_text().split(f"\n{RESULTS_HEADING}\n")[0].rstrip()
+    body = imagenet.read_text().split("\n", 1)[1]  # below its title
+    body = "\n".join(f"#{line}" if line.startswith("## ") else line for line in body.splitlines())
+    results_md.write_text(f"{kept}\n\n{RESULTS_HEADING}\n{body.rstrip()}\n")
 
 
 if __name__ == "__main__":

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.calibration_benchmark import QUANTIZERS, REAL_CALIB, Bench, Results, run_worker
-from benchmarks.harness import RESULTS, SHARED_DATA
-from benchmarks.render_results import mean_spread
+from benchmarks.cifar_pipeline import QUANTIZERS, REAL_CALIB, Bench, Results, run_worker
+from benchmarks.harness import RESULTS, SHARED_DATA, mean_spread
 
 SCORED = ("W8A4 Pct", "W8A4 MinMax", "W8A8 MinMax", "NNCF INT8")
 VARIANTS = {  # name -> config over the mct preset; "default" is the tool's default before the penalty
@@ -110,7 +109,7 @@ def run(args) -> None:
 
 
 def run_imagenet(args) -> None:
-    from benchmarks.imagenet_benchmark import Bench as ImageNetBench
+    from benchmarks.imagenet_pipeline import Bench as ImageNetBench
 
     bench = ImageNetBench(args)
     bench.score("real", bench.real_pool[:IMAGENET_IMAGES])
@@ -122,7 +121,7 @@ def run_imagenet(args) -> None:
 
 
 def imagenet_section(work: Path) -> list[str]:
-    from benchmarks.imagenet_benchmark import QUANTIZERS as IMAGENET_QUANTIZERS
+    from benchmarks.imagenet_pipeline import QUANTIZERS as IMAGENET_QUANTIZERS
 
     rows = [json.loads(line) for line in (work / "results.jsonl").read_text().splitlines()]
     rows = {r["key"]: r for r in rows}

@@ -10,6 +10,7 @@ import onnx
 
 from onnx_datagen.errors import ModelError, NoStatisticsError
 from onnx_datagen.graph.constants import constant_tensors, unique_node_names
+from onnx_datagen.graph.image_input import graph_inputs
 
 BN_OP = "BatchNormalization"
 CONV_OPS = ("Conv", "ConvTranspose", "QLinearConv", "ConvInteger")
@@ -119,7 +120,11 @@ def decomposed_bn_sites(model: onnx.ModelProto, constants: dict, producers: dict
     for node in model.graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
-    image_inputs = {i.name for i in model.graph.input} - {t.name for t in model.graph.initializer}
+    image_inputs = {i.name for i in graph_inputs(model)}
+    ranks: dict[str, int] = {}  # each tensor's first declared rank
+    for value in [*model.graph.value_info, *model.graph.input, *model.graph.output]:
+        if value.type.tensor_type.HasField("shape"):
+            ranks.setdefault(value.name, len(value.type.tensor_type.shape.dim))
     sites = []
     for node, name in zip(model.graph.node, unique_node_names(model)):
         if node.op_type != "Sub" or node.input[0] in constants or node.input[1] not in constants:
@@ -143,7 +148,7 @@ def decomposed_bn_sites(model: onnx.ModelProto, constants: dict, producers: dict
             continue
         dividing = scale_node.op_type == "Div"
         var = divisor.astype(np.float64) ** 2 if dividing else np.zeros_like(mean, dtype=np.float64)
-        channel_axis = axis + (_rank(node.input[0], model) or ndim)
+        channel_axis = axis + (ranks.get(node.input[0]) or ndim)
         producer = producers.get(node.input[0])
         sites.append(
             BnSite(
@@ -179,13 +184,6 @@ def _source(tensor: str, producers: dict) -> str:
     while tensor in producers and producers[tensor].op_type in (*_PASS_THROUGH, "Transpose"):
         tensor = producers[tensor].input[0]
     return tensor
-
-
-def _rank(tensor: str, model: onnx.ModelProto) -> int | None:
-    for value in list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output):
-        if value.name == tensor and value.type.tensor_type.HasField("shape"):
-            return len(value.type.tensor_type.shape.dim)
-    return None
 
 
 # Normalisations that compute their statistics from each input and store none to invert.

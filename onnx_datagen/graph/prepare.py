@@ -15,7 +15,7 @@ from onnx_datagen.graph.load import file_sha256, load_model
 from onnx_datagen.graph.normalize import normalize_graph
 from onnx_datagen.graph.rewrite import expose_tensors, with_dynamic_batch, with_statistics_views
 from onnx_datagen.graph.shapes import with_conv_output_ranks, with_inferred_shapes
-from onnx_datagen.graph.validate import validate_model
+from onnx_datagen.graph.validate import validate_convolutions, validate_model
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def load_model_input(
     validate_model(proto, label)
     image = find_image_input(proto, input_name, size)
     proto = with_inferred_shapes(proto, label)
-    validate_model(proto, label)
+    validate_convolutions(proto, label)
     return ModelInput(label, sha256, proto, image)
 
 

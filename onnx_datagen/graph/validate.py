@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
 from onnx_datagen.errors import ModelError
-from onnx_datagen.graph.constants import unique_node_names
+from onnx_datagen.graph.constants import constant_tensors, unique_node_names
+from onnx_datagen.graph.image_input import graph_inputs
 
 REEXPORT = "the file is corrupt: re-export the model"
 _WEIGHTED = {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "PRelu", "InstanceNormalization"}
@@ -17,7 +17,16 @@ _WEIGHTED = {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "P
 
 def validate_model(model: onnx.ModelProto, label: str) -> None:
     """Refuse, in one line, a model whose outputs, weights or convolutions cannot be right."""
-    for check in (_outputs, _empty_weights, _non_finite_values, _convolutions, _bn_parameters):
+    _refuse(model, label, (_outputs, _empty_weights, _non_finite_values, _convolutions, _bn_parameters))
+
+
+def validate_convolutions(model: onnx.ModelProto, label: str) -> None:
+    """The Conv checks alone: again once shape inference has declared the inputs of Convs deeper in the graph."""
+    _refuse(model, label, (_convolutions,))
+
+
+def _refuse(model: onnx.ModelProto, label: str, checks) -> None:
+    for check in checks:
         problem = check(model)
         if problem:
             raise ModelError(f"{label}: {problem}")
@@ -59,17 +68,10 @@ def _non_finite_values(model: onnx.ModelProto) -> str | None:
             readers.setdefault(tensor, f"input {slot} of {node.op_type} {name!r}")
         if node.op_type == "BatchNormalization":
             statistics.update(node.input[1:])
-    tensors = [(t.name, t) for t in model.graph.initializer]
-    tensors += [(n.output[0], a.t) for n in model.graph.node if n.op_type == "Constant" for a in n.attribute
-                if a.name == "value" and n.output]  # fmt: skip
-    for name, tensor in tensors:
-        if name in statistics or tensor.data_type not in (
-            onnx.TensorProto.FLOAT,
-            onnx.TensorProto.DOUBLE,
-            onnx.TensorProto.FLOAT16,
-        ):
+    for name, values in constant_tensors(model).items():
+        values = np.asarray(values)
+        if name in statistics or values.dtype.kind != "f":
             continue
-        values = numpy_helper.to_array(tensor)
         bad = ~np.isfinite(values)
         if bad.any():
             first = values.reshape(-1)[int(np.argmax(bad.reshape(-1)))]
@@ -85,7 +87,7 @@ def _convolutions(model: onnx.ModelProto) -> str | None:
     """Conv attributes torch cannot build, and a weight whose input channels do not match what the Conv is fed."""
     weights = {t.name: tuple(t.dims) for t in model.graph.initializer}
     declared = {v.name: v for v in [*model.graph.input, *model.graph.value_info]}
-    image_inputs = {i.name for i in model.graph.input} - set(weights)
+    image_inputs = {i.name for i in graph_inputs(model)}
     for node, name in zip(model.graph.node, unique_node_names(model)):
         if node.op_type != "Conv" or node.domain not in ("", "ai.onnx") or len(node.input) < 2:
             continue

@@ -60,7 +60,8 @@ def bn_measurer(model_path: Path):
     from onnx_datagen.objective.bn_alignment import alignment_targets
 
     prepared = prepare_model(str(model_path))
-    return TorchEngine(prepared, GenerationConfig()), alignment_targets(prepared.bn_sites, 3)[1:]
+    config = GenerationConfig().resolve(prepared.image.height, prepared.image.width)
+    return TorchEngine(prepared, config), alignment_targets(prepared.bn_sites, 3)[1:]
 
 
 def abs_z(model_path: Path, images: np.ndarray):

@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 DIGITS_MODEL = REPO / "models" / "digits_cnn.onnx"
 DIGITS_TEST = REPO / "models" / "digits_test.npz"
 DIGITS_ARGS = ["--mean", "0.3", "--std", "0.32"]
+DIGITS_SIZE = (16, 16)  # the digits CNN's input height and width, for configs resolved without loading it
 
 
 def bn_model(

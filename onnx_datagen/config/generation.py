@@ -203,7 +203,7 @@ class GenerationConfig:
         if isinstance(self.normalization, dict):
             object.__setattr__(self, "normalization", normalization_from_dict(self.normalization))
         check_positive_int("latent_dim", self.latent_dim)
-        for name in ("n_iter", "batch_size"):  # None: a default that depends on the image size (for_image)
+        for name in ("n_iter", "batch_size"):  # None: a default that depends on the image size (resolve)
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
         for name in (
@@ -294,8 +294,9 @@ class GenerationConfig:
     def patience(self) -> int:
         return self.scheduler_patience if self.scheduler_patience is not None else max(1, self.n_iter // 50)
 
-    def for_image(self, height: int, width: int) -> GenerationConfig:
-        """The config with the defaults that depend on the model filled in (None in the fields): by the image size
+    def resolve(self, height: int, width: int) -> ResolvedConfig:
+        """The config as a model of this image size runs it, every default that depends on the model filled in
+        (None in the fields): by the image size
         the iterations, batch size, group size, views and low-resolution phase; by the method the starting images
         and the granularity; by --calibrate-for the tail penalty. Above SMALL_IMAGE_SIDE square a step costs more,
         so fewer iterations from fractal starts, half of them at half resolution, and smaller batches and groups,
@@ -327,8 +328,10 @@ class GenerationConfig:
         if group is not None and group % batch:
             raise ConfigError(f"--group-size ({group}) must be a multiple of --batch-size ({batch})")
         tail = TAIL_WEIGHTS[self.calibrate_for] if self.tail_weight is None else self.tail_weight
-        return self.replace(n_iter=n_iter, batch_size=batch, granularity=granularity, init=init, group_size=group,
-                            pipeline=pipeline, low_res_fraction=low_res, tail_weight=tail)  # fmt: skip
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return ResolvedConfig(**{**fields, "n_iter": n_iter, "batch_size": batch, "granularity": granularity,
+                                 "init": init, "group_size": group, "pipeline": pipeline, "low_res_fraction": low_res,
+                                 "tail_weight": tail})  # fmt: skip
 
     def replace(self, **changes: Any) -> GenerationConfig:
         return dataclasses.replace(self, **changes)
@@ -365,6 +368,30 @@ class GenerationConfig:
             return cls(**clean)
         except TypeError as err:  # e.g. a list where a number belongs
             raise ConfigError(f"invalid configuration: {err}") from err
+
+
+@dataclass(frozen=True)
+class ResolvedConfig(GenerationConfig):
+    """A GenerationConfig resolved for one model (GenerationConfig.resolve): no field left to a default that depends
+    on the image size or the method. Engines and methods take this type, so nothing resolves twice."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        unresolved = [name for name in RESOLVED_FIELDS if getattr(self, name) is None]
+        if unresolved:
+            raise TypeError(
+                f"a ResolvedConfig with {', '.join(unresolved)} unset: make it with GenerationConfig.resolve"
+            )
+
+
+RESOLVED_FIELDS = ("n_iter", "batch_size", "granularity", "init", "pipeline", "low_res_fraction", "tail_weight")
+
+
+def require_resolved(config: GenerationConfig) -> ResolvedConfig:
+    """`config`, which must come from GenerationConfig.resolve (a programming error otherwise, not a user's)."""
+    if not isinstance(config, ResolvedConfig):
+        raise TypeError("engines take a ResolvedConfig: call config.resolve(height, width) first")
+    return config
 
 
 def _enum_fields() -> dict[str, type[Enum]]:

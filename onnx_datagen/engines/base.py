@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from onnx_datagen.config.choices import Granularity, Precision
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import ResolvedConfig
 from onnx_datagen.data.diversity import DiversitySums
 from onnx_datagen.errors import OptimizationError
 from onnx_datagen.graph.heads import output_classes
@@ -70,7 +70,7 @@ class Phase:
     half_resolution: bool = False
 
 
-def phases(config: GenerationConfig, half_resolution_runs: bool) -> list[Phase]:
+def phases(config: ResolvedConfig, half_resolution_runs: bool) -> list[Phase]:
     """DeepInversion's two resolutions (low_res_fraction of n_iter at half size first), or all of n_iter at once."""
     low = int(config.n_iter * config.low_res_fraction) if half_resolution_runs else 0
     return [Phase(low, True), Phase(config.n_iter - low)] if low else [Phase(config.n_iter)]
@@ -108,7 +108,7 @@ class Engine(ABC):
     Engines only run the model (`measure`); the sums every engine reports are computed here, in float64.
     """
 
-    config: GenerationConfig
+    config: ResolvedConfig
     prepared: PreparedModel
 
     @abstractmethod
@@ -234,7 +234,7 @@ class BatchLoopEngine(Engine):
 class SteppedEngine(Protocol):
     """What the loop calls: an engine's phase start, one forward/backward, and what follows an update."""
 
-    config: GenerationConfig
+    config: ResolvedConfig
 
     def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from onnx_datagen.config.choices import Scheduler
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import ResolvedConfig
 
 PLATEAU_THRESHOLD = 1e-4  # relative improvement that counts as progress (torch's default, as MCT)
 
@@ -73,7 +73,7 @@ SCHEDULES = {  # (config, iterations of the phase) -> schedule
 }
 
 
-def make_schedule(config: GenerationConfig, iterations: int | None = None):
+def make_schedule(config: ResolvedConfig, iterations: int | None = None):
     """A fresh schedule for one batch over `iterations` steps (default n_iter): `.step(loss) -> lr for the next
     step`. A low-resolution phase restarts it, as DeepInversion restarts its cosine schedule."""
     return SCHEDULES[config.scheduler](config, iterations or config.n_iter)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from onnx_datagen.config.choices import DataInit
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import ResolvedConfig
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.deps import require
 from onnx_datagen.errors import ModelError
@@ -75,7 +75,7 @@ class StartingCanvases:
     """Batch k's starting canvas, in model-input space: from --init-from's generator, the fractal images, or a
     random init drawn from (seed, k) (the clamped Gaussian clamped to the valid range)."""
 
-    def __init__(self, config: GenerationConfig, prepared, pipeline, label_cycle: list[int] | None) -> None:
+    def __init__(self, config: ResolvedConfig, prepared, pipeline, label_cycle: list[int] | None) -> None:
         self.config, self.label_cycle = config, label_cycle
         self.image_shape = (prepared.image.channels, prepared.image.height, prepared.image.width)
         self.low, self.high = (np.asarray(v.cpu()) for v in (pipeline.low, pipeline.high))

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from onnx_datagen.config.choices import Clipping, ImagePipeline
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import ResolvedConfig
 
 SMOOTHING_SIZE = 3  # Gaussian kernel size of the smoothing step
 
@@ -59,9 +59,8 @@ class CanvasPipeline:
     """Maps a canvas batch (B, C, H + extra, W + extra) to model-input views (B, C, H, W)."""
 
     def __init__(
-        self, config: GenerationConfig, height: int, width: int, low: np.ndarray, high: np.ndarray, device: torch.device
+        self, config: ResolvedConfig, height: int, width: int, low: np.ndarray, high: np.ndarray, device: torch.device
     ) -> None:
-        config = config.for_image(height, width)  # the default views depend on the image size
         self.augment = config.pipeline is ImagePipeline.SMOOTHING_AND_AUGMENTATION
         self.extra = config.margin(height, width) if self.augment else 0
         self.jitter = config.margin(height, width) if config.pipeline is ImagePipeline.JITTER_AND_FLIP else 0

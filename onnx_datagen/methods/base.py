@@ -15,7 +15,7 @@ import onnx
 
 from onnx_datagen.config.choices import EngineChoice, Granularity, Method, OutputLoss
 from onnx_datagen.config.defaults import ALL_IMAGES_GROUP
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
 from onnx_datagen.data.diversity import DiversitySums
 from onnx_datagen.engines.base import Engine, Group, ProgressSink
 from onnx_datagen.errors import ConversionError, DependencyError
@@ -105,27 +105,27 @@ class ImageMethod(ABC):
         config.normalization.per_channel(source.image.channels)  # fails early on a mean/std of the wrong length
         return source
 
-    def fit(self, source: ModelSource, config: GenerationConfig) -> GenerationConfig:
+    def resolve_config(self, source: ModelSource, config: GenerationConfig) -> ResolvedConfig:
         """The config as this model runs it: the defaults that depend on the image size filled in (methods add:
         settings the model cannot use turned off, with a note)."""
-        return config.for_image(source.image.height, source.image.width)
+        return config.resolve(source.image.height, source.image.width)
 
     @abstractmethod
-    def start(self, source: ModelSource, config: GenerationConfig) -> ImageMaker:
+    def image_maker(self, source: ModelSource, config: ResolvedConfig) -> ImageMaker:
         """Everything that makes this job's groups (a converted model, an engine)."""
 
-    def group_size(self, config: GenerationConfig) -> int:
+    def group_size(self, config: ResolvedConfig) -> int:
         """config.group_size, or its default: about 1024 images for all-images statistics, else one batch."""
         if config.group_size is not None:
             return config.group_size
         return whole_batches(config) if config.granularity is Granularity.ALL_IMAGES else config.batch_size
 
-    def steps(self, config: GenerationConfig, batches: int) -> int:
+    def steps(self, config: ResolvedConfig, batches: int) -> int:
         """Optimiser steps for `batches` batches (progress and time estimates)."""
         return batches * config.n_iter
 
 
-def whole_batches(config: GenerationConfig) -> int:
+def whole_batches(config: ResolvedConfig) -> int:
     """About ALL_IMAGES_GROUP images, in whole batches."""
     return max(1, round(ALL_IMAGES_GROUP / config.batch_size)) * config.batch_size
 
@@ -174,7 +174,7 @@ class EngineMaker:
         return record
 
 
-def choose_engine(prepared: PreparedModel, config: GenerationConfig) -> Engine:
+def choose_engine(prepared: PreparedModel, config: ResolvedConfig) -> Engine:
     """--engine torch, ort-training, or auto: torch, else ort-training for a model onnx2torch cannot convert."""
     if config.engine is EngineChoice.ORT_TRAINING:
         from onnx_datagen.engines.ort_training.engine import OrtTrainingEngine
@@ -202,7 +202,7 @@ def choose_engine(prepared: PreparedModel, config: GenerationConfig) -> Engine:
         return engine
 
 
-def fit_to_classes(source: PreparedModel, config: GenerationConfig) -> GenerationConfig:
+def without_unusable_output_loss(source: PreparedModel, config: ResolvedConfig) -> ResolvedConfig:
     """Class targets need class scores; the output term stretches them apart. A model without an [N, K] first
     output (detection, segmentation) runs with the term off: BN inversion needs no logits, and on a
     dense-prediction model the term scored the same at twice the time (benchmarks/results/DENSE.md)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from onnx_datagen.config.choices import Method
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
 from onnx_datagen.engines.base import Group, ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, load_model_input
@@ -15,7 +15,7 @@ from onnx_datagen.methods.base import GroupResult, ImageMethod
 
 
 class FractalMaker:
-    def __init__(self, source: ModelInput, config: GenerationConfig) -> None:
+    def __init__(self, source: ModelInput, config: ResolvedConfig) -> None:
         self.source, self.config = source, config
 
     def make(self, group: Group, progress: ProgressSink | None) -> GroupResult:
@@ -50,10 +50,10 @@ class Fractal(ImageMethod):
     def load(self, model, input_name, size) -> ModelInput:
         return model if isinstance(model, ModelInput) else load_model_input(model, input_name, size)
 
-    def start(self, source: ModelInput, config: GenerationConfig) -> FractalMaker:
+    def image_maker(self, source: ModelInput, config: ResolvedConfig) -> FractalMaker:
         return FractalMaker(source, config)
 
-    def steps(self, config: GenerationConfig, batches: int) -> int:
+    def steps(self, config: ResolvedConfig, batches: int) -> int:
         return 0
 
 

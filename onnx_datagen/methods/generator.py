@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from onnx_datagen.config.choices import DataInit, EngineChoice, Granularity, Method, Parameterization
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
 from onnx_datagen.config.presets import load_preset
 from onnx_datagen.engines.base import ProgressSink
 from onnx_datagen.errors import ConfigError
@@ -50,16 +50,16 @@ class Generator(BnInversion):  # BN inversion's model and fit; its own engine, g
                 "images: give --n-iter instead"
             )
 
-    def start(self, source: PreparedModel, config: GenerationConfig) -> EngineMaker:
+    def image_maker(self, source: PreparedModel, config: ResolvedConfig) -> EngineMaker:
         from onnx_datagen.methods.generator_training import GeneratorTrainer
 
         return EngineMaker(GeneratorTrainer(source, config), source)
 
-    def group_size(self, config: GenerationConfig) -> int:
+    def group_size(self, config: ResolvedConfig) -> int:
         """About 1024 images: one training serves every group of a process, so groups only split the sampling."""
         return config.group_size if config.group_size is not None else whole_batches(config)
 
-    def steps(self, config: GenerationConfig, batches: int) -> int:
+    def steps(self, config: ResolvedConfig, batches: int) -> int:
         return config.n_iter  # one training, however many images
 
 
@@ -86,7 +86,7 @@ def train_generator(
     from onnx_datagen.methods.generator_training import GeneratorTrainer
 
     source = METHOD.source(model, config, input_name, size)
-    engine = GeneratorTrainer(source, METHOD.fit(source, config))
+    engine = GeneratorTrainer(source, METHOD.resolve_config(source, config))
     engine.train(progress)
     engine.export_onnx(output)
     return Path(output)

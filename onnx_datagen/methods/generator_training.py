@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import ResolvedConfig, require_resolved
 from onnx_datagen.engines.base import (
     Engine,
     Group,
@@ -50,8 +50,8 @@ class _Sampler(torch.nn.Module):
 
 
 class GeneratorTrainer(Engine):
-    def __init__(self, prepared: PreparedModel, config: GenerationConfig, model: TorchModel | None = None) -> None:
-        config = config.for_image(prepared.image.height, prepared.image.width)  # engines built directly, too
+    def __init__(self, prepared: PreparedModel, config: ResolvedConfig, model: TorchModel | None = None) -> None:
+        config = require_resolved(config)
         self.config, self.prepared = config, prepared
         self.pixels = TorchEngine(prepared, config, model)  # the model, view pipeline, BN targets and objective
         self.classes = classifier_classes(prepared)

@@ -7,7 +7,7 @@ import dataclasses
 import logging
 
 from onnx_datagen.config.choices import Method
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
 from onnx_datagen.config.presets import load_preset
 from onnx_datagen.errors import NoStatisticsError
 from onnx_datagen.graph.heads import output_classes
@@ -32,8 +32,8 @@ def method_for(config: GenerationConfig) -> ImageMethod:
 
 def load_for_method(
     model, config: GenerationConfig, input_name: str | None = None, size=None
-) -> tuple[ImageMethod, ModelSource, GenerationConfig]:
-    """The method, the model as it needs it, and the config fitted to that model; --method auto resolved.
+) -> tuple[ImageMethod, ModelSource, ResolvedConfig]:
+    """The method, the model as it needs it, and the config resolved for that model; --method auto resolved.
 
     auto is BN inversion where the model stores usable BN statistics; on a model without any (folded at export, or
     never had BN) it is the prior preset, said in one line: the config then records method prior, so the manifest
@@ -63,7 +63,7 @@ def load_for_method(
     else:
         source = method_for(config).source(model, config, input_name, size)
     method = method_for(config)
-    return method, source, method.fit(source, config)
+    return method, source, method.resolve_config(source, config)
 
 
 def without_statistics(config: GenerationConfig) -> GenerationConfig:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import ResolvedConfig
 from onnx_datagen.config.parsing import parse_duration
 from onnx_datagen.errors import ConfigError
 
@@ -51,12 +51,12 @@ def spoken(seconds: float) -> str:
 
 def fit_iterations(
     steps: dict[bool, float],
-    config: GenerationConfig,
+    config: ResolvedConfig,
     n_images: int,
     batches: int,
     elapsed: float,
     n_iter: int | None = None,
-) -> tuple[GenerationConfig, RunEstimate]:
+) -> tuple[ResolvedConfig, RunEstimate]:
     """The config with n_iter fitted to config.time_budget, and the run's estimate.
 
     `steps`: seconds of one step of a full batch, by phase resolution (key: half resolution); `batches`: the run's

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
 from onnx_datagen.config.normalization import Normalization
 from onnx_datagen.config.parsing import check_n_images
 from onnx_datagen.data.dataset import Dataset
@@ -72,9 +72,9 @@ def generate(
     return assemble(job, runner.run_record(), statistics_targets(source), results, dataset)
 
 
-def job_record(source: ModelInput | PreparedModel, config: GenerationConfig, n_images: int) -> dict:
-    """What decides the images: equal records give equal bytes. Resume and merge compare it field by field."""
-    config = config.for_image(source.image.height, source.image.width)  # the defaults it ran with, spelled out
+def job_record(source: ModelInput | PreparedModel, config: ResolvedConfig, n_images: int) -> dict:
+    """What decides the images: equal records give equal bytes (the config resolved, so the defaults it ran with
+    are spelled out). Resume and merge compare it field by field."""
     groups = plan_groups(n_images, config)
     record = {
         "model": model_record(source),

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from onnx_datagen.config.choices import Device, Precision
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
 from onnx_datagen.engines.base import Group, ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, PreparedModel
@@ -24,7 +24,7 @@ from onnx_datagen.run.budget import RunEstimate, fit_iterations
 log = logging.getLogger("onnx_datagen")
 
 
-def plan_groups(n_images: int, config: GenerationConfig) -> list[Group]:
+def plan_groups(n_images: int, config: ResolvedConfig) -> list[Group]:
     size = method_for(config).group_size(config)
     return [Group(i, start, min(size, n_images - start)) for i, start in enumerate(range(0, n_images, size))]
 
@@ -80,8 +80,8 @@ def determinism(config: GenerationConfig) -> dict:
 class GroupRunner:
     """Makes any group of a job in this process; the slow setup (model conversion) happens once, here."""
 
-    def __init__(self, source: ModelInput | PreparedModel, config: GenerationConfig) -> None:
-        self.maker = method_for(config).start(source, config)
+    def __init__(self, source: ModelInput | PreparedModel, config: ResolvedConfig) -> None:
+        self.maker = method_for(config).image_maker(source, config)
         self.estimate: RunEstimate | None = None  # once planned
         check = self.maker.input_check()
         if check is not None and check.warning:
@@ -91,7 +91,7 @@ class GroupRunner:
         return self.maker.make(group, progress)
 
     def plan(
-        self, config: GenerationConfig, n_images: int, elapsed: float, n_iter: int | None = None
+        self, config: ResolvedConfig, n_images: int, elapsed: float, n_iter: int | None = None
     ) -> GenerationConfig:
         """Measure the step time, fit the iterations to config.time_budget (less the `elapsed` set-up) and log the
         estimate, which run_record then carries; returns the config with the iterations chosen. `n_iter`: the

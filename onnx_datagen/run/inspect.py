@@ -30,12 +30,14 @@ def inspect(
     given = config is not None
     config = config or GenerationConfig(normalization=Normalization((0.5,), (0.25,), name="custom"))
     try:
-        method, source, fitted = load_for_method(path, config, input_name, size)
-        maker = method.start(source, fitted)  # the engine: conversion and a forward probe, as generate builds it
+        method, source, resolved = load_for_method(path, config, input_name, size)
+        maker = method.image_maker(
+            source, resolved
+        )  # the engine: conversion and a forward probe, as generate builds it
         check = maker.input_check()
     except UserError as err:
         verdict = report.verdict if report.verdict == "corrupt-bn" else "unsupported"
         problem = str(err).removeprefix(f"{path}: ")  # the report names the file already
         return dataclasses.replace(report, verdict=verdict, problem=problem, method=None)
     fit = dict(input_fit=check.best, input_warning=check.warning if given else None) if check else {}
-    return dataclasses.replace(report, problem=None, method=fitted.method.value, advice=report.problem, **fit)
+    return dataclasses.replace(report, problem=None, method=resolved.method.value, advice=report.problem, **fit)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
 from onnx_datagen.config.parsing import check_n_images
 from onnx_datagen.data.dataset import Dataset
 from onnx_datagen.engines.base import Group, ProgressSink
@@ -42,8 +42,8 @@ class GenerationJob:
 
         check_n_images(self.n_images)
 
-    def groups(self, config: GenerationConfig) -> tuple[list[Group], list[Group]]:
-        """All of the job's groups under `config` (the job's, fitted to the model), and the ones this run makes."""
+    def groups(self, config: ResolvedConfig) -> tuple[list[Group], list[Group]]:
+        """All of the job's groups under `config` (the job's, resolved for the model), and the ones this run makes."""
         every = plan_groups(self.n_images, config)
         return every, self.shard.select(every) if self.shard else every
 
@@ -116,7 +116,7 @@ def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutc
     return JobOutcome(folder.out, dataset, len(pending), len(mine), time.perf_counter() - started)
 
 
-def _budgeted_iterations(job: GenerationJob, config: GenerationConfig) -> int | None:
+def _budgeted_iterations(job: GenerationJob, config: ResolvedConfig) -> int | None:
     """The iterations an earlier run of this job chose for the same --time-budget (resume continues that job)."""
     if not (config.time_budget and job.resume):
         return None

@@ -12,7 +12,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import ResolvedConfig
 from onnx_datagen.deps import require
 from onnx_datagen.engines.base import Group, ProgressSink, StepReport
 from onnx_datagen.errors import UserError
@@ -28,7 +28,7 @@ TASK_CPUS = 1  # a group is one task on one core: groups, not threads, fill a no
 _RUNNERS: dict[tuple[str, str], GroupRunner] = {}  # per worker process: (model sha256, config) -> runner
 
 
-def _make_group(source, config: GenerationConfig, group: Group, reporter) -> tuple[GroupResult, dict]:
+def _make_group(source, config: ResolvedConfig, group: Group, reporter) -> tuple[GroupResult, dict]:
     """The task body, run in a Ray worker."""
     import torch
 
@@ -110,7 +110,7 @@ def check_ray(address: str) -> None:
 def run_on_ray(
     address: str,
     source: ModelInput | PreparedModel,
-    config: GenerationConfig,
+    config: ResolvedConfig,
     groups: list[Group],
     on_result: Callable[[GroupResult, dict], None],
     progress: ProgressSink | None = None,

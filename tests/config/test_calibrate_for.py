@@ -12,22 +12,23 @@ from onnx_datagen import GenerationConfig, Normalization
 from onnx_datagen.engines.torch.engine import TorchEngine
 from onnx_datagen.graph.prepare import prepare_model
 from onnx_datagen.objective.bn_alignment import alignment_targets
-from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
+from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, DIGITS_SIZE
 
 DIGITS = Normalization((0.3,), (0.32,), 1.0, "digits")
 
 
 def test_the_precision_resolves_the_tail_weight_unless_it_is_given():
-    assert GenerationConfig().for_image(32, 32).tail_weight == 0.0
-    assert GenerationConfig(calibrate_for="w8a4").for_image(224, 224).tail_weight == 100.0
-    assert GenerationConfig(calibrate_for="w8a4", tail_weight=3.0).for_image(32, 32).tail_weight == 3.0
-    assert GenerationConfig(tail_weight=3.0).for_image(32, 32).tail_weight == 3.0
+    assert GenerationConfig().resolve(32, 32).tail_weight == 0.0
+    assert GenerationConfig(calibrate_for="w8a4").resolve(224, 224).tail_weight == 100.0
+    assert GenerationConfig(calibrate_for="w8a4", tail_weight=3.0).resolve(32, 32).tail_weight == 3.0
+    assert GenerationConfig(tail_weight=3.0).resolve(32, 32).tail_weight == 3.0
 
 
 def share_beyond_four_stds(images: np.ndarray) -> float:
     """The share of BN-input values more than 4 running stds from the running mean, over all BN layers."""
     prepared = prepare_model(str(DIGITS_MODEL))
-    layers = TorchEngine(prepared, GenerationConfig(normalization=DIGITS)).measure(images).layers[1:]
+    engine = TorchEngine(prepared, GenerationConfig(normalization=DIGITS).resolve(*DIGITS_SIZE))
+    layers = engine.measure(images).layers[1:]
     targets = alignment_targets(prepared.bn_sites, 1)[1:]
     beyond = [np.abs(x - m[None, :, None, None]) > 4 * s[None, :, None, None] for x, (m, s) in zip(layers, targets)]
     return float(np.mean(np.concatenate([b.ravel() for b in beyond])))

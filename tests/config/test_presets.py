@@ -10,7 +10,7 @@ from onnx_datagen import GenerationConfig
 from onnx_datagen.config.parsing import load_config_file
 from onnx_datagen.config.presets import describe_presets, load_preset, preset_paths
 from tests.cli.test_cli import run
-from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, bn_model, save
+from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, DIGITS_SIZE, bn_model, save
 
 
 def test_presets_are_plain_config_files_with_a_description():
@@ -19,9 +19,9 @@ def test_presets_are_plain_config_files_with_a_description():
     for name, path in preset_paths().items():
         assert GenerationConfig.from_dict(load_config_file(path)) == GenerationConfig.from_dict(load_preset(name))
     # The mct preset spells out MCT's values; ours differ in the start (fractal), the iterations (100 up to
-    # 112x112) and, above, in batch and group size, views and low-resolution phase (GenerationConfig.for_image).
-    mct = GenerationConfig.from_dict(load_preset("mct")).for_image(32, 32)
-    assert mct == GenerationConfig().for_image(32, 32).replace(init="gaussian", n_iter=500, method="bn-inversion")
+    # 112x112) and, above, in batch and group size, views and low-resolution phase (GenerationConfig.resolve).
+    mct = GenerationConfig.from_dict(load_preset("mct")).resolve(32, 32)
+    assert mct == GenerationConfig().resolve(32, 32).replace(init="gaussian", n_iter=500, method="bn-inversion")
 
 
 def test_dgh_preset_runs_with_a_clamped_start_and_the_std_weight(tmp_path, capsys):
@@ -30,7 +30,7 @@ def test_dgh_preset_runs_with_a_clamped_start_and_the_std_weight(tmp_path, capsy
 
     config = GenerationConfig.from_dict({**load_preset("dgh"), "normalization": {"mean": [0.3], "std": [0.32]}})
     assert config.std_weight == 10.0 and config.output_loss.value == "negative-min-max-bn-hinge"
-    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8))
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8).resolve(*DIGITS_SIZE))
     canvas = engine._new_batch(0, 8).params.detach()
     low, high = engine.pipeline.low, engine.pipeline.high
     assert bool((canvas >= low).all() and (canvas <= high).all())
@@ -95,7 +95,8 @@ def test_dsg_preset_derives_margins_and_lowers_its_slack_loss(tmp_path, capsys):
 
     preset = {**load_preset("dsg"), "normalization": {"mean": [0.3], "std": [0.32]}}
     prepared = prepare_model(str(DIGITS_MODEL))
-    engine = TorchEngine(prepared, GenerationConfig.from_dict({**preset, "n_iter": 30, "batch_size": 8}))
+    config = GenerationConfig.from_dict({**preset, "n_iter": 30, "batch_size": 8}).resolve(*DIGITS_SIZE)
+    engine = TorchEngine(prepared, config)
     initial = engine._final_images([engine._new_batch(0, 8)])  # the starting images optimize() begins from
     _, final = engine.optimize(Group(0, 0, 8))
 
@@ -149,7 +150,7 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
     )
     assert (config.n_iter, int(config.n_iter * config.low_res_fraction)) == (3000, 2000)  # DeepInversion setting 0
     config = config.replace(n_iter=9, batch_size=8)  # 6 iterations at 8x8, then 3 at 16x16
-    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config)
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.resolve(*DIGITS_SIZE))
     model, sizes = engine.model, []
 
     def recording(x):

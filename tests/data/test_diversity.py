@@ -6,7 +6,7 @@ import pytest
 import onnx_datagen
 from onnx_datagen import GenerationConfig, Normalization
 from onnx_datagen.data.diversity import DiversitySums, describe
-from tests.conftest import DIGITS_MODEL
+from tests.conftest import DIGITS_MODEL, DIGITS_SIZE
 
 DIGITS = Normalization((0.3,), (0.32,), 1.0, "digits")
 
@@ -46,7 +46,7 @@ def test_generate_reports_diversity_of_the_set_and_collapse_of_a_repeated_image(
     from onnx_datagen.engines.torch.engine import TorchEngine
     from onnx_datagen.graph.prepare import prepare_model
 
-    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config)
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.resolve(*DIGITS_SIZE))
     collapsed = engine.diversity_sums(same).report()
     assert collapsed["mean_pairwise_cosine"] == pytest.approx(1.0, abs=1e-9) and collapsed["classes_predicted"] == 1
     # Gaussian noise looks alike to the model and lands in few classes (measured with 128 images:

@@ -6,7 +6,7 @@ import torch
 from onnx_datagen.config.choices import Precision
 from onnx_datagen.engines.torch.engine import TorchModel
 from onnx_datagen.graph.prepare import prepare_model
-from tests.conftest import DIGITS_MODEL, bn_model, ort_run
+from tests.conftest import DIGITS_MODEL, DIGITS_SIZE, bn_model, ort_run
 
 
 def _compare_with_ort(prepared, batch: int) -> TorchModel:
@@ -87,7 +87,7 @@ def test_a_batch_releases_its_gradient_after_its_step():
 
     digits = Normalization((0.3,), (0.32,), 1.0, "digits")
     config = GenerationConfig(granularity="per-batch", n_iter=1, normalization=digits)
-    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config)
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.resolve(*DIGITS_SIZE))
     batch = engine._new_batch(0, 4)
     engine._start_phase([batch], Phase(1, False))
     start = batch.params.detach().clone()

@@ -11,7 +11,7 @@ LOW, HIGH = valid_range((0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 1.0)  # [-2, 2]
 
 
 def pipeline(**kw):
-    return CanvasPipeline(GenerationConfig(**kw), 8, 6, LOW, HIGH, torch.device("cpu"))
+    return CanvasPipeline(GenerationConfig(**kw).resolve(8, 6), 8, 6, LOW, HIGH, torch.device("cpu"))
 
 
 def test_valid_range():

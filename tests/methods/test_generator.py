@@ -14,7 +14,7 @@ from onnx_datagen.errors import ConfigError, ModelError
 from onnx_datagen.images.generator_file import GeneratorFile, sample
 from onnx_datagen.methods.generator import train_generator
 from tests.cli.test_cli import run
-from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, save
+from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, DIGITS_SIZE, save
 
 DIGITS_NORM = {"mean": [0.3], "std": [0.32]}
 
@@ -61,12 +61,14 @@ def test_init_from_starts_the_optimisation_from_the_generator(trained, tmp_path)
     config = GenerationConfig.from_dict(
         {**load_preset("zeroq"), "normalization": DIGITS_NORM, "init_from": str(trained)}
     )
-    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8))
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.replace(batch_size=8).resolve(*DIGITS_SIZE))
     start = engine._new_batch(1, 8).params.detach().numpy()  # batch 1: images 8..15; no canvas margin in zeroq
     # The start is the generator's sample itself, copied without arithmetic: equal bytes (measured on every ISA).
     np.testing.assert_array_equal(start, GeneratorFile.load(trained).sample(0, 8, 8))
-    with_margin = TorchEngine(prepare_model(str(DIGITS_MODEL)), generator_config().replace(
-        method="bn-inversion", granularity="all-images", init_from=str(trained), labels=None))  # fmt: skip
+    margin_config = generator_config().replace(
+        method="bn-inversion", granularity="all-images", init_from=str(trained), labels=None
+    )
+    with_margin = TorchEngine(prepare_model(str(DIGITS_MODEL)), margin_config.resolve(*DIGITS_SIZE))
     canvas = with_margin._new_batch(0, 4).params.detach().numpy()
     margin = with_margin.pipeline.extra // 2
     np.testing.assert_array_equal(canvas[:, :, margin : margin + 16, margin : margin + 16],
@@ -134,6 +136,7 @@ def test_a_changed_init_from_generator_is_another_job(trained, tmp_path):
     copy = tmp_path / "gen.onnx"
     copy.write_bytes(trained.read_bytes())
     config = GenerationConfig(init_from=str(copy), normalization=onnx_datagen.Normalization((0.3,), (0.32,)))
+    config = config.resolve(*DIGITS_SIZE)
     before = job_record(source, config, 8)
     assert before["init_from"]["sha256"] == onnx_datagen.graph.load.file_sha256(trained)
     retrained = train_generator(str(DIGITS_MODEL), tmp_path / "other.onnx", generator_config(n_iter=2, batch_size=8))

@@ -41,7 +41,7 @@ def test_a_method_refuses_what_it_cannot_honour_before_reading_the_model(setting
 
 def test_defaults_that_depend_on_the_model_follow_its_image_size_and_the_method():
     def resolved(size: int, **settings) -> tuple:
-        c = GenerationConfig(**settings).for_image(size, size)
+        c = GenerationConfig(**settings).resolve(size, size)
         return (
             c.n_iter,
             c.batch_size,
@@ -66,12 +66,12 @@ def test_defaults_that_depend_on_the_model_follow_its_image_size_and_the_method(
     assert resolved(32, low_res_fraction=0.25)[5:] == ("jitter-and-flip", 0.25)
     assert resolved(224, method="generator")[2:] == ("per-batch", None, "gaussian", "jitter-and-flip", 0.0)
     with pytest.raises(ConfigError, match="multiple of --batch-size"):
-        GenerationConfig(group_size=20).for_image(224, 224)
+        GenerationConfig(group_size=20).resolve(224, 224)
 
 
 def test_group_sizes_follow_the_method():
     batch = {"batch_size": 32}
-    all_images = GenerationConfig(**batch).for_image(32, 32)
+    all_images = GenerationConfig(**batch).resolve(32, 32)
     assert method_for(all_images).group_size(all_images) == 1024
     per_batch = GenerationConfig(granularity="per-batch", **batch)
     assert method_for(per_batch).group_size(per_batch) == 32

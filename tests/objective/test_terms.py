@@ -13,7 +13,7 @@ def test_defaults_are_all_lowered():
         "--output-loss negative-min-max",
     ]
     assert unlowered(GenerationConfig()) == []
-    w8a4 = GenerationConfig(calibrate_for="w8a4").for_image(32, 32)
+    w8a4 = GenerationConfig(calibrate_for="w8a4").resolve(32, 32)
     assert [t.option for t in active_terms(w8a4)][-1] == "--tail-weight" and unlowered(w8a4) == []
 
 

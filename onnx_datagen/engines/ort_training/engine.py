@@ -25,7 +25,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from onnx_datagen.config.choices import BN_METHODS, Clipping, Device, Granularity, Parameterization, Precision
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig, require_resolved
 from onnx_datagen.engines.base import (
     AUGMENT_STREAM,
     BatchLoopEngine,
@@ -174,8 +174,8 @@ def _native_stderr_silenced():
 
 
 class OrtTrainingEngine(BatchLoopEngine):
-    def __init__(self, prepared: PreparedModel, config: GenerationConfig) -> None:
-        config = config.for_image(prepared.image.height, prepared.image.width)  # engines built directly, too
+    def __init__(self, prepared: PreparedModel, config: ResolvedConfig) -> None:
+        config = require_resolved(config)
         problems = unsupported(config)
         if problems:
             raise ConfigError(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from onnx_datagen.config.choices import BnLoss, Device, Granularity, OutputLoss, Parameterization, Precision
-from onnx_datagen.config.generation import GenerationConfig
+from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig, require_resolved
 from onnx_datagen.deps import require
 from onnx_datagen.engines.base import (
     AUGMENT_STREAM,
@@ -201,8 +201,8 @@ class TorchModel:
 
 
 class TorchEngine(BatchLoopEngine):
-    def __init__(self, prepared: PreparedModel, config: GenerationConfig, model: TorchModel | None = None) -> None:
-        config = config.for_image(prepared.image.height, prepared.image.width)  # engines built directly, too
+    def __init__(self, prepared: PreparedModel, config: ResolvedConfig, model: TorchModel | None = None) -> None:
+        config = require_resolved(config)
         if config.device is Device.CUDA and not torch.cuda.is_available():
             raise ConfigError(
                 "--device cuda was asked for but torch sees no CUDA device; use --device cpu "
@@ -473,13 +473,13 @@ class TorchEngine(BatchLoopEngine):
         return Measured(layers, forward.outputs[0].cpu().numpy() if forward.outputs else None, features)
 
 
-def bn_match(model, images: np.ndarray, config=None) -> float:
+def bn_match(model, images: np.ndarray, config: GenerationConfig | None = None) -> float:
     """Mean relative gap (see relative_gaps) of an image set in model-input space: 0 is a perfect match.
 
     Scores any set (real, random, another generator's) against `model`'s running statistics.
     """
     prepared = model if isinstance(model, PreparedModel) else prepare_model(model)
-    engine = TorchEngine(prepared, config or GenerationConfig())
+    engine = TorchEngine(prepared, (config or GenerationConfig()).resolve(prepared.image.height, prepared.image.width))
     targets = StatisticsTargets.from_sites(prepared.bn_sites, prepared.image.channels)
     return float(np.mean(relative_gaps(engine.layer_statistics(images), targets)))
 

@@ -1,5 +1,6 @@
 """Two real files other people made (tests/wild_models/NOTICE says where from): each is inspected and generated for
-with the defaults, and inspect's prediction is what generate does. benchmarks/wild_models.py runs the whole suite."""
+with the defaults, and inspect's prediction is what generate does. benchmarks/suites/wild_models/run.py runs the whole
+suite."""
 
 import hashlib
 import json

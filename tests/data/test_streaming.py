@@ -1,7 +1,7 @@
 """Datasets larger than memory: formats are written in chunks from one stacked file, and a run that cannot
 fit on the disk is refused before any work.
 
-Peak memory itself is measured in benchmarks/memory.py (MEMORY.md), not asserted here.
+Peak memory itself is measured in benchmarks/suites/memory/run.py (MEMORY.md), not asserted here.
 """
 
 from __future__ import annotations

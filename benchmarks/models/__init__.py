@@ -1,0 +1,1 @@
+"""The networks the benchmarks measure, built or exported in one place each."""

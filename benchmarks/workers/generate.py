@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness.paths import SHARED_DATA
+from benchmarks.harness.options import REQUIRED, add_options
 
 
 def cpu_seconds() -> float:
@@ -115,14 +115,10 @@ def main() -> None:
     parser.add_argument("--backend", help="datagen: torch, ort-training or auto (default: the config's)")
     parser.add_argument("--init-from-preset", help="datagen: start from the samples of this preset's trained generator")
     parser.add_argument("--config-json", default="{}", help="datagen: config values over the preset's, as JSON")
-    parser.add_argument("--depth", type=int, required=True)
+    add_options(parser, depth=REQUIRED, shared_data=None, n_images=512, n_iter=500, threads=1)
     parser.add_argument("--onnx", required=True, help="the BN-kept export (datagen's input)")
-    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-images", type=int, default=512)
-    parser.add_argument("--n-iter", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=None, help="default: the preset's (MCT: 32)")
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True)
     parser.add_argument("--report", required=True)
     args = parser.parse_args()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness.paths import SHARED_DATA
+from benchmarks.harness.options import add_options
 from benchmarks.pipelines.bn_tails import abs_z
 from benchmarks.pipelines.cifar import TAIL_QUANTIZERS
 
@@ -73,10 +73,8 @@ def main() -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--imagenet", help="benchmarks/suites/imagenet/run.py's --work")
     where.add_argument("--cifar", help="benchmarks/suites/tails/run.py's --work")
-    parser.add_argument("--depth", type=int, default=56, help="--cifar: the ResNet's depth")
-    parser.add_argument("--n-images", type=int, default=256, help="--imagenet: the cached sets' size")
+    add_options(parser, depth=56, n_images=256, shared_data=None)  # --cifar: the ResNet; --imagenet: the sets' size
     parser.add_argument("--drop", type=int, default=16)
-    parser.add_argument("--shared-data", default=str(SHARED_DATA))
     args = parser.parse_args()
     imagenet(args) if args.imagenet else cifar(args)
 

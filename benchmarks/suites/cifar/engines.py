@@ -17,10 +17,11 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness.paths import SHARED_DATA
+from benchmarks.harness.options import add_options
 from benchmarks.pipelines.cifar import PRESET_QUANTIZERS, Bench, log, run_worker
 
 BACKENDS = ["torch", "ort-training"]
@@ -41,14 +42,8 @@ def generate(bench: Bench, backend: str, seed: int) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--depth", type=int, choices=[20, 32, 44, 56], default=20)
-    parser.add_argument("--work", default="bench-work/backends")
-    parser.add_argument("--shared-data", default=str(SHARED_DATA))
-    parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0])
-    parser.add_argument("--n-images", type=int, default=256)
-    parser.add_argument("--n-iter", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--e2-limit", type=int, default=2000)
+    add_options(parser, depth=20, work=Path("bench-work/backends"), shared_data=None, seeds=[0], n_images=256,
+                n_iter=100, threads=1, e2_limit=2000)  # fmt: skip
     parser.add_argument("--worker-python", default=sys.executable, help="the ort-training environment's python")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))

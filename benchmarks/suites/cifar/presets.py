@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness.paths import SHARED_DATA
+from benchmarks.harness.options import add_options
 from benchmarks.pipelines.cifar import PRESET_QUANTIZERS, REAL_CALIB, Bench, log, run_worker
 
 PRESETS = ["mct", "dgh", "dsg", "zeroq", "deepinversion", "genie", "generator"]
@@ -82,15 +82,9 @@ def main_run(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--depth", type=int, choices=[20, 32, 44, 56], default=20)
-    parser.add_argument("--work", default="bench-work/presets")
-    parser.add_argument("--shared-data", default=str(SHARED_DATA))
+    add_options(parser, depth=20, work=Path("bench-work/presets"), shared_data=None, seeds=[0, 1], n_images=256,
+                n_iter=100, threads=1, e2_limit=2000)  # fmt: skip
     parser.add_argument("--presets", type=lambda s: s.split(","), default=PRESETS)
-    parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1])
-    parser.add_argument("--n-images", type=int, default=256)
-    parser.add_argument("--n-iter", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=1, help="per process; 1 lets two models run side by side")
-    parser.add_argument("--e2-limit", type=int, default=2000, help="evaluate E2/E3 on the first N E2 images")
     args = parser.parse_args()
     if "mct" not in args.presets:
         parser.error("--presets must include mct: its time is the equal-wall-time budget")

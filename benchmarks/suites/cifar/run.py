@@ -16,7 +16,7 @@ import argparse
 import os
 from pathlib import Path
 
-from benchmarks.harness.paths import SHARED_DATA
+from benchmarks.harness.options import add_options
 from benchmarks.pipelines.cifar import REAL_CALIB, Bench, generated_set
 
 
@@ -49,15 +49,10 @@ def calibration_sets_lazy(args, work, onnx_path, results):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--depth", type=int, choices=[20, 32, 44, 56], default=20)
-    parser.add_argument("--work", default="bench-work")
-    parser.add_argument("--shared-data", default=str(SHARED_DATA))
-    parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1])
+    add_options(parser, depth=20, work=Path("bench-work"), shared_data=None, seeds=[0, 1], n_images=512, n_iter=500,
+                threads=1, e2_limit=None)  # fmt: skip
     parser.add_argument("--generators", type=lambda s: s.split(","), default=["datagen", "mct"])
-    parser.add_argument("--n-images", type=int, default=512)
-    parser.add_argument("--n-iter", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1, help="per process; 1 lets two models run side by side")
     parser.add_argument("--granularity", help="datagen sets with this granularity instead of the default")
     parser.add_argument("--datagen-config", help="datagen sets: config values over the mct preset's, as JSON")
     parser.add_argument("--datagen-label", help="datagen sets: a name for --datagen-config's variant")
@@ -65,7 +60,6 @@ def main() -> None:
     parser.add_argument(
         "--fold-bn", action="store_true", help="use the BN-folded export (torch's default); only model-free sets"
     )
-    parser.add_argument("--e2-limit", type=int, default=None, help="evaluate E2 on its first N images only")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     main_run(args)

@@ -65,7 +65,7 @@ def main() -> None:
         return
     for name, text in texts.items():
         write_atomic(paths.RESULTS / name, text)
-    print(f"rendered {len(texts)} results files from benchmarks/results/*.json")
+    print(f"rendered {len(texts)} results files in {paths.RESULTS} from their JSON")
 
 
 if __name__ == "__main__":

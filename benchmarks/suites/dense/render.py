@@ -109,8 +109,7 @@ def render(result: dict) -> str:
         "each calibration set sets the activation ranges of a real ImageNet trunk feeding a dense head, not a "
         "trained segmentation model's mIoU.",
         "- The held-out images are ImageNet photos, the distribution the trunk's BN statistics come from.",
-        "- Observed, not investigated further: with MinMax and 32 images, the real set scores below the gaussian "
-        "and uniform noise on seg_logits; only the datagen sets beat noise on both outputs.",
+        *(f"- {finding}" for finding in results.get("findings", [])),  # written by hand about one run, kept with it
         "",
         f"Machine: {machine_line(result['machine'])}. Generation plus quantization, summed over the rows: "
         f"{results['generate_quantize_s'] / 60:.1f} min; each evaluation (float and quantized model on the "

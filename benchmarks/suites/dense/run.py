@@ -106,14 +106,14 @@ def datagen_set(model: Path, work: Path, name: str, extra: list[str], args) -> t
     return out, timed(command, seconds)
 
 
-def quantize(model: Path, work: Path, name: str, calib: str) -> tuple[Path, float]:
+def quantize(model: Path, work: Path, name: str, calib: str, n_images: int) -> tuple[Path, float]:
     out, seconds = work / "q" / f"{name}.onnx", work / "q" / f"{name}.seconds"
     if out.is_file() and seconds.is_file():
         return out, float(seconds.read_text())
     out.parent.mkdir(parents=True, exist_ok=True)
     log(f"quantize {name}")
     command = [
-        *DATAGEN, "quantize", str(model), "--calib", calib, "-n", "32", "--normalization", "imagenet",
+        *DATAGEN, "quantize", str(model), "--calib", calib, "-n", str(n_images), "--normalization", "imagenet",
         "-o", str(out), "--overwrite",
     ]  # fmt: skip
     return out, timed(command, seconds)
@@ -176,7 +176,7 @@ def main() -> None:
 
     rows = {}
     for name, (source, seconds) in calib.items():
-        quantized, q_seconds = quantize(model, work, name, source)
+        quantized, q_seconds = quantize(model, work, name, source, args.n_images)
         report = evaluate(model, work, name, quantized, heldout, args.threads)
         rows[name] = {"calib": source, "generation_s": seconds, "quantize_s": q_seconds, "evaluation": report}
         log(f"{name}: " + ", ".join(f"{s['name']} {s['sqnr_db']:.2f} dB" for s in report["outputs"]))

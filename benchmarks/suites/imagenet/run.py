@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.harness import paths
 from benchmarks.harness.options import REQUIRED, add_options, numbers
-from benchmarks.harness.results import publish, save_result
+from benchmarks.harness.results import load_result, publish, save_result
 from benchmarks.pipelines.imagenet import QUANTIZERS, W8A4_QUANTIZERS, Bench, log, noise_sets
 from benchmarks.suites.imagenet import render
 from benchmarks.suites.imagenet.render import NAME
@@ -50,7 +51,9 @@ def table(bench: Bench, args) -> dict:
         rows[name] = {"scores": bench.score(name, images), "generation": report}
     default = rows[f"datagen default, {args.budget}"]["generation"]
     mct_rate = mct_images_x_iterations_per_second(bench)
-    if mct_rate:
+    if not mct_rate:
+        log("no MCT row: no MCT run is cached in --work to time it (run --parts curves first)")
+    else:
         n_iter = max(1, round(default["wall_s"] * mct_rate / n))
         name = f"MCT {n_iter} iterations (same wall time)"
         images, report = bench.mct(name, n, n_iter)
@@ -126,6 +129,32 @@ LEVER_ROWS = {
 PEAK_RSS = "peak resident memory (the child's, from wait4)"
 
 
+SAME_RUN = (
+    "work",
+    "n_images",
+    "budget",
+    "preset_images",
+    "preset_budget",
+    "scale_images",
+    "scale_budget",
+    "curve_images",
+    "curve_iterations",
+    "mct_curve_iterations",
+    "n_real",
+)  # what the parts' tables depend on
+
+
+def with_earlier_parts(results: dict) -> dict:
+    """`results` with the parts (--parts) a run with the same settings committed before and this one did not run."""
+    if not (paths.RESULTS / f"{NAME}.json").exists():
+        return results
+    earlier = load_result(NAME)["data"]
+    if any(earlier["args"].get(k) != results["args"].get(k) for k in SAME_RUN):
+        return results  # other settings: their tables would be mislabelled
+    parts = ",".join(dict.fromkeys([*earlier["args"]["parts"].split(","), *results["args"]["parts"].split(",")]))
+    return {**earlier, **results, "args": {**results["args"], "parts": parts}}
+
+
 def lever_runs(bench: Bench, n: int) -> dict | None:
     """The LEVER_ROWS runs cached in --work, with the real photos' scores at the same size, for the results file."""
     runs = []
@@ -185,6 +214,7 @@ def main() -> None:
                                                     vars(args).items()}, "peak_rss": PEAK_RSS}  # fmt: skip
     for part in args.parts.split(","):
         results[part] = {"curves": curves, "table": table, "scale": scale, "presets": presets}[part](bench, args)
+    results = with_earlier_parts(results)
     levers = lever_runs(bench, LEVER_IMAGES)
     if levers:
         results["levers"] = levers

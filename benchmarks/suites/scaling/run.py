@@ -27,6 +27,7 @@ from benchmarks.suites.scaling import render
 from benchmarks.suites.scaling.render import NAME
 
 DATAGEN = [sys.executable, "-m", "onnx_datagen.cli.main"]
+BATCH = 32  # datagen's default batch at 32x32: groups are whole batches
 MODES = ["1 process, 2 threads", "1 process, 1 thread", "2 shard processes + merge", "Ray, 2 workers"]
 
 
@@ -77,9 +78,16 @@ def main() -> None:
     add_options(parser, shared_data=None, n_images=256, n_iter=20, repeats=2)
     parser.add_argument("--group-size", type=int, default=64)
     args = parser.parse_args()
+    if args.group_size % BATCH or args.n_images < 2 * args.group_size:
+        parser.error(f"--group-size must be a multiple of the batch size ({BATCH}) and --n-images at least two groups "
+                     "(the shard mode runs two)")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="datagen-scaling-") as folder:
+        measure(args, Path(folder))
+
+
+def measure(args, work: Path) -> None:
     from benchmarks.models import cifar_resnet
 
-    work = Path(tempfile.mkdtemp(prefix="datagen-scaling-"))
     r20 = cifar_resnet.export(cifar_resnet.load(args.shared_data / "resnet20-12fca82f.th", 20), work / "r20.onnx")
     settings = ["-n", args.n_images, "--n-iter", args.n_iter, "--group-size", args.group_size]
     # The akamaster CIFAR ResNets were trained on ImageNet-normalised input (as in benchmarks/suites/cifar/run.py).

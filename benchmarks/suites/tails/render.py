@@ -25,19 +25,20 @@ def number(value: float | None, digits: int) -> str:
 
 def render(result: dict) -> str:
     data = result["data"]
+    seeds = " and ".join(map(str, data["resnets"][0]["seeds"])) if data["resnets"] else "–"
     lines = [
         "# The tail penalty on CIFAR ResNets and MobileNetV2",
         "",
         f"Measured by `{result['command']}` (after one run per seed and model, as in the module docstring).",
         "",
-        "Cells: E1 top-1 / E3 agreement with float, mean ± half-range over seeds 0 and 1 (real: the two draws). "
+        f"Cells: E1 top-1 / E3 agreement with float, mean ± half-range over seeds {seeds} (real: the two draws). "
         "|z|: BN-input distance from the running mean in running stds; p99.99 and max are medians over BN layers; "
         "> 4: share of values. CPU s: generation CPU time of one set (one thread, mean of the seeds; the penalty "
         "rows ran its first, unfused torch form, same arithmetic: its fused cost is in SPEED_VS_MCT.md).",
         "",
     ]
     for resnet in data["resnets"]:
-        lines += [f"## ResNet-{resnet['depth']}, {resnet['n_calib']} images, 100 iterations", "",
+        lines += [f"## ResNet-{resnet['depth']}, {resnet['n_calib']} images, {resnet['n_iter']} iterations", "",
                   "| set | " + " | ".join(TAIL_QUANTIZERS) + " | \\|z\\| p99.99 | \\|z\\| max | > 4 (%) | CPU s |",
                   "|---" * (len(TAIL_QUANTIZERS) + 5) + "|"]  # fmt: skip
         for label, row in resnet["rows"].items():

@@ -134,6 +134,8 @@ def resnet_rows(work: Path) -> dict:
     out = {}
     for label, names in groups.items():
         names = [n for n in names if (n, TAIL_QUANTIZERS[0]) in quant]
+        if not names:  # e.g. no real rows: the run had no --real
+            continue
         row = {"scores": {q: {m: mean_half([quant[(n, q)][m] for n in names]) for m in ("E1", "E3")}
                           for q in TAIL_QUANTIZERS}}  # fmt: skip
         for k in ("z_p9999", "z_max", "beyond4_pct"):
@@ -142,8 +144,10 @@ def resnet_rows(work: Path) -> dict:
         variant = names[0].rsplit(" ", 1)[0]
         row["cpu_s"] = float(np.mean(cpu[variant])) if cpu.get(variant) else None
         out[label] = row
-    return {"depth": next(r["depth"] for r in rows if r.get("depth")),
-            "n_calib": next(r["n_calib"] for r in rows if r["kind"] == "quant"), "rows": out}  # fmt: skip
+    quant_rows = [r for r in rows if r["kind"] == "quant"]
+    seeds = sorted({int(r["set"].rsplit(" s", 1)[1]) for r in quant_rows if r["set"].rsplit(" s", 1)[-1].isdigit()})
+    return {"depth": next(r["depth"] for r in rows if r.get("depth")), "n_calib": quant_rows[0]["n_calib"],
+            "n_iter": max(r["n_iter"] for r in quant_rows), "seeds": seeds, "rows": out}  # fmt: skip
 
 
 def mean_half(values: list[float]) -> list[float]:

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from benchmarks.harness.options import REQUIRED, add_options, add_render_only
-from benchmarks.harness.results import publish, save_result
+from benchmarks.harness.results import load_result, publish, save_result
 from benchmarks.suites.wild_models import render
 from benchmarks.suites.wild_models.render import MARKDOWN, NAME
 
@@ -213,11 +213,14 @@ def main() -> None:
         return
     args.work.mkdir(parents=True, exist_ok=True)
     calib_photos, heldout = photos(args.shared_data, args.work, args.n_images)
+    # --only runs replace their models' rows and keep the others (in MODELS' order)
+    kept = {r["name"]: r for r in load_result(NAME)["data"]["rows"]} if args.only else {}
     rows = []
     for model in MODELS:
         if args.only and model.name not in args.only:
             continue
-        rows.append(run_model(model, args, calib_photos, heldout))
+        kept[model.name] = run_model(model, args, calib_photos, heldout)
+        rows = [kept[m.name] for m in MODELS if m.name in kept]
         print(json.dumps(rows[-1]), flush=True)
         # written after each model, so that a long run that is stopped still leaves the rows it finished
         publish(render, save_result(NAME, {"rows": rows}))

@@ -148,14 +148,20 @@ def print_summary(dataset) -> None:
     stats = dataset.manifest["statistics"]
     if stats is not None:
         ratio = stats["bn_loss_final"] / stats["bn_loss_initial"] if stats["bn_loss_initial"] else 0.0
+        backwards = ", ABOVE its start: the optimisation went backwards" if stats.get("went_backwards") else ""
+        taken_back = stats.get("steps_taken_back")
+        steps = f"; {taken_back} steps taken back" if taken_back else ""
         click.echo(
-            f"  BN loss {stats['bn_loss_initial']:.4g} -> {stats['bn_loss_final']:.4g} ({ratio:.1%} of initial); "
-            f"BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)"
+            f"  BN loss {stats['bn_loss_initial']:.4g} -> {stats['bn_loss_final']:.4g} ({ratio:.1%} of initial"
+            f"{backwards}); BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)"
+            f"{steps}"
         )
     if dataset.manifest.get("diversity"):
         from onnx_datagen.data.diversity import describe
 
-        click.echo(f"  diversity: {describe(dataset.manifest['diversity'])}")
+        described = describe(dataset.manifest["diversity"])
+        if described:  # nothing to say on a model without class scores or a penultimate layer
+            click.echo(f"  diversity: {described}")
     click.echo(
         f"  clipped when written as 8-bit pixels: {dataset.manifest['clipped_fraction_8bit']:.2%}; "
         f"details in {dataset.directory / 'manifest.json'}"

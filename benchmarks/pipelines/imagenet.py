@@ -15,7 +15,8 @@ import numpy as np
 
 from benchmarks.harness.child import run_child
 from benchmarks.harness.options import REQUIRED, add_options
-from benchmarks.models.mobilenet_v2 import mobilenet_v2_onnx, weights_file
+from benchmarks.models.imagenet import IMAGENET, MODELS
+from benchmarks.models.mobilenet_v2 import weights_file
 
 LABELLED = "imagenet_val_sample_200_224.npz"
 
@@ -53,13 +54,15 @@ class Bench:
 
         self.args, self.work = args, Path(args.work)
         self.work.mkdir(parents=True, exist_ok=True)
-        self.model = mobilenet_v2_onnx(self.work)
-        self.weights = weights_file(self.work)
+        self.network = MODELS[getattr(args, "model", "mobilenet_v2")]
+        self.model = self.network.onnx(self.work)
+        self.weights = weights_file(self.work) if self.network.mct else None
+        norm = self.network.normalization
         calib, heldout = split_images(self.work, Path(args.shared_data), args.n_real, 1000 - args.n_real)
-        self.real_pool = normalise(np.load(calib)["images"])
-        self.heldout = normalise(np.load(heldout)["images"])
+        self.real_pool = normalise(np.load(calib)["images"], norm)
+        self.heldout = normalise(np.load(heldout)["images"], norm)
         labelled = np.load(Path(args.shared_data) / LABELLED)
-        self.labelled, self.labels = normalise(labelled["images"]), labelled["labels"]
+        self.labelled, self.labels = normalise(labelled["images"], norm), labelled["labels"]
         session = inference_session(onnx.load(str(self.model)), args.threads)
         self.reference_heldout = run_batched(session, self.heldout)
         self.reference_labelled = run_batched(session, self.labelled)
@@ -140,22 +143,22 @@ class Bench:
         return (None, report) if "refused" in report else (np.load(out), report)
 
     def datagen(self, name: str, spec: dict, n: int) -> tuple[np.ndarray, dict]:
-        arguments = [str(self.model), str(n), json.dumps(spec)]
+        arguments = [str(self.model), str(n), json.dumps({"normalization": self.network.normalization, **spec})]
         threads = str(self.args.threads)
         return self.generated(name, n, lambda out: run_generator("datagen", [*arguments, str(out), threads]))
 
     def mct(self, name: str, n: int, n_iter: int) -> tuple[np.ndarray, dict]:
+        if self.weights is None:
+            raise SystemExit(f"Sony MCT runs on torchvision's MobileNetV2 only, not {self.args.model}")
         arguments = [str(self.weights), str(n), str(n_iter)]
         return self.generated(
             name, n, lambda out: run_generator("mct", [*arguments, str(out), str(self.args.threads), "0"])
         )
 
 
-def noise_sets(n: int, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
-    from onnx_datagen.config.normalization import Normalization
-
+def noise_sets(n: int, shape: tuple[int, ...], norm: dict = IMAGENET) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
-    mean, std = (np.array(v, dtype=np.float32)[:, None, None] for v in Normalization.preset("imagenet").per_channel(3))
+    mean, std = (np.array(norm[k], dtype=np.float32)[:, None, None] for k in ("mean", "std"))
     uniform = (rng.uniform(0, 1, (n, *shape)).astype(np.float32) - mean) / std
     return {"gaussian": rng.standard_normal((n, *shape), dtype=np.float32), "uniform": uniform}
 
@@ -167,9 +170,10 @@ SPLIT_SEED = 0
 
 
 # ---------------------------------------------------------------------------------------------- images
-def normalise(pixels: np.ndarray) -> np.ndarray:
-    mean = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-    std = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+def normalise(pixels: np.ndarray, norm: dict = IMAGENET) -> np.ndarray:
+    """N x H x W x 3 uint8 RGB photos -> N x 3 x H x W model input under `norm` (mean/std on 0-1 pixels)."""
+    mean = np.array(norm["mean"], dtype=np.float32)
+    std = np.array(norm["std"], dtype=np.float32)
     return ((pixels.astype(np.float32) / 255.0 - mean) / std).transpose(0, 3, 1, 2).copy()
 
 

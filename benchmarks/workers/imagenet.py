@@ -26,7 +26,9 @@ def datagen(model: str, n: str, spec: str, out: str, threads: str) -> dict:
     torch.set_num_threads(int(threads))
     spec = dict(json.loads(spec))
     preset = load_preset(spec.pop("preset")) if "preset" in spec else {}
-    config = GenerationConfig.from_dict({**preset, **spec}).replace(normalization=Normalization.preset("imagenet"))
+    norm = spec.pop("normalization", None)  # the model's (benchmarks.models.imagenet), else torchvision's
+    normalization = Normalization(tuple(norm["mean"]), tuple(norm["std"])) if norm else Normalization.preset("imagenet")
+    config = GenerationConfig.from_dict({**preset, **spec}).replace(normalization=normalization)
     curve: dict[int, float] = {}  # iteration -> summed BN loss over the batches (the plateau an early stop would see)
 
     def progress(report):

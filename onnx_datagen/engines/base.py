@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -19,6 +20,15 @@ from onnx_datagen.objective.report import LayerStatistics, LayerSums
 
 PROBE_BATCH = 2**40  # the batch index of step-time probes: beyond any job's batches, so it shares no random stream
 PROBE_STEPS = 3  # the first step of a probe warms caches up; the median of the rest is the step time
+
+# A batch whose loss is back above BACKWARDS times where its phase started, STRIKES steps in a row, has gone
+# backwards: augmentations and a flat start move the loss by a few per cent, and Adam's first steps can climb for
+# two (DSG on the digits model) before they fall. It
+# returns to its parameters at the phase's best loss, with a fresh optimiser state and BACKTRACK_LR times the step
+# size. EfficientNet-Lite0 at the default lr 16: the BN loss tripled within two steps once RAdam's adaptive steps
+# began and never came back, ending above the fractal start (results_notes.md, "The optimisation must not go
+# backwards").
+BACKWARDS, STRIKES, BACKTRACK_LR = 1.1, 3, 0.5
 
 # Random streams, each derived from (seed, batch index) or (seed, group, iteration), so a group (without
 # all-images statistics, a batch) regenerates alone, whatever runs before or beside it; every engine draws the
@@ -88,9 +98,48 @@ class OptimisedBatch:
     generator: object | None = None  # GENIE's per-batch generator, when the images are parameterised by one
     optimizer: object = None
     schedule: object = None
+    watch: LossWatch | None = None  # the loop's
 
     def canvas(self):
         return self.params if self.generator is None else self.generator(self.params)
+
+
+class LossWatch:
+    """One batch's first and best loss in the current phase, its optimised tensors at the best, and its step size
+    after backtracks."""
+
+    def __init__(self) -> None:
+        self.lr_scale, self.backtracks = 1.0, 0
+        self.new_phase()
+
+    def new_phase(self) -> None:
+        self.start, self.best, self.snapshot, self.strikes = None, math.inf, None, 0
+
+    def went_backwards(self, loss: float) -> bool:
+        """Whether `loss` is the STRIKES-th in a row above BACKWARDS times the phase's first."""
+        if self.start is None:
+            self.start = loss
+        self.strikes = self.strikes + 1 if self.start > 0 and loss > self.start * BACKWARDS else 0
+        return self.strikes >= STRIKES
+
+    def remember(self, loss: float, batch: OptimisedBatch) -> None:
+        """Keep the tensors that gave `loss` (before the step that follows it) when it is the phase's best."""
+        if loss < self.best:
+            self.best, self.snapshot = loss, [t.detach().clone() for t in optimised_tensors(batch)]
+
+    def backtrack(self, batch: OptimisedBatch) -> None:
+        """Back to the best tensors, the optimiser's moments forgotten, the step size cut."""
+        batch.optimizer.zero_grad(set_to_none=True)
+        for tensor, kept in zip(optimised_tensors(batch), self.snapshot):
+            tensor.data.copy_(kept)
+        batch.optimizer.state.clear()
+        self.lr_scale *= BACKTRACK_LR
+        self.backtracks += 1
+        self.strikes = 0
+
+
+def optimised_tensors(batch: OptimisedBatch) -> list:
+    return [t for group in batch.optimizer.param_groups for t in group["params"]]
 
 
 @dataclass
@@ -110,6 +159,7 @@ class Engine(ABC):
 
     config: ResolvedConfig
     prepared: PreparedModel
+    backtracks = 0  # of the last optimize(): optimiser steps that went backwards and were taken back (LossWatch)
 
     @abstractmethod
     def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[LayerSums, np.ndarray]:
@@ -181,7 +231,7 @@ class BatchLoopEngine(Engine):
         batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
         initial = self.layer_sums(self._final_images(batches))
         self.cache = self._moment_cache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
-        optimisation_loop(self, group, batches, phases(c, self.half_resolution_runs), progress)
+        self.backtracks = optimisation_loop(self, group, batches, phases(c, self.half_resolution_runs), progress)
         return initial, self._final_images(batches)
 
     def step_seconds(self) -> dict[bool, float]:
@@ -249,15 +299,20 @@ def optimisation_loop(
     batches: list[OptimisedBatch],
     phase_list: list[Phase],
     progress: ProgressSink | None,
-) -> None:
+) -> int:
     """Every iteration steps each of the group's batches once, in an order drawn from (seed, group, iteration).
 
     The one loop of every engine and of the generator method: batches are visited in the same order, divergence is
-    checked and schedules are stepped alike."""
+    checked, steps that go backwards are taken back (LossWatch) and schedules are stepped alike. Returns the number of
+    steps taken back."""
     c = engine.config
     iteration = 0
+    for batch in batches:
+        batch.watch = LossWatch()
     for phase in phase_list:
         engine._start_phase(batches, phase)
+        for batch in batches:
+            batch.watch.new_phase()
         for _ in range(phase.iterations):
             order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
             for position, slot in enumerate(order):
@@ -270,11 +325,16 @@ def optimisation_loop(
                         f"{first}..{first + batch.size - 1}); lower --lr, or use --optimizer adam"
                         + (" or --precision fp32" if c.precision is Precision.FAST else "")
                     )
-                batch.optimizer.step()
-                engine._after_update(batch, iteration)
-                lr = batch.schedule.step(loss)
+                if batch.watch.went_backwards(loss):
+                    batch.watch.backtrack(batch)  # this step's gradient belongs to the parameters left behind
+                else:
+                    batch.watch.remember(loss, batch)
+                    batch.optimizer.step()
+                    engine._after_update(batch, iteration)
+                lr = batch.schedule.step(loss) * batch.watch.lr_scale
                 batch.optimizer.param_groups[0]["lr"] = lr
                 if progress is not None:
                     progress(StepReport(group.index, iteration, c.n_iter, position, len(batches), batch.index,
                                         loss, bn_loss, output_loss, lr))  # fmt: skip
             iteration += 1
+    return sum(batch.watch.backtracks for batch in batches)

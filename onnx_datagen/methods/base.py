@@ -42,10 +42,12 @@ class GroupResult:
     final: LayerSums | None
     seconds: float  # making the images, not measuring them
     diversity: DiversitySums | None = None  # None when no model is in the loop (fractal)
+    backtracks: int = 0  # optimiser steps that went backwards and were taken back (engines.base.LossWatch)
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {"images": self.images, "group": np.asarray([self.group.index, self.group.start, self.group.size])}
         out["seconds"] = np.asarray(self.seconds)
+        out["backtracks"] = np.asarray(self.backtracks)
         for prefix, sums in (("initial", self.initial), ("final", self.final)):
             if sums is not None:
                 out.update(sums.arrays(prefix))
@@ -63,6 +65,7 @@ class GroupResult:
             LayerSums.from_arrays(arrays, "final"),
             float(arrays["seconds"]),
             DiversitySums.from_arrays(arrays),
+            int(arrays["backtracks"]) if "backtracks" in arrays else 0,  # run folders from before the watch
         )
 
 
@@ -142,9 +145,10 @@ class EngineMaker:
         initial, images = self.engine.optimize(group, progress)
         seconds = time.perf_counter() - started  # making the images (and measuring the starting ones)
         diversity = self.engine.diversity_sums(images)
+        backtracks = self.engine.backtracks
         if not self.source.bn_sites:  # method prior on a model without BN: no statistics to score
-            return GroupResult(group, images, None, None, seconds, diversity)
-        return GroupResult(group, images, initial, self.engine.layer_sums(images), seconds, diversity)
+            return GroupResult(group, images, None, None, seconds, diversity, backtracks)
+        return GroupResult(group, images, initial, self.engine.layer_sums(images), seconds, diversity, backtracks)
 
     def step_seconds(self) -> dict[bool, float] | None:
         return self.engine.step_seconds()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from pathlib import Path
 
@@ -24,6 +25,13 @@ from onnx_datagen.objective.bn_alignment import bn_loss_for
 from onnx_datagen.objective.report import StatisticsTargets, statistics_report
 from onnx_datagen.objective.weighting import LAYER_WEIGHTINGS
 from onnx_datagen.run.groups import GroupRunner, determinism, plan_groups, statistics_targets
+
+log = logging.getLogger("onnx_datagen")
+WENT_BACKWARDS = (
+    "the BN loss went from %.4g to %.4g: the images match the model's statistics worse than the starting ones did "
+    "(the optimisation went backwards); try a lower --lr, --low-res-fraction 0, --pipeline identity or lighter "
+    "weights on the other terms"
+)
 
 
 def generate(
@@ -125,6 +133,10 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
         )
         initial, final = _total([r.initial for r in results]), _total([r.final for r in results])
         statistics = statistics_report(targets, weights, bn_loss_for(config), initial.statistics(), final.statistics())
+        statistics["steps_taken_back"] = sum(r.backtracks for r in results)
+        statistics["went_backwards"] = statistics["bn_loss_final"] > statistics["bn_loss_initial"]
+        if statistics["went_backwards"]:
+            log.warning(WENT_BACKWARDS, statistics["bn_loss_initial"], statistics["bn_loss_final"])
     if not method_for(config).optimises:
         timing = {"render_seconds": round(seconds, 3)}
     else:

@@ -24,6 +24,7 @@ import numpy as np
 from benchmarks.harness import paths
 from benchmarks.harness.options import REQUIRED, add_options, numbers
 from benchmarks.harness.results import load_result, publish, save_result
+from benchmarks.models.imagenet import MODELS
 from benchmarks.pipelines.imagenet import QUANTIZERS, W8A4_QUANTIZERS, Bench, log, noise_sets
 from benchmarks.suites.imagenet import render
 from benchmarks.suites.imagenet.render import NAME
@@ -41,7 +42,7 @@ def table(bench: Bench, args) -> dict:
     --budget, and MCT at the iterations that take it as long (its rate measured by the curve runs)."""
     n, rows = args.n_images, {}
     rows["real"] = {"scores": bench.score("real", bench.real_pool[:n])}
-    for name, images in noise_sets(n, bench.heldout.shape[1:]).items():
+    for name, images in noise_sets(n, bench.heldout.shape[1:], bench.network.normalization).items():
         rows[name] = {"scores": bench.score(name, images)}
     for name, spec in [
         ("fractal", {"preset": "fractal"}),
@@ -64,7 +65,10 @@ def table(bench: Bench, args) -> dict:
 def presets(bench: Bench, args) -> dict:
     """Every preset at --preset-images within --preset-budget (generator: the iterations the default chose)."""
     n, rows = args.preset_images, {}
-    for name, images in [("real", bench.real_pool[:n]), *noise_sets(n, bench.heldout.shape[1:]).items()]:
+    for name, images in [
+        ("real", bench.real_pool[:n]),
+        *noise_sets(n, bench.heldout.shape[1:], bench.network.normalization).items(),
+    ]:
         rows[name] = {"scores": bench.score(name, images)}
     default_iterations = None
     for preset in ("default", *PRESETS, "fractal"):
@@ -177,6 +181,7 @@ def score_of(bench: Bench, name: str, quantizer: str, n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_options(parser, work=REQUIRED, shared_data=None, n_images=256, threads=2)
+    parser.add_argument("--model", choices=list(MODELS), default="mobilenet_v2", help="the network and its export")
     parser.add_argument("--budget", default="10m", help="datagen's --time-budget in the main table")
     parser.add_argument("--preset-images", type=int, default=64)
     parser.add_argument("--preset-budget", default="150s")
@@ -198,8 +203,7 @@ def main() -> None:
     bench = Bench(args)
     log(f"float top-1 {bench.float_row()['top1']:.1f} on {len(bench.labels)} labelled images")
     if args.variant or args.mix:
-        if args.quantizers != list(QUANTIZERS):  # the real photos' scores with the same quantizers, to compare
-            bench.score("real", bench.real_pool[: args.n_images], args.quantizers)
+        bench.score("real", bench.real_pool[: args.n_images], args.quantizers)  # to compare with (cached)
         for text in args.variant:
             name, spec = text.split("=", 1)
             images, _ = bench.datagen(name, json.loads(spec), args.n_images)

@@ -160,8 +160,9 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
     engine.model = recording
     reports = []
     _, images = engine.optimize(Group(0, 0, 8), reports.append)
-    # the starting images are measured first (full size), then 6 steps at 8x8 and 3 at 16x16
-    assert sizes == [(16, 16)] + [(8, 8)] * 6 + [(16, 16)] * 3 and images.shape == (8, 1, 16, 16)
+    # the starting images are measured first (full size), then 6 steps at 8x8 and 3 at 16x16, then the final images
+    # (whether the group went backwards)
+    assert sizes == [(16, 16)] + [(8, 8)] * 6 + [(16, 16)] * 4 and images.shape == (8, 1, 16, 16)
     lrs = [r.lr for r in reports]  # cosine over each phase, from 0.2 to 1e-4, restarting at the switch
     assert lrs[5] == 1e-4 and abs(lrs[6] - (1e-4 + (0.2 - 1e-4) * 0.75)) < 1e-9 and lrs[8] == 1e-4
     engine.model = model

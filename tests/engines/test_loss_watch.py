@@ -1,6 +1,6 @@
-"""The optimisation watches its own loss: three steps in a row 10 % above where the phase started take the batch back to
-its best parameters with a fresh optimiser and half the step size, and the manifest and the summary say what
-happened."""
+"""The optimisation watches its own loss: a group that ends above its starting BN loss is optimised again, watched, and
+there three steps in a row 10 % above where the phase started take a batch back to its best parameters with a fresh
+optimiser and half the step size; the manifest and the summary say what happened."""
 
 import numpy as np
 import pytest
@@ -35,15 +35,23 @@ def test_three_steps_in_a_row_above_the_start_go_back_to_the_best_parameters():
     assert not watch.went_backwards(2.0)  # the strikes start over
 
 
-def test_a_far_too_large_step_size_is_caught_and_the_bn_loss_still_falls(monkeypatch):
-    config = GenerationConfig(lr=1000, pipeline="identity", n_iter=30, normalization=DIGITS)
+def test_a_group_that_went_backwards_is_optimised_again_and_ends_below_its_start(monkeypatch, caplog):
+    config = GenerationConfig(lr=1000, n_iter=30, normalization=DIGITS)  # a step size far too large
     watched = onnx_datagen.generate(str(DIGITS_MODEL), 16, config).manifest["statistics"]
-    monkeypatch.setattr(engine_base, "STRIKES", 10**9)  # the same run, nothing taken back
+    assert "group 0: the BN loss ended above its start; optimising it again, watched" in caplog.text
+    monkeypatch.setattr(engine_base, "STRIKES", 10**9)  # the second run takes nothing back: the first run's images
     unwatched = onnx_datagen.generate(str(DIGITS_MODEL), 16, config).manifest["statistics"]
+    # measured: 0.607 -> 0.092 watched, -> above 0.607 not
     assert watched["steps_taken_back"] >= 1 and unwatched["steps_taken_back"] == 0
-    # measured: 0.537 -> 0.099 watched, -> 0.409 not (BN match 0.50 against 0.95)
     assert watched["bn_loss_final"] < 0.3 * watched["bn_loss_initial"] and not watched["went_backwards"]
-    assert watched["bn_loss_final"] < 0.5 * unwatched["bn_loss_final"]
+    assert unwatched["went_backwards"] and unwatched["bn_loss_final"] > unwatched["bn_loss_initial"]
+
+
+def test_a_group_that_improves_is_optimised_once_and_unwatched(caplog):
+    config = GenerationConfig(n_iter=30, normalization=DIGITS)
+    statistics = onnx_datagen.generate(str(DIGITS_MODEL), 16, config).manifest["statistics"]
+    assert statistics["steps_taken_back"] == 0 and not statistics["went_backwards"]
+    assert "optimising it again" not in caplog.text
 
 
 @pytest.mark.slow

@@ -3,6 +3,11 @@ noise, fractal images, datagen's presets and Sony MCT, scored after ORT W8A8 (Mi
 
     .bench/bin/python -m benchmarks.suites.imagenet.run --work /work/bench/imagenet          # the table
     .bench/bin/python -m benchmarks.suites.imagenet.run --work /work/bench/imagenet --parts curves  # time to quality
+    .bench/bin/python -m benchmarks.suites.imagenet.run --work W --model efficientnet_lite0 --n-images 64 \
+        --variant "default s0={}" --variant 'default s1={"seed": 1}'     # another network: scores in W's cache
+
+--model picks the network and its export (benchmarks/models/imagenet.py: MobileNetV2 or EfficientNet-Lite0, BN kept
+or folded); Sony MCT runs on MobileNetV2's torchvision weights only.
 
 Data: imagenet_natural_1000_256.tar (../shared/data), centre-cropped to 224, shuffled with seed 0: the first
 --n-real photos are the real calibration pool, the rest the held-out set (top-1 agreement with the float model,

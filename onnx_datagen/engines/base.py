@@ -354,7 +354,8 @@ def optimisation_loop(
                 if watched and batch.watch.went_backwards(loss):
                     batch.watch.backtrack(batch)  # this step's gradient belongs to the parameters left behind
                 else:
-                    batch.watch.remember(loss, batch)
+                    if watched:  # a copy of the parameters at each new best: only where they may be needed
+                        batch.watch.remember(loss, batch)
                     batch.optimizer.step()
                     engine._after_update(batch, iteration)
                 lr = batch.schedule.step(loss) * batch.watch.lr_scale

@@ -149,8 +149,9 @@ def print_summary(dataset) -> None:
     if stats is not None:
         ratio = stats["bn_loss_final"] / stats["bn_loss_initial"] if stats["bn_loss_initial"] else 0.0
         backwards = ", ABOVE its start: the optimisation went backwards" if stats.get("went_backwards") else ""
-        taken_back = stats.get("steps_taken_back")
-        steps = f"; {taken_back} steps taken back" if taken_back else ""
+        again, taken_back = stats.get("groups_optimised_again"), stats.get("steps_taken_back")
+        steps = f"; {again} of its groups optimised again" if again else ""
+        steps += f", {taken_back} steps taken back" if taken_back else ""
         click.echo(
             f"  BN loss {stats['bn_loss_initial']:.4g} -> {stats['bn_loss_final']:.4g} ({ratio:.1%} of initial"
             f"{backwards}); BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)"

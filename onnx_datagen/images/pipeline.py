@@ -72,6 +72,7 @@ class CanvasPipeline:
         self.high = torch.tensor(high, dtype=torch.float32, device=device).view(1, channels, 1, 1)
         self.kernel = gaussian_kernel(channels, config.smoothing_sigma).to(device)
         self.pool = 1  # 2 in DeepInversion's low-resolution phase
+        self.fixed = False  # True: every training view is the final view (steady())
 
     def half_resolution(self) -> CanvasPipeline:
         """The same pipeline, viewing the canvas 2x2 average-pooled with the jitter halved (DeepInversion); the
@@ -79,6 +80,14 @@ class CanvasPipeline:
         half = copy.copy(self)
         half.pool, half.jitter = 2, self.jitter // 2
         return half
+
+    def steady(self) -> CanvasPipeline:
+        """The same pipeline whose training views are all the final view: no flip, no shift, the centre crop. For a
+        model whose statistics the views themselves move (a 48-pixel-high text line rolled by 6 rows and mirrored),
+        so what a step improves is what is returned."""
+        fixed = copy.copy(self)
+        fixed.fixed = True
+        return fixed
 
     @property
     def canvas_size(self) -> tuple[int, int]:
@@ -99,6 +108,8 @@ class CanvasPipeline:
 
     def draw(self, rng: np.random.Generator) -> ViewDraw:
         """One step's random choices, for the whole batch: the flip, and the crop offset (or circular shift)."""
+        if self.fixed:
+            return ViewDraw(False, self.extra // 2, self.extra // 2)
         if self.augment:
             flip = bool(rng.random() < self.flip_probability)
             top, left = (int(v) for v in rng.integers(0, self.extra + 1, size=2))

@@ -43,11 +43,13 @@ class GroupResult:
     seconds: float  # making the images, not measuring them
     diversity: DiversitySums | None = None  # None when no model is in the loop (fractal)
     backtracks: int = 0  # optimiser steps that went backwards and were taken back (engines.base.LossWatch)
+    attempts: int = 1  # times the group was optimised: more when its BN loss ended above its start (RETRIES)
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {"images": self.images, "group": np.asarray([self.group.index, self.group.start, self.group.size])}
         out["seconds"] = np.asarray(self.seconds)
         out["backtracks"] = np.asarray(self.backtracks)
+        out["attempts"] = np.asarray(self.attempts)
         for prefix, sums in (("initial", self.initial), ("final", self.final)):
             if sums is not None:
                 out.update(sums.arrays(prefix))
@@ -66,6 +68,7 @@ class GroupResult:
             float(arrays["seconds"]),
             DiversitySums.from_arrays(arrays),
             int(arrays["backtracks"]) if "backtracks" in arrays else 0,  # run folders from before the watch
+            int(arrays["attempts"]) if "attempts" in arrays else 1,
         )
 
 
@@ -145,10 +148,10 @@ class EngineMaker:
         initial, images = self.engine.optimize(group, progress)
         seconds = time.perf_counter() - started  # making the images (and measuring the starting ones)
         diversity = self.engine.diversity_sums(images)
-        backtracks = self.engine.backtracks
+        watch = self.engine.backtracks, self.engine.attempts
         if not self.source.bn_sites:  # method prior on a model without BN: no statistics to score
-            return GroupResult(group, images, None, None, seconds, diversity, backtracks)
-        return GroupResult(group, images, initial, self.engine.layer_sums(images), seconds, diversity, backtracks)
+            return GroupResult(group, images, None, None, seconds, diversity, *watch)
+        return GroupResult(group, images, initial, self.engine.layer_sums(images), seconds, diversity, *watch)
 
     def step_seconds(self) -> dict[bool, float] | None:
         return self.engine.step_seconds()

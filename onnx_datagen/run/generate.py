@@ -134,6 +134,7 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
         initial, final = _total([r.initial for r in results]), _total([r.final for r in results])
         statistics = statistics_report(targets, weights, bn_loss_for(config), initial.statistics(), final.statistics())
         statistics["steps_taken_back"] = sum(r.backtracks for r in results)
+        statistics["groups_optimised_again"] = sum(r.attempts > 1 for r in results)
         statistics["went_backwards"] = statistics["bn_loss_final"] > statistics["bn_loss_initial"]
         if statistics["went_backwards"]:
             log.warning(WENT_BACKWARDS, statistics["bn_loss_initial"], statistics["bn_loss_final"])

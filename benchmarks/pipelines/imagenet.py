@@ -63,7 +63,9 @@ class Bench:
         self.heldout = normalise(np.load(heldout)["images"], norm)
         labelled = np.load(Path(args.shared_data) / LABELLED)
         self.labelled, self.labels = normalise(labelled["images"], norm), labelled["labels"]
-        session = inference_session(onnx.load(str(self.model)), args.threads)
+        model = onnx.load(str(self.model))
+        self.input_name = model.graph.input[0].name  # "input" in the legacy exports, "x" in the dynamo ones
+        session = inference_session(model, args.threads)
         self.reference_heldout = run_batched(session, self.heldout)
         self.reference_labelled = run_batched(session, self.labelled)
         self.results_file = self.work / "results.jsonl"
@@ -88,7 +90,7 @@ class Bench:
             import nncf
             import onnx
 
-            dataset = nncf.Dataset(list(images[:, None]), lambda x: {"input": x})
+            dataset = nncf.Dataset(list(images[:, None]), lambda x: {self.input_name: x})
             onnx.save(nncf.quantize(onnx.load(str(self.model)), dataset, subset_size=len(images)), str(out))
             return
         from onnx_datagen.quant.quantize import QuantSettings, quantize

@@ -24,6 +24,7 @@ from benchmarks.probes.step_time import render as step_time
 from benchmarks.suites.cifar import render as cifar
 from benchmarks.suites.dense import render as dense
 from benchmarks.suites.imagenet import render as imagenet
+from benchmarks.suites.imagenet_models import render as imagenet_models
 from benchmarks.suites.memory import render as memory
 from benchmarks.suites.openvino_e2e import render as openvino_e2e
 from benchmarks.suites.scaling import render as scaling
@@ -33,7 +34,7 @@ from benchmarks.suites.tails import render as tails
 from benchmarks.suites.wild_models import render as wild_models
 
 QUESTIONS = (  # each: NAME (its JSON), MARKDOWN (its file), render(result) -> text
-    imagenet, tails, dense, wild_models, speed_vs_mct, speed, scaling, memory, openvino_e2e,
+    imagenet, imagenet_models, tails, dense, wild_models, speed_vs_mct, speed, scaling, memory, openvino_e2e,
     levers, compile_lever, engine_lever, activation_memory, step_time, activation_ranges, image_extremes,
 )  # fmt: skip
 SUMMARY = "RESULTS.md"

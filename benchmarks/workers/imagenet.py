@@ -42,8 +42,9 @@ def datagen(model: str, n: str, spec: str, out: str, threads: str) -> dict:
     seconds = time.perf_counter() - started
     np.save(out, dataset.images)
     made = dataset.manifest["config"]
-    return {"generate_s": seconds, "n_iter": made["n_iter"], "config": made,
-            "bn_loss_final": (dataset.manifest["statistics"] or {}).get("bn_loss_final"),
+    statistics = dataset.manifest["statistics"] or {}
+    return {"generate_s": seconds, "n_iter": made["n_iter"], "config": made, "method": dataset.manifest["method"],
+            "bn_loss_initial": statistics.get("bn_loss_initial"), "bn_loss_final": statistics.get("bn_loss_final"),
             "bn_loss_by_iteration": [curve[i] for i in sorted(curve)],
             "timing": dataset.manifest["timing"]}  # fmt: skip
 

@@ -191,9 +191,12 @@ class Engine(ABC):
     attempts = 1  # of the last optimize(): how many times the group was optimised (RETRIES)
 
     @abstractmethod
-    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[LayerSums, np.ndarray]:
-        """Return the group's (starting images' layer_sums, final images N x C x H x W float32 in model-input space).
-        The starting images are measured before the optimisation and dropped, not held through it."""
+    def optimize(
+        self, group: Group, progress: ProgressSink | None = None
+    ) -> tuple[LayerSums, np.ndarray, LayerSums | None]:
+        """Return the group's (starting images' layer_sums, final images N x C x H x W float32 in model-input space,
+        the final images' layer_sums; None on a model without BN statistics, where there is nothing to score). The
+        starting images are measured before the optimisation and dropped, not held through it."""
 
     @abstractmethod
     def engine_record(self) -> dict:
@@ -256,12 +259,15 @@ class BatchLoopEngine(Engine):
     half_resolution_runs = False  # whether DeepInversion's low-resolution phase runs (the torch engine probes)
     cache = None  # all-images statistics of the group being optimised: the engine's moment cache, else None
 
-    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[LayerSums, np.ndarray]:
+    def optimize(
+        self, group: Group, progress: ProgressSink | None = None
+    ) -> tuple[LayerSums, np.ndarray, LayerSums | None]:
         initial, images, self.backtracks = self._optimize_once(group, progress, RETRIES[0])
         self.attempts = 1
         if not self.prepared.bn_sites:
-            return initial, images
-        start, end = self.whole_set_bn_loss(initial), self.whole_set_bn_loss(self.layer_sums(images))
+            return initial, images, None
+        final = self.layer_sums(images)
+        start, end = self.whole_set_bn_loss(initial), self.whole_set_bn_loss(final)
         for retry in RETRIES[1:]:
             if end <= start:
                 break
@@ -270,11 +276,12 @@ class BatchLoopEngine(Engine):
             _, again, backtracks = self._optimize_once(group, progress, retry)
             self.backtracks += backtracks
             self.attempts += 1
-            loss = self.whole_set_bn_loss(self.layer_sums(again))
+            sums = self.layer_sums(again)
+            loss = self.whole_set_bn_loss(sums)
             if loss < end:  # the lowest of the attempts, should none end below its start
-                images, end = again, loss
+                images, final, end = again, sums, loss
             del again
-        return initial, images
+        return initial, images, final
 
     def _optimize_once(
         self, group: Group, progress: ProgressSink | None, attempt: Attempt

@@ -145,13 +145,13 @@ class EngineMaker:
 
     def make(self, group: Group, progress: ProgressSink | None) -> GroupResult:
         started = time.perf_counter()
-        initial, images = self.engine.optimize(group, progress)
-        seconds = time.perf_counter() - started  # making the images (and measuring the starting ones)
+        initial, images, final = self.engine.optimize(group, progress)
+        seconds = time.perf_counter() - started  # making the images (and measuring them, before and after)
         diversity = self.engine.diversity_sums(images)
         watch = self.engine.backtracks, self.engine.attempts
-        if not self.source.bn_sites:  # method prior on a model without BN: no statistics to score
+        if final is None:  # method prior on a model without BN: no statistics to score
             return GroupResult(group, images, None, None, seconds, diversity, *watch)
-        return GroupResult(group, images, initial, self.engine.layer_sums(images), seconds, diversity, *watch)
+        return GroupResult(group, images, initial, final, seconds, diversity, *watch)
 
     def step_seconds(self) -> dict[bool, float] | None:
         return self.engine.step_seconds()

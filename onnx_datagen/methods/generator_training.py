@@ -141,11 +141,14 @@ class GeneratorTrainer(Engine):
         with torch.no_grad():
             return self.pipeline.final_view((generator or self.generator)(z, labels)).float().cpu().numpy()
 
-    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[LayerSums, np.ndarray]:
+    def optimize(
+        self, group: Group, progress: ProgressSink | None = None
+    ) -> tuple[LayerSums, np.ndarray, LayerSums | None]:
         if not self.trained:  # once per process; every group samples the same trained generator
             self.train(progress)
         initial = self.layer_sums(self.sample(group.start, group.size, self.untrained))
-        return initial, self.sample(group.start, group.size)
+        images = self.sample(group.start, group.size)
+        return initial, images, self.layer_sums(images) if self.prepared.bn_sites else None
 
     def measure(self, images: np.ndarray) -> Measured:
         return self.pixels.measure(images)

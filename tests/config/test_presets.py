@@ -98,7 +98,7 @@ def test_dsg_preset_derives_margins_and_lowers_its_slack_loss(tmp_path, capsys):
     config = GenerationConfig.from_dict({**preset, "n_iter": 30, "batch_size": 8}).resolve(*DIGITS_SIZE)
     engine = TorchEngine(prepared, config)
     initial = engine._final_images([engine._new_batch(0, 8)])  # the starting images optimize() begins from
-    _, final = engine.optimize(Group(0, 0, 8))
+    _, final, _ = engine.optimize(Group(0, 0, 8))
 
     def slack_loss(images):
         x = torch.tensor(images)
@@ -159,7 +159,7 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
 
     engine.model = recording
     reports = []
-    _, images = engine.optimize(Group(0, 0, 8), reports.append)
+    _, images, _ = engine.optimize(Group(0, 0, 8), reports.append)
     # the starting images are measured first (full size), then 6 steps at 8x8 and 3 at 16x16, then the final images
     # (whether the group went backwards)
     assert sizes == [(16, 16)] + [(8, 8)] * 6 + [(16, 16)] * 4 and images.shape == (8, 1, 16, 16)

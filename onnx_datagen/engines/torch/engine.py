@@ -358,7 +358,7 @@ class TorchEngine(BatchLoopEngine):
             low_res_fraction=0.0,
         )
         pilot = TorchEngine(self.prepared, pilot_config, self.model)
-        _, images = pilot.optimize(Group(0, 0, c.batch_size))
+        _, images, _ = pilot.optimize(Group(0, 0, c.batch_size))
         gaps = []
         with torch.no_grad():
             forward = self.model(torch.tensor(images, device=self.device))
@@ -371,7 +371,9 @@ class TorchEngine(BatchLoopEngine):
         if self.config.bn_loss is BnLoss.SLACK_L2_SQUARE and self.margins is None:
             self.margins = self._pilot_margins()  # once: every group aligns to the same margins
 
-    def optimize(self, group: Group, progress: ProgressSink | None = None) -> tuple[LayerSums, np.ndarray]:
+    def optimize(
+        self, group: Group, progress: ProgressSink | None = None
+    ) -> tuple[LayerSums, np.ndarray, LayerSums | None]:
         self._prepare()
         result = super().optimize(group, progress)
         release_freed_memory()  # the group's canvases, optimiser state and activations, freed just now

@@ -37,7 +37,6 @@ def measure(model: str, args) -> dict:
             row["seeds"].append({"seed": seed, "refused": report["refused"]})
             continue
         made = {k: report.get(k) for k in GENERATION}
-        made["method"] = made["method"] or report["config"]["method"]  # reports from before the worker said it
         row["seeds"].append({"seed": seed, **made, "scores": bench.score(f"default s{seed}", images)})
     return row
 

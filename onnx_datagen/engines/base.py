@@ -37,6 +37,11 @@ PROBE_STEPS = 3  # the first step of a probe warms caches up; the median of the 
 # loss tripled within two steps once RAdam's adaptive steps began and never came back) gained 1 point under ORT
 # (results_notes.md, "The optimisation must not go backwards").
 BACKWARDS, STRIKES, BACKTRACK_LR = 1.1, 3, 0.5
+# Unwatched, a group whose summed step loss stays above ABANDON times where its phase started, STRIKES iterations in a
+# row, is given up at once rather than run to the end and then optimised again: EfficientNet-Lite0's default first
+# attempt rose to 2.2-2.3x its start by its ninth iteration and never came back, while every other benchmark run stayed
+# under 1.12x (results_notes.md, "The optimisation must not go backwards").
+ABANDON = 1.5
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,24 @@ class LossWatch:
         self.strikes = 0
 
 
+class GroupWatch:
+    """A group's summed step loss per iteration against its phase's first: whether it ran away (ABANDON), and at
+    which iteration the attempt was given up."""
+
+    def __init__(self) -> None:
+        self.abandoned: int | None = None
+        self.new_phase()
+
+    def new_phase(self) -> None:
+        self.start, self.strikes = None, 0
+
+    def ran_away(self, loss: float) -> bool:
+        if self.start is None:
+            self.start = loss
+        self.strikes = self.strikes + 1 if self.start > 0 and loss > self.start * ABANDON else 0
+        return self.strikes >= STRIKES
+
+
 def optimised_tensors(batch: OptimisedBatch) -> list:
     return [t for group in batch.optimizer.param_groups for t in group["params"]]
 
@@ -262,17 +285,24 @@ class BatchLoopEngine(Engine):
     def optimize(
         self, group: Group, progress: ProgressSink | None = None
     ) -> tuple[LayerSums, np.ndarray, LayerSums | None]:
-        initial, images, self.backtracks = self._optimize_once(group, progress, RETRIES[0])
+        retries = bool(self.prepared.bn_sites)  # without BN statistics there is no loss to judge an attempt by
+        initial, images, self.backtracks = self._optimize_once(group, progress, RETRIES[0], abandon=retries)
         self.attempts = 1
-        if not self.prepared.bn_sites:
+        if not retries:
             return initial, images, None
-        final = self.layer_sums(images)
-        start, end = self.whole_set_bn_loss(initial), self.whole_set_bn_loss(final)
+        start = self.whole_set_bn_loss(initial)
+        if images is None:
+            log.warning("group %d: optimising it again, %s", group.index, RETRIES[1].what)
+            final, end = None, math.inf
+        else:
+            final = self.layer_sums(images)
+            end = self.whole_set_bn_loss(final)
         for retry in RETRIES[1:]:
             if end <= start:
                 break
-            log.warning("group %d: the BN loss ended above its start (%.4g -> %.4g); optimising it again, %s",
-                        group.index, start, end, retry.what)  # fmt: skip
+            if final is not None:
+                log.warning("group %d: the BN loss ended above its start (%.4g -> %.4g); optimising it again, %s",
+                            group.index, start, end, retry.what)  # fmt: skip
             _, again, backtracks = self._optimize_once(group, progress, retry)
             self.backtracks += backtracks
             self.attempts += 1
@@ -284,9 +314,10 @@ class BatchLoopEngine(Engine):
         return initial, images, final
 
     def _optimize_once(
-        self, group: Group, progress: ProgressSink | None, attempt: Attempt
-    ) -> tuple[LayerSums, np.ndarray, int]:
-        """(starting images' sums, final images, steps taken back) of one attempt."""
+        self, group: Group, progress: ProgressSink | None, attempt: Attempt, abandon: bool = False
+    ) -> tuple[LayerSums, np.ndarray | None, int]:
+        """(starting images' sums, final images, steps taken back) of one attempt; with `abandon`, final images None
+        when the loss ran away (GroupWatch)."""
         c = self.config
         batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
         initial = self.layer_sums(self._final_images(batches))
@@ -296,7 +327,12 @@ class BatchLoopEngine(Engine):
         if attempt.steady:
             self.pipeline = pipeline.steady()
         try:
-            backtracks = optimisation_loop(self, group, batches, steps, progress, attempt.watched)
+            watch = GroupWatch() if abandon else None
+            backtracks = optimisation_loop(self, group, batches, steps, progress, attempt.watched, watch)
+            if watch is not None and watch.abandoned is not None:
+                log.warning("group %d: the loss stayed above %gx its start %d iterations in a row; given up at "
+                            "iteration %d of %d", group.index, ABANDON, STRIKES, watch.abandoned + 1, c.n_iter)  # fmt: skip
+                return initial, None, backtracks
             return initial, self._final_images(batches), backtracks
         finally:
             self.pipeline = pipeline
@@ -374,12 +410,13 @@ def optimisation_loop(
     phase_list: list[Phase],
     progress: ProgressSink | None,
     watched: bool = False,
+    group_watch: GroupWatch | None = None,
 ) -> int:
     """Every iteration steps each of the group's batches once, in an order drawn from (seed, group, iteration).
 
     The one loop of every engine and of the generator method: batches are visited in the same order, divergence is
-    checked, schedules are stepped alike and, `watched`, steps that go backwards are taken back (LossWatch). Returns
-    the number of steps taken back."""
+    checked, schedules are stepped alike and, `watched`, steps that go backwards are taken back (LossWatch); with a
+    `group_watch`, the loop stops early when the group's loss runs away. Returns the number of steps taken back."""
     c = engine.config
     iteration = 0
     for batch in batches:
@@ -388,11 +425,15 @@ def optimisation_loop(
         engine._start_phase(batches, phase)
         for batch in batches:
             batch.watch.new_phase()
+        if group_watch is not None:
+            group_watch.new_phase()
         for _ in range(phase.iterations):
+            iteration_loss = 0.0
             order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
             for position, slot in enumerate(order):
                 batch = batches[slot]
                 loss, bn_loss, output_loss = engine._step(batch, slot)
+                iteration_loss += loss
                 if not np.isfinite(loss):
                     first = batch.index * c.batch_size
                     raise OptimizationError(
@@ -412,5 +453,8 @@ def optimisation_loop(
                 if progress is not None:
                     progress(StepReport(group.index, iteration, c.n_iter, position, len(batches), batch.index,
                                         loss, bn_loss, output_loss, lr))  # fmt: skip
+            if group_watch is not None and group_watch.ran_away(iteration_loss):
+                group_watch.abandoned = iteration
+                return sum(batch.watch.backtracks for batch in batches)
             iteration += 1
     return sum(batch.watch.backtracks for batch in batches)

@@ -331,7 +331,8 @@ class BatchLoopEngine(Engine):
             backtracks = optimisation_loop(self, group, batches, steps, progress, attempt.watched, watch)
             if watch is not None and watch.abandoned is not None:
                 log.warning("group %d: the loss stayed above %gx its start %d iterations in a row; given up at "
-                            "iteration %d of %d", group.index, ABANDON, STRIKES, watch.abandoned + 1, c.n_iter)  # fmt: skip
+                            "iteration %d of %d", group.index, ABANDON, STRIKES, watch.abandoned + 1,
+                            c.n_iter)  # fmt: skip
                 return initial, None, backtracks
             return initial, self._final_images(batches), backtracks
         finally:

@@ -28,14 +28,15 @@ from benchmarks.suites.imagenet_models import render as imagenet_models
 from benchmarks.suites.memory import render as memory
 from benchmarks.suites.openvino_e2e import render as openvino_e2e
 from benchmarks.suites.scaling import render as scaling
+from benchmarks.suites.shared_machine import render as shared_machine
 from benchmarks.suites.speed import render as speed
 from benchmarks.suites.speed_vs_mct import render as speed_vs_mct
 from benchmarks.suites.tails import render as tails
 from benchmarks.suites.wild_models import render as wild_models
 
 QUESTIONS = (  # each: NAME (its JSON), MARKDOWN (its file), render(result) -> text
-    imagenet, imagenet_models, tails, dense, wild_models, speed_vs_mct, speed, scaling, memory, openvino_e2e,
-    levers, compile_lever, engine_lever, activation_memory, step_time, activation_ranges, image_extremes,
+    imagenet, imagenet_models, tails, dense, wild_models, speed_vs_mct, speed, scaling, shared_machine, memory,
+    openvino_e2e, levers, compile_lever, engine_lever, activation_memory, step_time, activation_ranges, image_extremes,
 )  # fmt: skip
 SUMMARY = "RESULTS.md"
 IMAGENET_HEADING = "## ImageNet scale: MobileNetV2, 224x224"

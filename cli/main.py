@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 
@@ -84,9 +85,18 @@ def _notes_to_stderr() -> None:
     logger.setLevel(logging.INFO)
 
 
+def _waiting_threads_sleep() -> None:
+    """OpenMP threads waiting for work sleep rather than spin (OMP_WAIT_POLICY=PASSIVE), unless the caller chose: beside
+    other busy processes, spinning threads hold the cores the working ones wait for (benchmarks/results/
+    SHARED_MACHINE.md). OpenMP reads it once, when torch loads it, so only where torch is not imported yet."""
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 user error, 2 usage error, 130 interrupted)."""
     args = sys.argv[1:] if argv is None else list(argv)
+    _waiting_threads_sleep()
     _notes_to_stderr()
     try:
         result = cli.main(args=args, prog_name="datagen", standalone_mode=False)

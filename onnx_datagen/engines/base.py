@@ -137,23 +137,40 @@ class OptimisedBatch:
         return self.params if self.generator is None else self.generator(self.params)
 
 
+class Strikes:
+    """Losses in a row above `factor` times the current phase's first loss."""
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+        self.new_phase()
+
+    def new_phase(self) -> None:
+        self.start, self.count = None, 0
+
+    def struck_out(self, loss: float) -> bool:
+        """Whether `loss` is the STRIKES-th in a row above the factor times the phase's first."""
+        if self.start is None:
+            self.start = loss
+        self.count = self.count + 1 if self.start > 0 and loss > self.start * self.factor else 0
+        return self.count >= STRIKES
+
+
 class LossWatch:
     """One batch's first and best loss in the current phase, its optimised tensors at the best, and its step size
     after backtracks."""
 
     def __init__(self) -> None:
         self.lr_scale, self.backtracks = 1.0, 0
+        self.rise = Strikes(BACKWARDS)
         self.new_phase()
 
     def new_phase(self) -> None:
-        self.start, self.best, self.snapshot, self.strikes = None, math.inf, None, 0
+        self.best, self.snapshot = math.inf, None
+        self.rise.new_phase()
 
     def went_backwards(self, loss: float) -> bool:
         """Whether `loss` is the STRIKES-th in a row above BACKWARDS times the phase's first."""
-        if self.start is None:
-            self.start = loss
-        self.strikes = self.strikes + 1 if self.start > 0 and loss > self.start * BACKWARDS else 0
-        return self.strikes >= STRIKES
+        return self.rise.struck_out(loss)
 
     def remember(self, loss: float, batch: OptimisedBatch) -> None:
         """Keep the tensors that gave `loss` (before the step that follows it) when it is the phase's best."""
@@ -168,25 +185,16 @@ class LossWatch:
         batch.optimizer.state.clear()
         self.lr_scale *= BACKTRACK_LR
         self.backtracks += 1
-        self.strikes = 0
+        self.rise.count = 0
 
 
-class GroupWatch:
-    """A group's summed step loss per iteration against its phase's first: whether it ran away (ABANDON), and at
-    which iteration the attempt was given up."""
+class GroupWatch(Strikes):
+    """A group's summed step loss per iteration against its phase's first (ABANDON), and the iteration at which the
+    attempt was given up."""
 
     def __init__(self) -> None:
+        super().__init__(ABANDON)
         self.abandoned: int | None = None
-        self.new_phase()
-
-    def new_phase(self) -> None:
-        self.start, self.strikes = None, 0
-
-    def ran_away(self, loss: float) -> bool:
-        if self.start is None:
-            self.start = loss
-        self.strikes = self.strikes + 1 if self.start > 0 and loss > self.start * ABANDON else 0
-        return self.strikes >= STRIKES
 
 
 def optimised_tensors(batch: OptimisedBatch) -> list:
@@ -291,18 +299,14 @@ class BatchLoopEngine(Engine):
         if not retries:
             return initial, images, None
         start = self.whole_set_bn_loss(initial)
-        if images is None:
-            log.warning("group %d: optimising it again, %s", group.index, RETRIES[1].what)
-            final, end = None, math.inf
-        else:
-            final = self.layer_sums(images)
-            end = self.whole_set_bn_loss(final)
+        final = None if images is None else self.layer_sums(images)  # None: the first attempt was given up
+        end = math.inf if final is None else self.whole_set_bn_loss(final)
         for retry in RETRIES[1:]:
             if end <= start:
                 break
-            if final is not None:
-                log.warning("group %d: the BN loss ended above its start (%.4g -> %.4g); optimising it again, %s",
-                            group.index, start, end, retry.what)  # fmt: skip
+            ended = f"the BN loss ended above its start ({start:.4g} -> {end:.4g})"
+            why = "it was given up" if final is None else ended
+            log.warning("group %d: %s; optimising it again, %s", group.index, why, retry.what)
             _, again, backtracks = self._optimize_once(group, progress, retry)
             self.backtracks += backtracks
             self.attempts += 1
@@ -454,7 +458,7 @@ def optimisation_loop(
                 if progress is not None:
                     progress(StepReport(group.index, iteration, c.n_iter, position, len(batches), batch.index,
                                         loss, bn_loss, output_loss, lr))  # fmt: skip
-            if group_watch is not None and group_watch.ran_away(iteration_loss):
+            if group_watch is not None and group_watch.struck_out(iteration_loss):
                 group_watch.abandoned = iteration
                 return sum(batch.watch.backtracks for batch in batches)
             iteration += 1

@@ -348,7 +348,7 @@ def test_pixel_formats_refuse_models_with_other_channel_counts(tmp_path, capsys)
     assert code == 1 and "format hailo writes 1- or 3-channel 8-bit images but the model input has 4" in err
 
 
-def test_waiting_openmp_threads_sleep_unless_the_caller_chose(tmp_path):
+def test_waiting_openmp_threads_sleep_unless_the_caller_chose():
     """The setting reaches a fresh process's OpenMP only if it is in place before torch loads: a `datagen` process
     sets it first, and leaves a caller's own choice alone."""
     import os
@@ -356,7 +356,7 @@ def test_waiting_openmp_threads_sleep_unless_the_caller_chose(tmp_path):
     import sys
 
     script = (
-        "import os, sys, onnx_datagen.cli.main as m; m.main(['--version']); import torch; "
+        "import os, onnx_datagen.cli.main as m; m.main(['--version']); import torch; "
         "print(os.environ.get('OMP_WAIT_POLICY'), torch.get_num_threads() > 0)"
     )
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}

@@ -38,7 +38,7 @@ def cases(work: Path) -> dict[str, list[str]]:
     parallel regions, and MobileNetV2 at 224x224."""
     digits = [str(REPO / "models" / "digits_cnn.onnx"), "--mean", "0.3", "--std", "0.32"]
     return {
-        "digits CNN, 28x28, 32 images, 30 iterations": [*digits, "-n", "32", "--n-iter", "30"],
+        "digits CNN, 16x16, 32 images, 30 iterations": [*digits, "-n", "32", "--n-iter", "30"],
         "MobileNetV2, 224x224, 8 images, 4 iterations": [str(mobilenet_v2_onnx(work)), "-n", "8", "--n-iter", "4"],
     }
 

@@ -28,6 +28,33 @@ def test_moments_against_numpy(x):
     np.testing.assert_allclose(std.numpy(), a.std(axis=(2, 3)), rtol=RTOL)  # biased std, as BN
 
 
+@pytest.mark.parametrize("granularity", [Granularity.PER_BATCH, Granularity.PER_IMAGE])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "rank3", "transposed"])
+def test_moments_and_their_gradient_in_every_layout(granularity, layout):
+    """The fused path (contiguous and channels-last activations) and the plain one (other layouts) give the moments
+    and the gradient of any loss on them that float64 autograd of mean(x) and mean(x * x) gives."""
+    a = np.random.default_rng(1).normal(0.5, 2.0, (4, 3, 5, 6))
+    x = torch.tensor(a[..., 0] if layout == "rank3" else a, dtype=torch.float32)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    if layout == "transposed":
+        x = x.transpose(2, 3)
+    reference = torch.tensor(x.detach().numpy(), dtype=torch.float64, requires_grad=True)
+    x.requires_grad_(True)
+    dims = tuple(range(2, x.dim())) if granularity is Granularity.PER_IMAGE else (0, *range(2, x.dim()))
+    expected = (reference.mean(dims), (reference * reference).mean(dims))
+    got = moments(x, granularity)
+    assert (type(got[0].grad_fn).__name__ == "FusedMomentsBackward") is (layout != "transposed")
+    weights = [torch.tensor(np.random.default_rng(2).normal(size=tuple(m.shape))) for m in expected]
+    sum((m * w).sum() for m, w in zip(expected, weights)).backward()
+    sum((m.double() * w).sum() for m, w in zip(got, weights)).backward()
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g.detach().numpy(), e.detach().numpy(), rtol=RTOL)
+    # A value's gradient is (w1 + 2 w2 x) / n: where the two terms cancel only an absolute bound holds.
+    scale = float(reference.grad.abs().max())
+    np.testing.assert_allclose(x.grad.numpy(), reference.grad.numpy(), rtol=RTOL, atol=RTOL * scale)
+
+
 def test_moments_of_2d_features():
     x = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))  # fixed: a mean near 0 has no relative bound
     m, _ = moments(x, Granularity.PER_BATCH)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 FRACTAL_STREAM = 7  # keeps these generators apart from the optimiser's (seed, batch, stream) streams
-WALKERS = 512  # chaos-game points advanced together
+WALKERS = 16384  # at most this many chaos-game points advanced together (some 140 numpy steps at 224x224, not 4,000)
+STEPS = 64  # at least this many kept steps, so that small images do not pay a burn-in of WALKERS points
 BURN_IN = 16  # steps before points lie on the attractor
 POINTS_PER_PIXEL = 40  # rendered points per image pixel (before the 1-99 % crop)
 
@@ -49,43 +50,53 @@ def _rotations(angles: np.ndarray) -> np.ndarray:
     return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
 
 
-def _chaos_game(rng: np.random.Generator, n_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Points on the attractor and their RGB colours.
+def _chaos_game(rng: np.random.Generator, n_points: int) -> tuple[int, np.ndarray]:
+    """The number of walkers, and points on the attractor: their x, y and RGB colour as five rows of float32 (the
+    first `walkers` points are one step's).
 
     Each map has a colour and a point's colour is the running blend of the maps that moved it (a
     colour IFS), so colour varies smoothly across the attractor's parts instead of filling flat blobs.
     """
     matrices, offsets, probabilities = _random_maps(rng)
-    palette = rng.uniform(0, 255, (len(probabilities), 3))
-    steps = BURN_IN + -(-n_points // WALKERS)
-    points = rng.uniform(-1.0, 1.0, (WALKERS, 2))
-    colours = np.full((WALKERS, 3), 127.5)
-    choices = rng.choice(len(probabilities), size=(steps, WALKERS), p=probabilities)
-    kept_points, kept_colours = [], []
-    for step in range(steps):
-        chosen = choices[step]
-        points = np.einsum("wij,wj->wi", matrices[chosen], points) + offsets[chosen]
-        colours = (colours + palette[chosen]) / 2
+    palette = rng.uniform(0, 255, (3, len(probabilities))).astype(np.float32)
+    a, b, c, d = (matrices[:, i, j].astype(np.float32) for i in (0, 1) for j in (0, 1))  # x' = a x + b y + e
+    e, f = (offsets[:, i].astype(np.float32) for i in (0, 1))  # y' = c x + d y + f
+    walkers = int(np.clip(n_points // STEPS, 1, WALKERS))
+    steps = -(-n_points // walkers)
+    x, y = rng.uniform(-1.0, 1.0, (2, walkers)).astype(np.float32)
+    colour = np.full((3, walkers), 127.5, dtype=np.float32)
+    # The map a uniform draw picks is the number of cumulative probabilities it passes (rng.choice's inverse CDF).
+    draws = rng.random((BURN_IN + steps, walkers), dtype=np.float32)
+    choices = np.zeros(draws.shape, dtype=np.intp)
+    for bound in np.cumsum(probabilities)[:-1].astype(np.float32):
+        choices += draws >= bound
+    kept = np.empty((5, steps, walkers), dtype=np.float32)
+    for step, chosen in enumerate(choices):
+        x, y = a[chosen] * x + b[chosen] * y + e[chosen], c[chosen] * x + d[chosen] * y + f[chosen]
+        colour += palette[:, chosen]
+        colour *= 0.5
         if step >= BURN_IN:
-            kept_points.append(points)
-            kept_colours.append(colours)
-    return np.concatenate(kept_points)[:n_points], np.concatenate(kept_colours)[:n_points]
+            kept[:2, step - BURN_IN], kept[2:, step - BURN_IN] = (x, y), colour
+    return walkers, kept.reshape(5, -1)[:, :n_points]
 
 
 def _render(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """One H x W x 3 uint8 image: a background, then the attractor's coloured points."""
-    points, colours = _chaos_game(rng, POINTS_PER_PIXEL * height * width)
-    # Fit the attractor into a random part of the frame (1-99 % of the points, so outliers do not shrink it).
-    low, high = np.percentile(points, [1, 99], axis=0)
+    walkers, points = _chaos_game(rng, POINTS_PER_PIXEL * height * width)
+    x, y, *rgb = points
+    # Fit the attractor into a random part of the frame (1-99 % of the points, so outliers do not shrink it),
+    # judged on one step's walkers: independent chains, so a fair sample of the whole attractor.
+    low, high = np.percentile(np.stack([x[:walkers], y[:walkers]]), [1, 99], axis=1)
     scale = rng.uniform(0.7, 1.1) * min(height, width) / np.maximum(high - low, 1e-6).max()
-    centred = (points - (low + high) / 2) @ _rotations(rng.uniform(0, 2 * np.pi)).T * scale
-    rows = np.round(centred[:, 1] + height / 2 + rng.uniform(-0.15, 0.15) * height).astype(int)
-    cols = np.round(centred[:, 0] + width / 2 + rng.uniform(-0.15, 0.15) * width).astype(int)
-    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
-    flat = rows[inside] * width + cols[inside]
-
-    counts = np.bincount(flat, minlength=height * width).astype(np.float64)
-    summed = [np.bincount(flat, weights=colours[inside, c], minlength=height * width) for c in range(3)]
+    (r00, r01), (r10, r11) = (_rotations(rng.uniform(0, 2 * np.pi)) * scale).astype(np.float32)
+    x, y = x - np.float32((low[0] + high[0]) / 2), y - np.float32((low[1] + high[1]) / 2)
+    rows = np.rint(r10 * x + r11 * y + np.float32(height / 2 + rng.uniform(-0.15, 0.15) * height)).astype(np.int32)
+    cols = np.rint(r00 * x + r01 * y + np.float32(width / 2 + rng.uniform(-0.15, 0.15) * width)).astype(np.int32)
+    outside = (rows < 0) | (rows >= height) | (cols < 0) | (cols >= width)
+    flat = np.where(outside, height * width, rows * width + cols)  # one spare bin collects the points off the frame
+    bins = height * width + 1
+    counts = np.bincount(flat, minlength=bins)[:-1].astype(np.float64)
+    summed = [np.bincount(flat, weights=channel, minlength=bins)[:-1] for channel in rgb]
     colour = np.stack(summed, axis=1) / np.maximum(counts, 1)[:, None]
     # Dense regions cover the background fully; sparse ones let it show through.
     alpha = 1.0 - np.exp(-counts / rng.uniform(2.0, 8.0))

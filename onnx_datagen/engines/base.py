@@ -106,6 +106,16 @@ class ProgressSink(Protocol):
 
 
 @dataclass(frozen=True)
+class StepTimes:
+    """Measured seconds of what a run repeats for every batch: one optimiser step of a full batch by phase resolution
+    (key: half resolution), and the batch's start besides its steps (its starting canvas, rendered for fractal
+    starts, and each phase's start)."""
+
+    step: dict[bool, float]
+    batch_start: float
+
+
+@dataclass(frozen=True)
 class Phase:
     """A run of iterations at one resolution; every batch's optimiser and schedule start afresh in each."""
 
@@ -273,9 +283,9 @@ class Engine(ABC):
     def layer_statistics(self, images: np.ndarray) -> LayerStatistics:
         return self.layer_sums(images).statistics()
 
-    def step_seconds(self) -> dict[bool, float] | None:
-        """Seconds of one optimiser step of a full batch, by phase resolution (key: half resolution); None for an
-        engine whose work is not a number of steps per batch."""
+    def step_seconds(self) -> StepTimes | None:
+        """What one batch's steps and start cost here; None for an engine whose work is not a number of steps per
+        batch."""
         return None
 
 
@@ -349,15 +359,19 @@ class BatchLoopEngine(Engine):
         weights = LAYER_WEIGHTINGS[c.layer_weighting](len(targets.names) - 1, c.input_term, c.first_layer_multiplier)
         return float(np.dot(weights, layer_losses(sums.statistics(), targets, bn_loss_for(c))))
 
-    def step_seconds(self) -> dict[bool, float]:
-        """Seconds of one optimiser step of a full batch, by phase resolution (key: half resolution), measured on a
-        throwaway batch whose random streams no job uses, so the images that follow are unchanged."""
+    def step_seconds(self) -> StepTimes:
+        """What one full batch's steps and start cost, measured on a throwaway batch whose random streams no job
+        uses, so the images that follow are unchanged."""
         self._prepare()
+        started = time.perf_counter()
         probe, measured = self._new_batch(PROBE_BATCH, self.config.batch_size), {}
+        starts = time.perf_counter() - started
         for half in (True, False) if self.half_resolution_runs else (False,):
             phase = Phase(PROBE_STEPS, half)
             self.cache = self._moment_cache(1) if self.config.granularity is Granularity.ALL_IMAGES else None
+            started = time.perf_counter()
             self._start_phase([probe], phase)
+            starts += time.perf_counter() - started
             seconds = []
             for _ in range(phase.iterations):
                 started = time.perf_counter()
@@ -367,7 +381,7 @@ class BatchLoopEngine(Engine):
                 seconds.append(time.perf_counter() - started)
             measured[half] = float(np.median(seconds[1:]))
         self.cache = None
-        return measured
+        return StepTimes(measured, starts)
 
     def _prepare(self) -> None:  # noqa: B027 - most engines need nothing before their first step
         """Whatever must exist before the first step of any group (computed once)."""

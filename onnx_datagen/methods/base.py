@@ -17,7 +17,7 @@ from onnx_datagen.config.choices import EngineChoice, Granularity, Method, Outpu
 from onnx_datagen.config.defaults import ALL_IMAGES_GROUP
 from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
 from onnx_datagen.data.diversity import DiversitySums
-from onnx_datagen.engines.base import Engine, Group, ProgressSink
+from onnx_datagen.engines.base import Engine, Group, ProgressSink, StepTimes
 from onnx_datagen.errors import ConversionError, DependencyError
 from onnx_datagen.graph.heads import classifier_classes, output_classes
 from onnx_datagen.graph.image_input import describe_dims, tensor_dims
@@ -80,8 +80,8 @@ class ImageMaker(Protocol):
     def record(self) -> dict:
         """What the manifest says about how the images were made (merged datasets take it from their shards)."""
 
-    def step_seconds(self) -> dict[bool, float] | None:
-        """Measured seconds of one optimiser step by resolution (Engine.step_seconds); None: nothing to fit."""
+    def step_seconds(self) -> StepTimes | None:
+        """What a batch's steps and start cost here (Engine.step_seconds); None: nothing to fit."""
 
     def set_iterations(self, n_iter: int) -> None:
         """Optimise every group that follows for n_iter iterations (a time budget's choice)."""
@@ -153,7 +153,7 @@ class EngineMaker:
             return GroupResult(group, images, None, None, seconds, diversity, *watch)
         return GroupResult(group, images, initial, final, seconds, diversity, *watch)
 
-    def step_seconds(self) -> dict[bool, float] | None:
+    def step_seconds(self) -> StepTimes | None:
         return self.engine.step_seconds()
 
     def set_iterations(self, n_iter: int) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from onnx_datagen.config.generation import ResolvedConfig
 from onnx_datagen.config.parsing import parse_duration
+from onnx_datagen.engines.base import StepTimes
 from onnx_datagen.errors import ConfigError
 
 # Scoring a finished group (BN sums of the initial and final images, diversity: three forward passes without
@@ -24,18 +25,21 @@ class RunEstimate:
     n_iter: int
     batch_size: int
     step_seconds: float  # one optimiser step of one full-resolution batch, measured
-    seconds: float  # the whole run from now: optimisation and scoring
+    setup_seconds: float  # spent before the estimate: model conversion, preparation, the measurement itself
+    seconds: float  # the whole run from its start: set-up, batch starts, optimisation and scoring
     budget_seconds: float | None = None
 
     def text(self) -> str:
         budget = f" of a {spoken(self.budget_seconds)} budget" if self.budget_seconds else ""
         return (
-            f"about {spoken(self.seconds)}{budget} for {self.n_images} images ({self.n_iter} iterations; one step "
-            f"of {self.batch_size} images takes {self.step_seconds:.2g} s here)"
+            f"about {spoken(self.seconds)}{budget} for {self.n_images} images, {spoken(self.setup_seconds)} of "
+            f"set-up included ({self.n_iter} iterations; one step of {self.batch_size} images takes "
+            f"{self.step_seconds:.2g} s here)"
         )
 
     def record(self) -> dict:
-        out = {"estimated_seconds": round(self.seconds, 1), "step_seconds": round(self.step_seconds, 4)}
+        out = {"estimated_seconds": round(self.seconds, 1), "step_seconds": round(self.step_seconds, 4),
+               "setup_seconds": round(self.setup_seconds, 1)}  # fmt: skip
         if self.budget_seconds:
             out["budget_seconds"] = self.budget_seconds
         return out
@@ -50,26 +54,26 @@ def spoken(seconds: float) -> str:
 
 
 def fit_iterations(
-    steps: dict[bool, float],
+    times: StepTimes,
     config: ResolvedConfig,
     n_images: int,
     batches: int,
     elapsed: float,
     n_iter: int | None = None,
 ) -> tuple[ResolvedConfig, RunEstimate]:
-    """The config with n_iter fitted to config.time_budget, and the run's estimate.
+    """The config with n_iter fitted to config.time_budget, and the run's estimate from its start.
 
-    `steps`: seconds of one step of a full batch, by phase resolution (key: half resolution); `batches`: the run's
-    batches; `elapsed`: the set-up so far, spent from the budget; `n_iter`: the iterations an earlier run of this
-    job chose (resume)."""
+    `times`: what a batch's step and start cost (Engine.step_seconds); `batches`: the run's batches; `elapsed`: the
+    set-up so far, spent from the budget; `n_iter`: the iterations an earlier run of this job chose (resume)."""
+    steps = times.step
     low = config.low_res_fraction if True in steps else 0.0
     iteration = batches * (low * steps.get(True, 0.0) + (1 - low) * steps[False])
-    scoring = batches * SCORING_STEPS_PER_BATCH * steps[False]
+    once = elapsed + batches * (times.batch_start + SCORING_STEPS_PER_BATCH * steps[False])
     budget = parse_duration(config.time_budget) if config.time_budget else None
     if n_iter is not None:
         config = config.replace(n_iter=n_iter)
     elif budget is not None:
-        fits = int((budget - elapsed - scoring) // iteration)
+        fits = int((budget - once) // iteration)
         if fits < 1:
             raise ConfigError(
                 f"--time-budget {config.time_budget} leaves no time for one iteration of {n_images} images here "
@@ -78,6 +82,6 @@ def fit_iterations(
             )
         config = config.replace(n_iter=min(config.n_iter, fits))
     estimate = RunEstimate(
-        n_images, config.n_iter, config.batch_size, steps[False], config.n_iter * iteration + scoring, budget
+        n_images, config.n_iter, config.batch_size, steps[False], elapsed, once + config.n_iter * iteration, budget
     )
     return config, estimate

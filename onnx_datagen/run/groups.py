@@ -97,12 +97,12 @@ class GroupRunner:
         estimate, which run_record then carries; returns the config with the iterations chosen. `n_iter`: the
         iterations an earlier run of this job chose (resume)."""
         measuring = time.perf_counter()
-        steps = self.maker.step_seconds()  # may include work done once per run before the first step (a pilot)
-        if steps is None:  # a method that renders, or trains once for all images: nothing to fit
+        times = self.maker.step_seconds()  # may include work done once per run before the first step (a pilot)
+        if times is None:  # a method that renders, or trains once for all images: nothing to fit
             return config
         batches = sum(-(-g.size // config.batch_size) for g in plan_groups(n_images, config))
         elapsed += time.perf_counter() - measuring
-        config, self.estimate = fit_iterations(steps, config, n_images, batches, elapsed, n_iter)
+        config, self.estimate = fit_iterations(times, config, n_images, batches, elapsed, n_iter)
         self.maker.set_iterations(config.n_iter)
         log.info("%s", self.estimate.text())
         return config

@@ -12,7 +12,9 @@ from onnx_datagen.cli.main import main
 import onnx_datagen
 from onnx_datagen import GenerationConfig, Normalization
 from onnx_datagen.config.parsing import parse_duration
+from onnx_datagen.engines.base import StepTimes
 from onnx_datagen.errors import ConfigError
+from onnx_datagen.run.budget import SCORING_STEPS_PER_BATCH, fit_iterations
 from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
 
 DIGITS = Normalization((0.3,), (0.32,), 1.0, "digits")
@@ -43,6 +45,19 @@ def test_a_budget_chooses_the_iterations_and_measuring_changes_no_image():
     np.testing.assert_array_equal(dataset.images, again.images)
 
 
+def test_the_estimate_counts_set_up_batch_starts_steps_and_scoring_and_the_budget_fits_all_of_it():
+    config = GenerationConfig(n_iter=30, batch_size=8, low_res_fraction=0.5).resolve(224, 224)
+    times = StepTimes({True: 0.1, False: 0.3}, batch_start=0.2)  # a half-resolution step, a full one; a start
+    once = 10.0 + 8 * (0.2 + SCORING_STEPS_PER_BATCH * 0.3)  # set-up so far; 8 batches' starts and scoring
+    iteration = 8 * (0.5 * 0.1 + 0.5 * 0.3)
+    kept, estimate = fit_iterations(times, config, 64, batches=8, elapsed=10.0)
+    assert kept.n_iter == 30 and estimate.seconds == pytest.approx(once + 30 * iteration)
+    assert "for 64 images, 10 s of set-up included (30 iterations" in estimate.text()
+    budgeted, estimate = fit_iterations(times, config.replace(time_budget="40s"), 64, batches=8, elapsed=10.0)
+    assert estimate.seconds <= 40 < estimate.seconds + iteration  # the most iterations that fit, set-up included
+    assert budgeted.n_iter == 16 and estimate.record()["setup_seconds"] == 10.0
+
+
 def test_a_budget_too_small_for_one_iteration_is_refused_with_the_numbers():
     config = GenerationConfig(normalization=DIGITS, time_budget="0.001s")
     with pytest.raises(ConfigError, match="leaves no time for one iteration of 64 images"):
@@ -54,7 +69,7 @@ def test_generate_prints_its_estimate_before_it_starts_and_not_when_quiet(tmp_pa
     assert main([*args, "-o", str(tmp_path / "a")]) == 0
     err = capsys.readouterr().err
     first = err.splitlines()[0]
-    assert first.startswith("about ") and "for 16 images (5 iterations" in first, err
+    assert first.startswith("about ") and "for 16 images, " in first and "of set-up included (5 iterations" in first
     assert main([*args, "-o", str(tmp_path / "b"), "-q"]) == 0
     assert "about " not in capsys.readouterr().err
 

@@ -348,19 +348,19 @@ def test_pixel_formats_refuse_models_with_other_channel_counts(tmp_path, capsys)
     assert code == 1 and "format hailo writes 1- or 3-channel 8-bit images but the model input has 4" in err
 
 
-def test_waiting_openmp_threads_sleep_unless_the_caller_chose():
+def test_waiting_openmp_threads_spin_briefly_unless_the_caller_chose():
     """The setting reaches a fresh process's OpenMP only if it is in place before torch loads: a `datagen` process
-    sets it first, and leaves a caller's own choice alone."""
+    sets it first, and leaves a caller's own choice (a wait policy or a spin count) alone."""
     import os
     import subprocess
     import sys
 
     script = (
         "import os, onnx_datagen.cli.main as m; m.main(['--version']); import torch; "
-        "print(os.environ.get('OMP_WAIT_POLICY'), torch.get_num_threads() > 0)"
+        "print(os.environ.get('GOMP_SPINCOUNT'), torch.get_num_threads() > 0)"
     )
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    for given, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
-        run_env = env if given is None else {**env, "OMP_WAIT_POLICY": given}
-        done = subprocess.run([sys.executable, "-c", script], env=run_env, capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    for given, expected in (({}, "3000"), ({"OMP_WAIT_POLICY": "ACTIVE"}, "None"), ({"GOMP_SPINCOUNT": "50"}, "50")):
+        done = subprocess.run([sys.executable, "-c", script], env={**env, **given}, capture_output=True, text=True,
+                              check=True)  # fmt: skip
         assert done.stdout.split()[-2:] == [expected, "True"]

@@ -1,8 +1,9 @@
 """Throughput on a shared machine: `datagen generate`'s images x iterations per second alone, beside two busy
 processes (each a Python loop that never sleeps, as a CI runner's or a laptop's other work) and beside a second
 `datagen generate` (a batch job's or Ray workers' neighbour, under the same setting), with OpenMP's threads
-left to spin while they wait (OMP_WAIT_POLICY set empty: libgomp's default, what torch does when nothing is set) and
-with datagen's default (it sets OMP_WAIT_POLICY=PASSIVE where the caller set nothing: waiting threads sleep).
+left to spin while they wait (OMP_WAIT_POLICY set empty: libgomp's default, what torch does when nothing is set),
+sleeping at once (OMP_WAIT_POLICY=PASSIVE) and with datagen's default (it sets GOMP_SPINCOUNT=3000 where the caller
+set neither: waiting threads spin briefly, then sleep).
 
     python -m benchmarks.suites.shared_machine.run --work /work/bench/shared_machine
 
@@ -28,7 +29,11 @@ from benchmarks.models.mobilenet_v2 import mobilenet_v2_onnx
 from benchmarks.suites.shared_machine import render
 from benchmarks.suites.shared_machine.render import NAME
 
-POLICIES = {"spinning (libgomp's default)": {"OMP_WAIT_POLICY": ""}, "datagen's default (PASSIVE)": {}}
+POLICIES = {
+    "spinning (libgomp's default)": {"OMP_WAIT_POLICY": ""},
+    "sleeping at once (OMP_WAIT_POLICY=PASSIVE)": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "datagen's default (3,000 spins, then sleep)": {},
+}
 BUSY = [sys.executable, "-m", "benchmarks.suites.shared_machine.busy"]  # a Python loop that never sleeps
 LOADS = ("alone", "busy2", "datagen")
 

@@ -28,6 +28,9 @@ log = logging.getLogger("onnx_datagen")
 
 PROBE_BATCH = 2**40  # the batch index of step-time probes: beyond any job's batches, so it shares no random stream
 PROBE_STEPS = 3  # the first step of a probe warms caches up; the median of the rest is the step time
+# ... and steps of a few milliseconds run on for this long (at most PROBE_MAX_STEPS): the median of two was up to 30 %
+# off on the digits CNN, and a budget fitted to it 15 % short (benchmarks/results/ESTIMATE.md).
+PROBE_SECONDS, PROBE_MAX_STEPS = 0.5, 40
 
 # Watched (RETRIES below), a batch whose loss is back above BACKWARDS times where its phase started, STRIKES steps
 # in a row, has gone backwards (augmentations and a flat start move the loss by a few per cent, and Adam's first steps
@@ -367,13 +370,13 @@ class BatchLoopEngine(Engine):
         probe, measured = self._new_batch(PROBE_BATCH, self.config.batch_size), {}
         starts = time.perf_counter() - started
         for half in (True, False) if self.half_resolution_runs else (False,):
-            phase = Phase(PROBE_STEPS, half)
+            phase = Phase(PROBE_MAX_STEPS, half)
             self.cache = self._moment_cache(1) if self.config.granularity is Granularity.ALL_IMAGES else None
             started = time.perf_counter()
             self._start_phase([probe], phase)
             starts += time.perf_counter() - started
             seconds = []
-            for _ in range(phase.iterations):
+            while len(seconds) < PROBE_STEPS or (sum(seconds) < PROBE_SECONDS and len(seconds) < PROBE_MAX_STEPS):
                 started = time.perf_counter()
                 self._step(probe, 0)
                 probe.optimizer.step()

@@ -25,8 +25,9 @@ def moments(x: torch.Tensor, granularity: Granularity) -> tuple[torch.Tensor, to
 
 class FusedMoments(torch.autograd.Function):
     """Both moments from two reductions of a view and the gradient as one activation-sized tensor: the arithmetic
-    above makes a squared copy of every BN input and five more activation-sized tensors in its backward (a third of
-    MobileNetV2's step at 224x224, half of it with channels-last activations; results notes, "Moments in one pass")."""
+    above makes a squared copy of every BN input and five more activation-sized tensors in its backward (MobileNetV2's
+    step at 224x224: 0.35 -> 0.24 s with channels-last activations, 0.29 -> 0.23 s contiguous; results notes,
+    "Moments in one pass")."""
 
     @staticmethod
     def forward(ctx, x, per_image: bool):

@@ -18,6 +18,7 @@ from benchmarks.probes.activation_memory import render as activation_memory
 from benchmarks.probes.activation_ranges import render as activation_ranges
 from benchmarks.probes.compile_lever import render as compile_lever
 from benchmarks.probes.engine_lever import render as engine_lever
+from benchmarks.probes.estimate import render as estimate
 from benchmarks.probes.image_extremes import render as image_extremes
 from benchmarks.probes.levers import render as levers
 from benchmarks.probes.step_time import render as step_time
@@ -37,6 +38,7 @@ from benchmarks.suites.wild_models import render as wild_models
 QUESTIONS = (  # each: NAME (its JSON), MARKDOWN (its file), render(result) -> text
     imagenet, imagenet_models, tails, dense, wild_models, speed_vs_mct, speed, scaling, shared_machine, memory,
     openvino_e2e, levers, compile_lever, engine_lever, activation_memory, step_time, activation_ranges, image_extremes,
+    estimate,
 )  # fmt: skip
 SUMMARY = "RESULTS.md"
 IMAGENET_HEADING = "## ImageNet scale: MobileNetV2, 224x224"

@@ -3,7 +3,8 @@
 torchvision's MobileNetV2 (benchmarks/models/mobilenet_v2.py), 224x224, per-batch statistics, 8 iterations of one batch
 each; the first steps warm caches up, so the fastest step is reported. `half` runs 75 % of the iterations at half
 resolution (DeepInversion's low-resolution phase; the views are then jitter + flip, which it needs), and the fastest
-step is one of those.
+step is one of those. *Network alone* is the floor under a step: the converted network's forward and backward to its
+input (the sum of its output), no statistics, loss or views, fastest of 7, at the same size.
 
     python -m benchmarks.probes.step_time.run --work /work/bench/imagenet [--threads 2]   # STEP_TIME.md, step_time.json
 """
@@ -52,7 +53,32 @@ def main() -> None:
         rows.append({"batch": batch, "precision": precision, "low_res_fraction": low, "step_s": round(step, 3),
                      "images_x_iterations_per_s": round(batch / step, 1)})  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
+    for low in (0.0, 0.75):
+        step = network_alone(model, 8, 112 if low else 224)
+        rows.append({"batch": 8, "precision": "fp32", "low_res_fraction": low, "network_alone": True,
+                     "step_s": round(step, 3), "images_x_iterations_per_s": round(8 / step, 1)})  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
     publish(render, save_result(NAME, {"threads": args.threads, "rows": rows}))
+
+
+def network_alone(model, batch: int, side: int) -> float:
+    """Fastest of 7 forward + backward passes of the converted network (as the torch engine runs it) to its input."""
+    import torch
+
+    from onnx_datagen.config.generation import GenerationConfig
+    from onnx_datagen.engines.torch.engine import TorchEngine
+    from onnx_datagen.graph.prepare import prepare_model
+
+    prepared = prepare_model(model)
+    network = TorchEngine(prepared, GenerationConfig().resolve(side, side)).model
+    x = torch.randn(batch, 3, side, side, requires_grad=True)
+    seconds = []
+    for _ in range(7):
+        started = time.perf_counter()
+        network(x).outputs[0].sum().backward()
+        seconds.append(time.perf_counter() - started)
+        x.grad = None
+    return min(seconds)
 
 
 if __name__ == "__main__":

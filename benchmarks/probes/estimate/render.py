@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from benchmarks.harness.results import machine_line
+
 NAME, MARKDOWN = "estimate", "ESTIMATE.md"
 
 
 def render(result: dict) -> str:
-    machine, data = result["machine"], result["data"]
+    data = result["data"]
     lines = [
         "# Time estimates and budgets against the clock",
         "",
-        f"Regenerate: `{result['command']}` (nothing else running). CPU: {machine['cpu']}, {machine['cores']} cores, "
-        f"torch {machine['versions']['torch']}, `--threads {data['threads']}`. *Estimate*: what `datagen generate` "
+        f"Regenerate: `{result['command']}` (nothing else running), `--threads {data['threads']}`. Machine: "
+        f"{machine_line(result['machine'])}. *Estimate*: what `datagen generate` "
         "prints before the run (the manifest's `timing.estimated_seconds`, set-up included); *wall*: the whole "
         "process, interpreter start included; *set-up*: what the estimate had spent before it was made.",
         "",

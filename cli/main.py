@@ -21,8 +21,8 @@ from onnx_datagen.cli.train_generator import train_generator_command
 from onnx_datagen._version import __version__
 from onnx_datagen.errors import UserError
 
-# Spins of a waiting OpenMP thread before it sleeps: MobileNetV2's 224x224 step alone as fast as spinning (0-7 %
-# slower; sleeping at once: 15-35 %), beside two busy processes 2.3x slower (spinning 4.1x; results notes).
+# Spins of a waiting OpenMP thread before it sleeps: MobileNetV2 at 224x224 alone as fast as spinning (sleeping at
+# once: 18 % slower), beside two busy processes 1.9x slower than alone (spinning 4.1x; SHARED_MACHINE.md).
 WAITING_THREAD_SPINS = "3000"
 
 

@@ -19,6 +19,14 @@ from pathlib import Path
 
 from benchmarks.harness.paths import REPO
 
+DATAGEN = [sys.executable, "-m", "onnx_datagen.cli.main"]  # the CLI, under this interpreter
+
+
+def generate_npy(arguments: list[str], out: Path, threads: int) -> list[str]:
+    """`datagen generate ARGUMENTS`, quiet, npy only, with `threads` torch threads, into `out` (its manifest.json says
+    how the run went)."""
+    return [*DATAGEN, "generate", *arguments, "--format", "npy", "-q", "--threads", str(threads), "-o", str(out)]
+
 
 @dataclass(frozen=True)
 class ChildRun:

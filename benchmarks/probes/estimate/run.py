@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.harness.child import run_child
+from benchmarks.harness.child import generate_npy, run_child
 from benchmarks.harness.options import REQUIRED, add_options
 from benchmarks.harness.paths import REPO
 from benchmarks.harness.results import publish, save_result
@@ -38,9 +37,7 @@ def cases(work: Path) -> dict[str, list[str]]:
 
 def measure(arguments: list[str], threads: int) -> dict:
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "onnx_datagen.cli.main", "generate", *arguments, "--format", "npy", "-q",
-                   "--threads", str(threads), "-o", out]  # fmt: skip
-        run = run_child(command)
+        run = run_child(generate_npy(arguments, Path(out), threads))
         manifest = json.loads((Path(out) / "manifest.json").read_text())
     timing = manifest["timing"]
     return {"wall_s": round(run.wall_s, 1), "n_iter": manifest["config"]["n_iter"], **timing}

@@ -16,17 +16,16 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.harness.child import DATAGEN
 from benchmarks.harness.options import add_options
 from benchmarks.harness.results import publish, save_result
 from benchmarks.suites.scaling import render
 from benchmarks.suites.scaling.render import NAME
 
-DATAGEN = [sys.executable, "-m", "onnx_datagen.cli.main"]
 BATCH = 32  # datagen's default batch at 32x32: groups are whole batches
 MODES = ["1 process, 2 threads", "1 process, 1 thread", "2 shard processes + merge", "Ray, 2 workers"]
 

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.harness.child import run_child
+from benchmarks.harness.child import generate_npy, run_child
 from benchmarks.harness.options import REQUIRED, add_options
 from benchmarks.harness.paths import REPO
 from benchmarks.harness.results import publish, save_result
@@ -36,6 +36,7 @@ POLICIES = {
 }
 BUSY = [sys.executable, "-m", "benchmarks.suites.shared_machine.busy"]  # a Python loop that never sleeps
 LOADS = ("alone", "busy2", "datagen")
+THREADS = 2
 
 
 def cases(work: Path) -> dict[str, list[str]]:
@@ -48,11 +49,6 @@ def cases(work: Path) -> dict[str, list[str]]:
     }
 
 
-def datagen(arguments: list[str], out: Path) -> list[str]:
-    return [sys.executable, "-m", "onnx_datagen.cli.main", "generate", *arguments, "--format", "npy", "-q",
-            "--threads", "2", "-o", str(out)]  # fmt: skip
-
-
 def measure(arguments: list[str], env: dict, load: str) -> float:
     """Images x iterations per second of one run beside `load`'s processes."""
     with tempfile.TemporaryDirectory() as out:
@@ -60,12 +56,12 @@ def measure(arguments: list[str], env: dict, load: str) -> float:
             "alone": [],
             "busy2": [BUSY] * 2,
             # the same run again, ten times as long, under the same policy (datagen batch or Ray workers on one node)
-            "datagen": [datagen([*arguments, "--n-iter", "1000"], Path(out) / "other")],
+            "datagen": [generate_npy([*arguments, "--n-iter", "1000"], Path(out) / "other", THREADS)],
         }[load]
         running = [subprocess.Popen(command, env={**os.environ, **env}, cwd=REPO, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL) for command in others]  # fmt: skip
         try:
-            run_child(datagen(arguments, Path(out) / "set"), env=env)
+            run_child(generate_npy(arguments, Path(out) / "set", THREADS), env=env)
             manifest = json.loads((Path(out) / "set" / "manifest.json").read_text())
         finally:
             for process in running:

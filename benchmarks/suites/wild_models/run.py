@@ -31,12 +31,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.harness.child import DATAGEN
 from benchmarks.harness.options import REQUIRED, add_options, add_render_only
 from benchmarks.harness.results import load_result, publish, save_result
 from benchmarks.suites.wild_models import render
 from benchmarks.suites.wild_models.render import MARKDOWN, NAME
-
-DATAGEN = [sys.executable, "-m", "onnx_datagen.cli.main"]
 
 
 @dataclass(frozen=True)

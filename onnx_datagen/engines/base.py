@@ -167,6 +167,10 @@ class Strikes:
         self.count = self.count + 1 if self.start > 0 and loss > self.start * self.factor else 0
         return self.count >= STRIKES
 
+    def start_over(self) -> None:
+        """Forget the strikes so far; the phase's first loss stays the reference."""
+        self.count = 0
+
 
 class LossWatch:
     """One batch's first and best loss in the current phase, its optimised tensors at the best, and its step size
@@ -198,7 +202,7 @@ class LossWatch:
         batch.optimizer.state.clear()
         self.lr_scale *= BACKTRACK_LR
         self.backtracks += 1
-        self.rise.count = 0
+        self.rise.start_over()
 
 
 class GroupWatch(Strikes):

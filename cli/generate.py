@@ -157,6 +157,10 @@ def print_summary(dataset) -> None:
             f"{backwards}); BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)"
             f"{steps}"
         )
+    done = (dataset.manifest.get("timing") or {}).get("iterations_done")
+    if done is not None:
+        planned = dataset.manifest["config"]["n_iter"]
+        click.echo(f"  the time budget ended the optimisation at {done:g} iterations per image ({planned} planned)")
     if dataset.manifest.get("diversity"):
         from onnx_datagen.data.diversity import describe
 

@@ -73,7 +73,8 @@ class GenerationConfig:
     time_budget: str | None = knob(
         None,
         "fit the run into this wall-clock time, e.g. 10m, 90s, 1h30m: the step time is measured first and --n-iter "
-        "becomes the iterations that fit (at most --n-iter); the manifest records both",
+        "becomes the iterations that fit (at most --n-iter), and the optimisation stops at the deadline; the manifest "
+        "records both",
     )
     batch_size: int | None = knob(
         None,

@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -116,6 +117,31 @@ class StepTimes:
 
     step: dict[bool, float]
     batch_start: float
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a time-budgeted group's steps stop (run/budget.Pacing sets it): the loop ends there, mid-iteration if need
+    be (a batch not stepped in the last iteration keeps its images of the iteration before, which all-images
+    statistics allow: each batch's moments stay in the group's cache), and where time is left after the planned
+    iterations, the last phase runs on until it, by at most `extra_iterations`."""
+
+    at: float  # in `clock`'s seconds
+    clock: Callable[[], float] = time.perf_counter
+    extra_iterations: int = 0  # the iterations asked for (--n-iter) beyond those the budget planned
+
+    def passed(self) -> bool:
+        return self.clock() >= self.at
+
+
+@dataclass(frozen=True)
+class Looped:
+    """What the optimisation loop did: optimiser steps run (each batch once per iteration; fewer when a Deadline ended
+    it), steps that went backwards and were taken back (LossWatch), and whether its GroupWatch gave the group up."""
+
+    steps: int
+    backtracks: int
+    given_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,6 +263,8 @@ class Engine(ABC):
     prepared: PreparedModel
     backtracks = 0  # of the last optimize(): optimiser steps that went backwards and were taken back (LossWatch)
     attempts = 1  # of the last optimize(): how many times the group was optimised (RETRIES)
+    steps: int | None = None  # of the last optimize(): optimiser steps that made the images returned (Looped.steps)
+    deadline: Deadline | None = None  # when the optimisation of the groups that follow must stop (a time budget)
 
     @abstractmethod
     def optimize(
@@ -311,34 +339,37 @@ class BatchLoopEngine(Engine):
         self, group: Group, progress: ProgressSink | None = None
     ) -> tuple[LayerSums, np.ndarray, LayerSums | None]:
         retries = bool(self.prepared.bn_sites)  # without BN statistics there is no loss to judge an attempt by
-        initial, images, self.backtracks = self._optimize_once(group, progress, RETRIES[0], abandon=retries)
-        self.attempts = 1
+        initial, images, looped = self._optimize_once(group, progress, RETRIES[0], abandon=retries)
+        self.attempts, self.backtracks, self.steps = 1, looped.backtracks, looped.steps
         if not retries:
             return initial, images, None
         start = self.whole_set_bn_loss(initial)
-        final = None if images is None else self.layer_sums(images)  # None: the first attempt was given up
-        end = math.inf if final is None else self.whole_set_bn_loss(final)
+        final = self.layer_sums(images)
+        end = math.inf if looped.given_up else self.whole_set_bn_loss(final)  # any attempt beats one given up
         for retry in RETRIES[1:]:
             if end <= start:
                 break
             ended = f"the BN loss ended above its start ({start:.4g} -> {end:.4g})"
-            why = "it was given up" if final is None else ended
+            why = "it was given up" if looped.given_up else ended
+            if self.deadline is not None and self.deadline.passed():
+                log.warning("group %d: %s, and the time budget leaves no time to optimise it again", group.index, why)
+                break
             log.warning("group %d: %s; optimising it again, %s", group.index, why, retry.what)
-            _, again, backtracks = self._optimize_once(group, progress, retry)
-            self.backtracks += backtracks
+            _, again, looped = self._optimize_once(group, progress, retry)
+            self.backtracks += looped.backtracks
             self.attempts += 1
             sums = self.layer_sums(again)
             loss = self.whole_set_bn_loss(sums)
             if loss < end:  # the lowest of the attempts, should none end below its start
-                images, final, end = again, sums, loss
+                images, final, end, self.steps = again, sums, loss, looped.steps
             del again
         return initial, images, final
 
     def _optimize_once(
         self, group: Group, progress: ProgressSink | None, attempt: Attempt, abandon: bool = False
-    ) -> tuple[LayerSums, np.ndarray | None, int]:
-        """(starting images' sums, final images, steps taken back) of one attempt; with `abandon`, final images None
-        when the loss ran away (GroupWatch)."""
+    ) -> tuple[LayerSums, np.ndarray, Looped]:
+        """(starting images' sums, final images, what the loop did) of one attempt; with `abandon`, the loop stops
+        when the loss runs away (GroupWatch; Looped.given_up)."""
         c = self.config
         batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
         initial = self.layer_sums(self._final_images(batches))
@@ -349,13 +380,12 @@ class BatchLoopEngine(Engine):
             self.pipeline = pipeline.steady()
         try:
             watch = GroupWatch() if abandon else None
-            backtracks = optimisation_loop(self, group, batches, steps, progress, attempt.watched, watch)
-            if watch is not None and watch.abandoned is not None:
+            looped = optimisation_loop(self, group, batches, steps, progress, attempt.watched, watch, self.deadline)
+            if looped.given_up:
                 log.warning("group %d: the loss stayed above %gx its start %d iterations in a row; given up at "
                             "iteration %d of %d", group.index, ABANDON, STRIKES, watch.abandoned + 1,
                             c.n_iter)  # fmt: skip
-                return initial, None, backtracks
-            return initial, self._final_images(batches), backtracks
+            return initial, self._final_images(batches), looped
         finally:
             self.pipeline = pipeline
 
@@ -437,28 +467,38 @@ def optimisation_loop(
     progress: ProgressSink | None,
     watched: bool = False,
     group_watch: GroupWatch | None = None,
-) -> int:
+    deadline: Deadline | None = None,
+) -> Looped:
     """Every iteration steps each of the group's batches once, in an order drawn from (seed, group, iteration).
 
     The one loop of every engine and of the generator method: batches are visited in the same order, divergence is
     checked, schedules are stepped alike and, `watched`, steps that go backwards are taken back (LossWatch); with a
-    `group_watch`, the loop stops early when the group's loss runs away. Returns the number of steps taken back."""
+    `group_watch`, the loop stops early when the group's loss runs away; with a `deadline`, when its time is up (and
+    not before, where its extra iterations allow)."""
     c = engine.config
-    iteration = 0
+    iteration = steps = 0
     for batch in batches:
         batch.watch = LossWatch()
+
+    def looped(given_up: bool = False) -> Looped:
+        return Looped(steps, sum(batch.watch.backtracks for batch in batches), given_up)
+
+    extra = deadline.extra_iterations if deadline is not None else 0
     for phase in phase_list:
         engine._start_phase(batches, phase)
         for batch in batches:
             batch.watch.new_phase()
         if group_watch is not None:
             group_watch.new_phase()
-        for _ in range(phase.iterations):
+        for _ in range(phase.iterations + (extra if phase is phase_list[-1] else 0)):
             iteration_loss = 0.0
             order = np.random.default_rng([c.seed, ORDER_STREAM, group.index, iteration]).permutation(len(batches))
             for position, slot in enumerate(order):
+                if deadline is not None and deadline.passed():
+                    return looped()
                 batch = batches[slot]
                 loss, bn_loss, output_loss = engine._step(batch, slot)
+                steps += 1
                 iteration_loss += loss
                 if not np.isfinite(loss):
                     first = batch.index * c.batch_size
@@ -477,10 +517,10 @@ def optimisation_loop(
                 lr = batch.schedule.step(loss) * batch.watch.lr_scale
                 batch.optimizer.param_groups[0]["lr"] = lr
                 if progress is not None:
-                    progress(StepReport(group.index, iteration, c.n_iter, position, len(batches), batch.index,
+                    progress(StepReport(group.index, iteration, c.n_iter + extra, position, len(batches), batch.index,
                                         loss, bn_loss, output_loss, lr))  # fmt: skip
             if group_watch is not None and group_watch.struck_out(iteration_loss):
                 group_watch.abandoned = iteration
-                return sum(batch.watch.backtracks for batch in batches)
+                return looped(given_up=True)
             iteration += 1
-    return sum(batch.watch.backtracks for batch in batches)
+    return looped()

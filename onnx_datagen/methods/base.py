@@ -17,7 +17,7 @@ from onnx_datagen.config.choices import EngineChoice, Granularity, Method, Outpu
 from onnx_datagen.config.defaults import ALL_IMAGES_GROUP
 from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
 from onnx_datagen.data.diversity import DiversitySums
-from onnx_datagen.engines.base import Engine, Group, ProgressSink, StepTimes
+from onnx_datagen.engines.base import Deadline, Engine, Group, ProgressSink, StepTimes
 from onnx_datagen.errors import ConversionError, DependencyError
 from onnx_datagen.graph.heads import classifier_classes, output_classes
 from onnx_datagen.graph.image_input import describe_dims, tensor_dims
@@ -44,12 +44,17 @@ class GroupResult:
     diversity: DiversitySums | None = None  # None when no model is in the loop (fractal)
     backtracks: int = 0  # optimiser steps that went backwards and were taken back (engines.base.LossWatch)
     attempts: int = 1  # times the group was optimised: more when its BN loss ended above its start (RETRIES)
+    # each batch's optimiser steps on average: n_iter, or where a time budget's deadline ended the group, fewer or more
+    # (engines.base.Deadline); None where no batches were stepped
+    iterations: float | None = None
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {"images": self.images, "group": np.asarray([self.group.index, self.group.start, self.group.size])}
         out["seconds"] = np.asarray(self.seconds)
         out["backtracks"] = np.asarray(self.backtracks)
         out["attempts"] = np.asarray(self.attempts)
+        if self.iterations is not None:
+            out["iterations"] = np.asarray(self.iterations)
         for prefix, sums in (("initial", self.initial), ("final", self.final)):
             if sums is not None:
                 out.update(sums.arrays(prefix))
@@ -69,13 +74,15 @@ class GroupResult:
             DiversitySums.from_arrays(arrays),
             int(arrays["backtracks"]) if "backtracks" in arrays else 0,  # run folders from before the watch
             int(arrays["attempts"]) if "attempts" in arrays else 1,
+            float(arrays["iterations"]) if "iterations" in arrays else None,  # and before budgets' deadlines
         )
 
 
 class ImageMaker(Protocol):
     """Makes any group of one job in this process; the slow setup (model conversion) is done when it is built."""
 
-    def make(self, group: Group, progress: ProgressSink | None) -> GroupResult: ...
+    def make(self, group: Group, progress: ProgressSink | None, deadline: Deadline | None = None) -> GroupResult:
+        """The group's images and sums; with a `deadline`, its optimisation stops there (a time budget's share)."""
 
     def record(self) -> dict:
         """What the manifest says about how the images were made (merged datasets take it from their shards)."""
@@ -143,12 +150,15 @@ class EngineMaker:
         self.engine, self.source = engine, source
         self._input_check: InputCheck | None = None
 
-    def make(self, group: Group, progress: ProgressSink | None) -> GroupResult:
+    def make(self, group: Group, progress: ProgressSink | None, deadline: Deadline | None = None) -> GroupResult:
         started = time.perf_counter()
+        self.engine.deadline = deadline
         initial, images, final = self.engine.optimize(group, progress)
         seconds = time.perf_counter() - started  # making the images (and measuring them, before and after)
         diversity = self.engine.diversity_sums(images)
-        watch = self.engine.backtracks, self.engine.attempts
+        steps = self.engine.steps
+        iterations = None if steps is None else steps / len(group.batches(self.engine.config.batch_size))
+        watch = self.engine.backtracks, self.engine.attempts, iterations
         if final is None:  # method prior on a model without BN: no statistics to score
             return GroupResult(group, images, None, None, seconds, diversity, *watch)
         return GroupResult(group, images, initial, final, seconds, diversity, *watch)

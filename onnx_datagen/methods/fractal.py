@@ -7,7 +7,7 @@ import time
 
 from onnx_datagen.config.choices import Method
 from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
-from onnx_datagen.engines.base import Group, ProgressSink
+from onnx_datagen.engines.base import Deadline, Group, ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, load_model_input
 from onnx_datagen.images.init import fractal
@@ -18,7 +18,7 @@ class FractalMaker:
     def __init__(self, source: ModelInput, config: ResolvedConfig) -> None:
         self.source, self.config = source, config
 
-    def make(self, group: Group, progress: ProgressSink | None) -> GroupResult:
+    def make(self, group: Group, progress: ProgressSink | None, deadline: Deadline | None = None) -> GroupResult:
         started = time.perf_counter()
         images = fractal(self.config.seed, group.start, (group.size, *self.source.image.chw), self.config.normalization)
         return GroupResult(group, images, None, None, time.perf_counter() - started)

@@ -141,8 +141,13 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
     if not method_for(config).optimises:
         timing = {"render_seconds": round(seconds, 3)}
     else:
-        rate = len(dataset) * config.n_iter / seconds if seconds else None
+        planned = len(dataset) * config.n_iter
+        counted = all(r.iterations is not None for r in results)  # not in run folders from before budget deadlines
+        done = sum(r.group.size * r.iterations for r in results) if counted else planned
+        rate = done / seconds if seconds else None
         timing = {"optimize_seconds": round(seconds, 3), "images_x_iterations_per_second": rate and round(rate, 2)}
+        if done != planned:  # a time budget's deadline ended the optimisation, before or after (run/budget.Pacing)
+            timing["iterations_done"] = round(done / len(dataset), 2)
         timing.update(run.get("time_estimate") or {})  # what was expected before the run (and its budget)
     dataset.manifest = dataset_manifest(
         dataset,
@@ -151,7 +156,7 @@ def assemble(job: dict, run: dict, targets: StatisticsTargets | None, results: l
         normalization=config.normalization.name,
         seed=config.seed,
         made_by={"config": job["config"], "job": job, **{k: v for k, v in run.items() if k not in RUN_ONLY}},
-        determinism=determinism(config),
+        determinism=determinism(config, "iterations_done" in timing),
         timing=timing,
         statistics=statistics,
         diversity=_total([r.diversity for r in results]).report() if results[0].diversity else None,

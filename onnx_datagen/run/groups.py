@@ -19,7 +19,7 @@ from onnx_datagen.graph.prepare import ModelInput, PreparedModel
 from onnx_datagen.methods.base import GroupResult
 from onnx_datagen.methods.registry import method_for
 from onnx_datagen.objective.report import StatisticsTargets
-from onnx_datagen.run.budget import RunEstimate, fit_iterations
+from onnx_datagen.run.budget import Pacing, RunEstimate, fit_iterations
 
 log = logging.getLogger("onnx_datagen")
 
@@ -57,8 +57,15 @@ def statistics_targets(source: ModelInput | PreparedModel) -> StatisticsTargets 
     return StatisticsTargets.from_sites(sites, source.image.channels) if sites else None
 
 
-def determinism(config: GenerationConfig) -> dict:
+def determinism(config: GenerationConfig, deadline_came_first: bool = False) -> dict:
     """What the manifest promises about reproducing these bytes (checked: tests/run/test_jobs.py)."""
+    if deadline_came_first:
+        return {
+            "byte_identical": False,
+            "scope": "a time budget's deadline ended the optimisation mid-way (timing.iterations_done), and where it "
+            "fell depends on the machine's speed at the time: give --n-iter instead of --time-budget for bytes that "
+            "a rerun reproduces",
+        }
     if not method_for(config).optimises or (config.device is Device.CPU and config.precision is Precision.FP32):
         import torch
 
@@ -83,26 +90,31 @@ class GroupRunner:
     def __init__(self, source: ModelInput | PreparedModel, config: ResolvedConfig) -> None:
         self.maker = method_for(config).image_maker(source, config)
         self.estimate: RunEstimate | None = None  # once planned
+        self.pacing: Pacing | None = None  # once planned with a time budget
         check = self.maker.input_check()
         if check is not None and check.warning:
             log.warning("%s: %s", source.label, check.warning)
 
     def run(self, group: Group, progress: ProgressSink | None = None) -> GroupResult:
-        return self.maker.make(group, progress)
+        return self.maker.make(group, progress, self.pacing and self.pacing.deadline(group))
 
     def plan(
         self, config: ResolvedConfig, n_images: int, elapsed: float, n_iter: int | None = None
     ) -> GenerationConfig:
         """Measure the step time, fit the iterations to config.time_budget (less the `elapsed` set-up) and log the
-        estimate, which run_record then carries; returns the config with the iterations chosen. `n_iter`: the
-        iterations an earlier run of this job chose (resume)."""
+        estimate, which run_record then carries; returns the config with the iterations chosen. With a budget, the
+        groups that follow (all of the run's) are paced to end at it. `n_iter`: the iterations an earlier run of this
+        job chose (resume: its groups run them all, unpaced)."""
         measuring = time.perf_counter()
         times = self.maker.step_seconds()  # may include work done once per run before the first step (a pilot)
         if times is None:  # a method that renders, or trains once for all images: nothing to fit
             return config
         batches = sum(-(-g.size // config.batch_size) for g in plan_groups(n_images, config))
         elapsed += time.perf_counter() - measuring
+        asked = config.n_iter
         config, self.estimate = fit_iterations(times, config, n_images, batches, elapsed, n_iter)
+        if self.estimate.budget_seconds and n_iter is None:
+            self.pacing = Pacing.of(self.estimate, times, batches, asked)
         self.maker.set_iterations(config.n_iter)
         log.info("%s", self.estimate.text())
         return config

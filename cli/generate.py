@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from onnx_datagen.cli.options import build_config, config_options, echo_listing, hide_information
 
@@ -84,6 +86,7 @@ def generate_command(
       datagen generate folded_model.onnx --preset fractal -o calib/   # no BatchNorm statistics needed
       datagen generate model.onnx -n 50000 --shard 3/8 -o part3/       # then: datagen merge part*/ -o calib/
     """
+    started = time.perf_counter()  # a --time-budget counts this command's imports too (torch's alone: 1-2 s)
     from onnx_datagen.exporters import USAGE, spec
 
     from onnx_datagen.run.groups import Shard
@@ -115,7 +118,7 @@ def generate_command(
 
     progress = ProgressPrinter("quiet" if quiet else "auto")
     try:
-        outcome = run_job(job, progress)
+        outcome = run_job(job, progress, started)
     finally:
         progress.close()
     if quiet:

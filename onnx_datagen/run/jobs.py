@@ -57,10 +57,12 @@ class JobOutcome:
     seconds: float
 
 
-def run_job(job: GenerationJob, progress: ProgressSink | None = None) -> JobOutcome:
-    """Run (or continue, with job.resume) a job into its output folder; see run_folder for the folder's states."""
+def run_job(job: GenerationJob, progress: ProgressSink | None = None, started: float | None = None) -> JobOutcome:
+    """Run (or continue, with job.resume) a job into its output folder; see run_folder for the folder's states.
+    `started`: the time.perf_counter() the caller's work on the job began at (default: now), which a time budget
+    counts from."""
 
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     formats = parse_formats(job.formats)
     method, source, config = load_for_method(job.model, job.config, job.input_name, job.size)
     check_formats(formats, source.image.channels, job.layout)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from onnx_datagen.errors import ConfigError
 from onnx_datagen.methods.registry import load_for_method
 from onnx_datagen.run.budget import SCORING_STEPS_PER_BATCH, Pacing, RunEstimate, fit_iterations
 from onnx_datagen.run.groups import GroupRunner
+from onnx_datagen.run.jobs import GenerationJob, run_job
 from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
 
 DIGITS = Normalization((0.3,), (0.32,), 1.0, "digits")
@@ -90,6 +92,13 @@ def test_a_deadline_ends_the_optimisation_mid_iteration_or_after_more_iterations
     assert maker.make(Group(0, 0, 16), None, spare).iterations == 12
     never = Deadline(float("inf"), extra_iterations=4)
     assert maker.make(Group(0, 0, 16), None, never).iterations == 14  # at most the extra iterations
+
+
+def test_a_budget_counts_from_when_the_caller_started():
+    config = GenerationConfig(normalization=DIGITS, n_iter=5, time_budget="1m")
+    job = GenerationJob(DIGITS_MODEL, "unused", 16, config)
+    with pytest.raises(ConfigError, match="leaves no time for one iteration of 16 images here \\(set-up took 6\\d s"):
+        run_job(job, started=time.perf_counter() - 59.9)  # the caller's own set-up spent the minute
 
 
 def test_a_budget_too_small_for_one_iteration_is_refused_with_the_numbers():

@@ -23,6 +23,9 @@ from onnx_datagen.errors import ConfigError
 # Scoring a finished group (BN sums of the initial and final images, diversity: three forward passes without
 # gradients) costs about one optimiser step per batch.
 SCORING_STEPS_PER_BATCH = 1.0
+# After the last group: the set stacked and written, and the process's exit (the interpreter's exit with torch loaded
+# took 0.9 s after a digits CNN run; a 20 s budget ended at 21.1 s of process wall without this reserve).
+FINISH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -67,14 +70,15 @@ def fit_iterations(
     elapsed: float,
     n_iter: int | None = None,
 ) -> tuple[ResolvedConfig, RunEstimate]:
-    """The config with n_iter fitted to config.time_budget, and the run's estimate from its start.
+    """The config with n_iter fitted to config.time_budget, and the run's estimate from its start to its end (the
+    process's exit included).
 
     `times`: what a batch's step and start cost (Engine.step_seconds); `batches`: the run's batches; `elapsed`: the
     set-up so far, spent from the budget; `n_iter`: the iterations an earlier run of this job chose (resume)."""
     steps = times.step
     low = config.low_res_fraction if True in steps else 0.0
     iteration = batches * (low * steps.get(True, 0.0) + (1 - low) * steps[False])
-    once = elapsed + batches * (times.batch_start + SCORING_STEPS_PER_BATCH * steps[False])
+    once = elapsed + batches * (times.batch_start + SCORING_STEPS_PER_BATCH * steps[False]) + FINISH_SECONDS
     budget = parse_duration(config.time_budget) if config.time_budget else None
     fits = math.inf if budget is None else (budget - once) / iteration
     if n_iter is not None:
@@ -109,7 +113,7 @@ class Pacing:
     def of(cls, estimate: RunEstimate, times: StepTimes, batches: int, asked: int, clock=time.perf_counter) -> Pacing:
         """Pacing for the budget of `estimate`, which counts from the run's start (its set-up is already spent);
         `asked`: the iterations of the config before the budget fitted them."""
-        ends_at = clock() - estimate.setup_seconds + estimate.budget_seconds
+        ends_at = clock() - estimate.setup_seconds + estimate.budget_seconds - FINISH_SECONDS
         scoring = SCORING_STEPS_PER_BATCH * times.step[False]
         return cls(ends_at, batches, estimate.batch_size, scoring, asked - estimate.n_iter, clock)
 

@@ -18,7 +18,7 @@ from onnx_datagen.config.parsing import parse_duration
 from onnx_datagen.engines.base import Deadline, Group, StepTimes
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.methods.registry import load_for_method
-from onnx_datagen.run.budget import SCORING_STEPS_PER_BATCH, Pacing, RunEstimate, fit_iterations
+from onnx_datagen.run.budget import FINISH_SECONDS, SCORING_STEPS_PER_BATCH, Pacing, RunEstimate, fit_iterations
 from onnx_datagen.run.groups import GroupRunner
 from onnx_datagen.run.jobs import GenerationJob, run_job
 from tests.conftest import DIGITS_ARGS, DIGITS_MODEL
@@ -52,14 +52,15 @@ def test_measuring_the_step_time_changes_no_image():
 def test_the_estimate_counts_set_up_batch_starts_steps_and_scoring_and_the_budget_fits_all_of_it():
     config = GenerationConfig(n_iter=30, batch_size=8, low_res_fraction=0.5).resolve(224, 224)
     times = StepTimes({True: 0.1, False: 0.3}, batch_start=0.2)  # a half-resolution step, a full one; a start
-    once = 10.0 + 8 * (0.2 + SCORING_STEPS_PER_BATCH * 0.3)  # set-up so far; 8 batches' starts and scoring
+    # set-up so far; 8 batches' starts and scoring; writing the set and the process's exit
+    once = 10.0 + 8 * (0.2 + SCORING_STEPS_PER_BATCH * 0.3) + FINISH_SECONDS
     iteration = 8 * (0.5 * 0.1 + 0.5 * 0.3)
     kept, estimate = fit_iterations(times, config, 64, batches=8, elapsed=10.0)
     assert kept.n_iter == 30 and estimate.seconds == pytest.approx(once + 30 * iteration)
     assert "for 64 images, 10 s of set-up included (30 iterations" in estimate.text()
     budgeted, estimate = fit_iterations(times, config.replace(time_budget="40s"), 64, batches=8, elapsed=10.0)
-    assert (40 - once) / iteration == pytest.approx(16.25)  # whole iterations would leave a quarter of one unspent
-    assert budgeted.n_iter == 17 and estimate.seconds == pytest.approx(40)  # the 17th is cut short (Pacing)
+    assert (40 - once) / iteration == pytest.approx(15.625)  # whole iterations would leave 5/8 of one unspent
+    assert budgeted.n_iter == 16 and estimate.seconds == pytest.approx(40)  # the 16th is cut short (Pacing)
     assert estimate.record()["setup_seconds"] == 10.0
 
 
@@ -67,12 +68,12 @@ def test_pacing_gives_each_group_its_share_of_the_time_left_less_its_scoring():
     now = [30.0]
     estimate = RunEstimate(80, 17, 8, step_seconds=0.3, setup_seconds=10.0, seconds=100.0, budget_seconds=100.0)
     pacing = Pacing.of(estimate, StepTimes({False: 0.3}, 0.2), batches=10, asked=30, clock=lambda: now[0])
-    assert pacing.ends_at == 120.0  # the run started 10 s of set-up ago
+    assert pacing.ends_at == 120.0 - FINISH_SECONDS  # the run started 10 s of set-up ago, and must still finish
     first = pacing.deadline(Group(0, 0, 32))  # 4 of the 10 batches
-    assert first.at == pytest.approx(30 + 90 * 4 / 10 - 4 * SCORING_STEPS_PER_BATCH * 0.3)
+    assert first.at == pytest.approx(30 + (pacing.ends_at - 30) * 4 / 10 - 4 * SCORING_STEPS_PER_BATCH * 0.3)
     now[0] = 80.0  # the first group ran late: the last gets what is left
     last = pacing.deadline(Group(1, 32, 48))
-    assert last.at == pytest.approx(120 - 6 * SCORING_STEPS_PER_BATCH * 0.3) and not last.passed()
+    assert last.at == pytest.approx(pacing.ends_at - 6 * SCORING_STEPS_PER_BATCH * 0.3) and not last.passed()
     assert last.extra_iterations == 30 - 17  # with time to spare, the iterations asked for that the plan cut
     now[0] = 200.0
     assert last.passed()

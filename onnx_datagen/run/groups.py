@@ -57,14 +57,15 @@ def statistics_targets(source: ModelInput | PreparedModel) -> StatisticsTargets 
     return StatisticsTargets.from_sites(sites, source.image.channels) if sites else None
 
 
-def determinism(config: GenerationConfig, deadline_came_first: bool = False) -> dict:
-    """What the manifest promises about reproducing these bytes (checked: tests/run/test_jobs.py)."""
-    if deadline_came_first:
+def determinism(config: GenerationConfig, paced: bool = False) -> dict:
+    """What the manifest promises about reproducing these bytes (checked: tests/run/test_jobs.py); `paced`: a time
+    budget's deadline ended the optimisation (run/budget.Pacing)."""
+    if paced:
         return {
             "byte_identical": False,
-            "scope": "a time budget's deadline ended the optimisation mid-way (timing.iterations_done), and where it "
-            "fell depends on the machine's speed at the time: give --n-iter instead of --time-budget for bytes that "
-            "a rerun reproduces",
+            "scope": "a time budget's deadline ended the optimisation (timing.iterations_done), and where it fell "
+            "depends on the machine's speed at the time: give --n-iter instead of --time-budget for bytes that a "
+            "rerun reproduces",
         }
     if not method_for(config).optimises or (config.device is Device.CPU and config.precision is Precision.FP32):
         import torch

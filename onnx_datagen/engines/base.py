@@ -344,13 +344,13 @@ class BatchLoopEngine(Engine):
         if not retries:
             return initial, images, None
         start = self.whole_set_bn_loss(initial)
-        final = self.layer_sums(images)
-        end = math.inf if looped.given_up else self.whole_set_bn_loss(final)  # any attempt beats one given up
+        final = None if looped.given_up else self.layer_sums(images)  # None: given up, scored only if kept
+        end = math.inf if final is None else self.whole_set_bn_loss(final)  # any attempt beats one given up
         for retry in RETRIES[1:]:
             if end <= start:
                 break
             ended = f"the BN loss ended above its start ({start:.4g} -> {end:.4g})"
-            why = "it was given up" if looped.given_up else ended
+            why = "it was given up" if final is None else ended
             if self.deadline is not None and self.deadline.passed():
                 log.warning("group %d: %s, and the time budget leaves no time to optimise it again", group.index, why)
                 break
@@ -363,6 +363,8 @@ class BatchLoopEngine(Engine):
             if loss < end:  # the lowest of the attempts, should none end below its start
                 images, final, end, self.steps = again, sums, loss, looped.steps
             del again
+        if final is None:  # given up, and the time budget left no time to optimise it again
+            final = self.layer_sums(images)
         return initial, images, final
 
     def _optimize_once(

@@ -49,6 +49,8 @@ from onnx_datagen.config.normalization import Normalization, normalization_from_
 from onnx_datagen.config.parsing import RENAMED_KEYS, check_positive_int, flag, parse_duration, parse_labels, to_enum
 from onnx_datagen.errors import ConfigError
 
+MAX_LOW_RES_LEVELS = 3  # pools up to 8x8: 28x28 views of 224x224 images
+
 
 def knob(default: Any, help: str) -> Any:
     """A config field with its help text (used by the CLI and the README table)."""
@@ -183,6 +185,11 @@ class GenerationConfig:
         f"skipped with a note for models that only run at their own size (default: {LARGE_IMAGE_LOW_RES} above "
         f"{SMALL_IMAGE_SIDE}x{SMALL_IMAGE_SIDE} for BN inversion of pixels on the torch engine, else 0)",
     )
+    low_res_levels: int = knob(
+        1,
+        "how many ever coarser sizes share the low-resolution iterations, coarsest first, evenly: 1 = all at half "
+        "size; 2 = a quarter, then half (56 -> 112 -> 224 at 224x224)",
+    )
     clipping: Clipping = knob(Clipping.CLAMP, "keep images inside the valid pixel range")
     normalization: Normalization = field(
         default_factory=Normalization, metadata={"help": "the model's input normalisation"}
@@ -255,6 +262,11 @@ class GenerationConfig:
             raise ConfigError(f"{flag('extra_pixels')} must be an integer >= 0, got {self.extra_pixels!r}")
         if self.low_res_fraction is not None and not 0 <= self.low_res_fraction < 1:
             raise ConfigError(f"{flag('low_res_fraction')} must be in [0, 1), got {self.low_res_fraction}")
+        if not isinstance(self.low_res_levels, int) or not 1 <= self.low_res_levels <= MAX_LOW_RES_LEVELS:
+            raise ConfigError(
+                f"{flag('low_res_levels')} must be an integer from 1 to {MAX_LOW_RES_LEVELS}, "
+                f"got {self.low_res_levels!r}"
+            )
         if self.low_res_fraction and self.pipeline is ImagePipeline.SMOOTHING_AND_AUGMENTATION:
             raise ConfigError(
                 "--low-res-fraction pools the whole canvas, and --pipeline smoothing-and-augmentation crops a larger "

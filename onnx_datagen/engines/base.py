@@ -112,10 +112,10 @@ class ProgressSink(Protocol):
 @dataclass(frozen=True)
 class StepTimes:
     """Measured seconds of what a run repeats for every batch: one optimiser step of a full batch by phase resolution
-    (key: half resolution), and the batch's start besides its steps (its starting canvas, rendered for fractal
-    starts, and each phase's start)."""
+    (key: the phase's pool, 1 at full resolution), and the batch's start besides its steps (its starting canvas,
+    rendered for fractal starts, and each phase's start)."""
 
-    step: dict[bool, float]
+    step: dict[int, float]
     batch_start: float
 
 
@@ -149,13 +149,22 @@ class Phase:
     """A run of iterations at one resolution; every batch's optimiser and schedule start afresh in each."""
 
     iterations: int
-    half_resolution: bool = False
+    pool: int = 1  # the model sees the canvas pool x pool average-pooled: 1 at full resolution, 2 at half
 
 
-def phases(config: ResolvedConfig, half_resolution_runs: bool) -> list[Phase]:
-    """DeepInversion's two resolutions (low_res_fraction of n_iter at half size first), or all of n_iter at once."""
-    low = int(config.n_iter * config.low_res_fraction) if half_resolution_runs else 0
-    return [Phase(low, True), Phase(config.n_iter - low)] if low else [Phase(config.n_iter)]
+def low_res_pools(coarsest_pool: int) -> list[int]:
+    """The pools of the low-resolution phases, coarsest first: [4, 2] for a coarsest pool of 4; [] for 1."""
+    return [2**k for k in range(coarsest_pool.bit_length() - 1, 0, -1)]
+
+
+def phases(config: ResolvedConfig, coarsest_pool: int) -> list[Phase]:
+    """DeepInversion's low-resolution start, low_res_fraction of n_iter, shared evenly by the pools from
+    `coarsest_pool` down to 2 (coarse to fine; the coarser phases take what does not divide, being cheaper), then
+    the rest at full resolution; all of n_iter at full resolution where `coarsest_pool` is 1."""
+    pools = low_res_pools(coarsest_pool)
+    low = int(config.n_iter * config.low_res_fraction) if pools else 0
+    shares = [low // len(pools) + (i < low % len(pools)) for i in range(len(pools))] if pools else []
+    return [Phase(n, pool) for n, pool in zip(shares, pools) if n] + [Phase(config.n_iter - low)]
 
 
 @dataclass
@@ -332,7 +341,7 @@ class BatchLoopEngine(Engine):
     """
 
     pipeline: CanvasPipeline  # canvases -> model-input views (the steady attempt swaps in CanvasPipeline.steady())
-    half_resolution_runs = False  # whether DeepInversion's low-resolution phase runs (the torch engine probes)
+    coarsest_pool = 1  # of DeepInversion's low-resolution phases; 1: none run (the torch engine probes the model)
     cache = None  # all-images statistics of the group being optimised: the engine's moment cache, else None
 
     def optimize(
@@ -376,7 +385,7 @@ class BatchLoopEngine(Engine):
         batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
         initial = self.layer_sums(self._final_images(batches))
         self.cache = self._moment_cache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
-        steps = phases(c, self.half_resolution_runs and not attempt.steady)
+        steps = phases(c, 1 if attempt.steady else self.coarsest_pool)
         pipeline = self.pipeline
         if attempt.steady:
             self.pipeline = pipeline.steady()
@@ -405,8 +414,8 @@ class BatchLoopEngine(Engine):
         started = time.perf_counter()
         probe, measured = self._new_batch(PROBE_BATCH, self.config.batch_size), {}
         starts = time.perf_counter() - started
-        for half in (True, False) if self.half_resolution_runs else (False,):
-            phase = Phase(PROBE_MAX_STEPS, half)
+        for pool in [*low_res_pools(self.coarsest_pool), 1]:
+            phase = Phase(PROBE_MAX_STEPS, pool)
             self.cache = self._moment_cache(1) if self.config.granularity is Granularity.ALL_IMAGES else None
             started = time.perf_counter()
             self._start_phase([probe], phase)
@@ -418,7 +427,7 @@ class BatchLoopEngine(Engine):
                 probe.optimizer.step()
                 self._after_update(probe, 0)
                 seconds.append(time.perf_counter() - started)
-            measured[half] = float(np.median(seconds[1:]))
+            measured[pool] = float(np.median(seconds[1:]))
         self.cache = None
         return StepTimes(measured, starts)
 

@@ -4,8 +4,8 @@ The canvas is larger than the image by `extra_pixels` so the random crop can mov
 only on the view, with a straight-through gradient, and never on the stored canvas (MCT today);
 `reflect` folds the stored canvas back into range after every step (MCT before July 2024), and
 `clamp-canvas` clamps it (DeepInversion). `jitter-and-flip` is DeepInversion's augmentation: the
-canvas is the image, shifted circularly by up to the margin and flipped; in its low-resolution phase the
-model sees the canvas 2x2 average-pooled (`half_resolution`).
+canvas is the image, shifted circularly by up to the margin and flipped; in its low-resolution phases the
+model sees the canvas average-pooled (`pooled`: 2x2 at half resolution, 4x4 at a quarter).
 """
 
 from __future__ import annotations
@@ -71,15 +71,16 @@ class CanvasPipeline:
         self.low = torch.tensor(low, dtype=torch.float32, device=device).view(1, channels, 1, 1)
         self.high = torch.tensor(high, dtype=torch.float32, device=device).view(1, channels, 1, 1)
         self.kernel = gaussian_kernel(channels, config.smoothing_sigma).to(device)
-        self.pool = 1  # 2 in DeepInversion's low-resolution phase
+        self.pool = 1  # 2 in DeepInversion's low-resolution phase, 4 at a quarter of the size
         self.fixed = False  # True: every training view is the final view (steady())
 
-    def half_resolution(self) -> CanvasPipeline:
-        """The same pipeline, viewing the canvas 2x2 average-pooled with the jitter halved (DeepInversion); the
-        canvas itself stays at full resolution. Not for smoothing-and-augmentation (the config refuses it)."""
-        half = copy.copy(self)
-        half.pool, half.jitter = 2, self.jitter // 2
-        return half
+    def pooled(self, pool: int) -> CanvasPipeline:
+        """The same pipeline, viewing the canvas pool x pool average-pooled with the jitter divided alike
+        (DeepInversion's half resolution: pool 2); the canvas itself stays at full resolution. Not for
+        smoothing-and-augmentation (the config refuses it)."""
+        coarse = copy.copy(self)
+        coarse.pool, coarse.jitter = pool, self.jitter // pool
+        return coarse
 
     def steady(self) -> CanvasPipeline:
         """The same pipeline whose training views are all the final view: no flip, no shift, the centre crop. For a

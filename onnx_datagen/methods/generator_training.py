@@ -90,7 +90,7 @@ class GeneratorTrainer(Engine):
         self.generator.train()
         weights = OptimisedBatch(0, c.batch_size, list(self.generator.parameters()), np.random.default_rng(0))
         self.steps_done = 0
-        optimisation_loop(self, Group(0, 0, c.batch_size), [weights], phases(c, False), progress)
+        optimisation_loop(self, Group(0, 0, c.batch_size), [weights], phases(c, 1), progress)
         self._recalibrate()
         self.trained = True
 

@@ -76,9 +76,10 @@ def fit_iterations(
     `times`: what a batch's step and start cost (Engine.step_seconds); `batches`: the run's batches; `elapsed`: the
     set-up so far, spent from the budget; `n_iter`: the iterations an earlier run of this job chose (resume)."""
     steps = times.step
-    low = config.low_res_fraction if True in steps else 0.0
-    iteration = batches * (low * steps.get(True, 0.0) + (1 - low) * steps[False])
-    once = elapsed + batches * (times.batch_start + SCORING_STEPS_PER_BATCH * steps[False]) + FINISH_SECONDS
+    pooled = [seconds for pool, seconds in steps.items() if pool > 1]  # the low-resolution phases share alike
+    low = config.low_res_fraction if pooled else 0.0
+    iteration = batches * (low * (sum(pooled) / len(pooled) if pooled else 0.0) + (1 - low) * steps[1])
+    once = elapsed + batches * (times.batch_start + SCORING_STEPS_PER_BATCH * steps[1]) + FINISH_SECONDS
     budget = parse_duration(config.time_budget) if config.time_budget else None
     fits = math.inf if budget is None else (budget - once) / iteration
     if n_iter is not None:
@@ -92,7 +93,7 @@ def fit_iterations(
             )
         config = config.replace(n_iter=min(config.n_iter, math.ceil(fits)))  # the last one partial: Pacing
     seconds = once + min(config.n_iter, fits) * iteration
-    estimate = RunEstimate(n_images, config.n_iter, config.batch_size, steps[False], elapsed, seconds, budget)
+    estimate = RunEstimate(n_images, config.n_iter, config.batch_size, steps[1], elapsed, seconds, budget)
     return config, estimate
 
 
@@ -114,7 +115,7 @@ class Pacing:
         """Pacing for the budget of `estimate`, which counts from the run's start (its set-up is already spent);
         `asked`: the iterations of the config before the budget fitted them."""
         ends_at = clock() - estimate.setup_seconds + estimate.budget_seconds - FINISH_SECONDS
-        scoring = SCORING_STEPS_PER_BATCH * times.step[False]
+        scoring = SCORING_STEPS_PER_BATCH * times.step[1]
         return cls(ends_at, batches, estimate.batch_size, scoring, asked - estimate.n_iter, clock)
 
     def deadline(self, group: Group) -> Deadline:

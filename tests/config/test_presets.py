@@ -166,7 +166,7 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
     lrs = [r.lr for r in reports]  # cosine over each phase, from 0.2 to 1e-4, restarting at the switch
     assert lrs[5] == 1e-4 and abs(lrs[6] - (1e-4 + (0.2 - 1e-4) * 0.75)) < 1e-9 and lrs[8] == 1e-4
     engine.model = model
-    assert engine.engine_record()["half_resolution_iterations"] == 6
+    assert engine.engine_record()["low_resolution_iterations"] == {"8x8": 6}
     batch = engine._new_batch(0, 8)
     engine._start_phase([batch], Phase(3))
     assert batch.optimizer.defaults["betas"] == (0.5, 0.9)  # DeepInversion's Adam
@@ -180,9 +180,46 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
     with caplog.at_level("WARNING", logger="onnx_datagen"):
         skipped = onnx_datagen.generate(str(path), n_images=8, config=config)
     assert "does not run at half resolution" in caplog.text and "all 9 iterations run at 8x8" in caplog.text
-    assert skipped.manifest["engine"]["half_resolution_iterations"] == 0
+    assert skipped.manifest["engine"]["low_resolution_iterations"] == {}
     full = onnx_datagen.generate(str(path), n_images=8, config=config.replace(low_res_fraction=0.0))
     np.testing.assert_array_equal(skipped.images, full.images)
+
+
+def test_coarse_to_fine_runs_each_low_resolution_size_in_turn(tmp_path, caplog):
+    import onnx_datagen
+    from onnx_datagen.engines.base import Group
+    from onnx_datagen.engines.torch.engine import TorchEngine
+    from onnx_datagen.graph.prepare import prepare_model
+
+    config = GenerationConfig(n_iter=9, batch_size=8, low_res_fraction=0.67, low_res_levels=2)
+    digits = config.replace(normalization={"mean": [0.3], "std": [0.32]})
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), digits.resolve(*DIGITS_SIZE))
+    model, sizes = engine.model, []
+
+    def recording(x):
+        sizes.append(tuple(x.shape[2:]))
+        return model(x)
+
+    engine.model = recording
+    _, images, _ = engine.optimize(Group(0, 0, 8))
+    # measured at full size; at 4x4, 8x8 and 16x16 in turn the all-images cache filled, then 3 steps; the final images
+    assert sizes == [(16, 16)] + [(4, 4)] * 4 + [(8, 8)] * 4 + [(16, 16)] * 5 and images.shape == (8, 1, 16, 16)
+    engine.model = model
+    assert engine.engine_record()["low_resolution_iterations"] == {"4x4": 3, "8x8": 3}
+
+    # A model that runs at half size but not at a quarter (a 3x3 AveragePool on 8x8 features: 2x2 at a quarter)
+    # gives all its low-resolution iterations to half size.
+    pooled = bn_model(size=16)
+    node = next(n for n in pooled.graph.node if n.op_type == "GlobalAveragePool")
+    node.op_type, node.output[0], features = "AveragePool", "pooled3x3", node.output[0]
+    node.attribute.append(onnx.helper.make_attribute("kernel_shape", [3, 3]))
+    pooled.graph.node.insert(list(pooled.graph.node).index(node) + 1,
+                             onnx.helper.make_node("GlobalAveragePool", ["pooled3x3"], [features]))  # fmt: skip
+    path = save(pooled, tmp_path / "pooled.onnx")
+    with caplog.at_level("WARNING", logger="onnx_datagen"):
+        halved = onnx_datagen.generate(str(path), n_images=8, config=config)
+    assert "does not run at 1/4 resolution" in caplog.text and "run at 1/2 resolution and finer" in caplog.text
+    assert halved.manifest["engine"]["low_resolution_iterations"] == {"8x8": 6}
 
 
 def test_low_res_fraction_refusals(tmp_path, capsys):

@@ -55,8 +55,12 @@ def test_phases_split_n_iter_and_restart_the_schedule():
     from onnx_datagen.engines.base import Phase, phases
 
     config = GenerationConfig(n_iter=3000, low_res_fraction=0.6667, pipeline="jitter-and-flip")
-    assert phases(config, half_resolution_runs=True) == [Phase(2000, True), Phase(1000, False)]  # DeepInversion
-    assert phases(config, half_resolution_runs=False) == [Phase(3000, False)]
-    assert phases(config.replace(low_res_fraction=0.0), True) == [Phase(3000, False)]
+    assert phases(config, coarsest_pool=2) == [Phase(2000, pool=2), Phase(1000, pool=1)]  # DeepInversion
+    assert phases(config, coarsest_pool=1) == [Phase(3000)]  # the model runs at its own size only
+    assert phases(config.replace(low_res_fraction=0.0), 2) == [Phase(3000)]
+    # coarse to fine, 56 -> 112 -> 224: the low-resolution share split evenly, the coarser phase taking the odd one
+    half = GenerationConfig(n_iter=30, low_res_fraction=0.5, low_res_levels=2, pipeline="jitter-and-flip")
+    assert phases(half, 4) == [Phase(8, pool=4), Phase(7, pool=2), Phase(15)]
+    assert phases(half.replace(low_res_fraction=0.04), 4) == [Phase(1, pool=4), Phase(29)]  # no empty phase
     cosine = make_schedule(GenerationConfig(scheduler=Scheduler.COSINE, n_iter=40, lr=1.0, min_lr=1e-4), 4)
     assert [round(cosine.step(0.0), 6) for _ in range(4)] == [0.853568, 0.50005, 0.146532, 0.0001]  # over 4, not 40

@@ -89,7 +89,7 @@ def test_a_batch_releases_its_gradient_after_its_step():
     config = GenerationConfig(granularity="per-batch", n_iter=1, normalization=digits)
     engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.resolve(*DIGITS_SIZE))
     batch = engine._new_batch(0, 4)
-    engine._start_phase([batch], Phase(1, False))
+    engine._start_phase([batch], Phase(1))
     start = batch.params.detach().clone()
     engine._step(batch, 0)
     assert batch.params.grad is not None and float(batch.params.grad.abs().sum()) > 0

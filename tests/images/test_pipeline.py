@@ -123,7 +123,7 @@ def test_fractal_init_is_the_fractal_preset_normalised_and_indexed_by_image():
 
 def test_half_resolution_view_pools_the_canvas_and_halves_the_jitter():
     p = pipeline(pipeline="jitter-and-flip", extra_pixels=3, flip_probability=1.0, clipping="clamp-canvas")
-    half = p.half_resolution()
+    half = p.pooled(2)
     assert half.canvas_size == p.canvas_size == (8, 6)  # the stored images stay at full size
     canvas = torch.randn(2, 3, 8, 6)
     view = half.training_view(canvas, np.random.default_rng(7))

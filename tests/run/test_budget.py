@@ -52,7 +52,7 @@ def test_measuring_the_step_time_changes_no_image():
 
 def test_the_estimate_counts_set_up_batch_starts_steps_and_scoring_and_the_budget_fits_all_of_it():
     config = GenerationConfig(n_iter=30, batch_size=8, low_res_fraction=0.5).resolve(224, 224)
-    times = StepTimes({True: 0.1, False: 0.3}, batch_start=0.2)  # a half-resolution step, a full one; a start
+    times = StepTimes({2: 0.1, 1: 0.3}, batch_start=0.2)  # a half-resolution step, a full one; a start
     # set-up so far; 8 batches' starts and scoring; writing the set and the process's exit
     once = 10.0 + 8 * (0.2 + SCORING_STEPS_PER_BATCH * 0.3) + FINISH_SECONDS
     iteration = 8 * (0.5 * 0.1 + 0.5 * 0.3)
@@ -68,7 +68,7 @@ def test_the_estimate_counts_set_up_batch_starts_steps_and_scoring_and_the_budge
 def test_pacing_gives_each_group_its_share_of_the_time_left_less_its_scoring():
     now = [30.0]
     estimate = RunEstimate(80, 17, 8, step_seconds=0.3, setup_seconds=10.0, seconds=100.0, budget_seconds=100.0)
-    pacing = Pacing.of(estimate, StepTimes({False: 0.3}, 0.2), batches=10, asked=30, clock=lambda: now[0])
+    pacing = Pacing.of(estimate, StepTimes({1: 0.3}, 0.2), batches=10, asked=30, clock=lambda: now[0])
     assert pacing.ends_at == 120.0 - FINISH_SECONDS  # the run started 10 s of set-up ago, and must still finish
     first = pacing.deadline(Group(0, 0, 32))  # 4 of the 10 batches
     assert first.at == pytest.approx(30 + (pacing.ends_at - 30) * 4 / 10 - 4 * SCORING_STEPS_PER_BATCH * 0.3)

@@ -244,30 +244,32 @@ class TorchEngine(BatchLoopEngine):
         self.margins: list[tuple[float, float]] | None = None  # slack-l2-square's, from a pilot on first use
         self.swing_convs = install_swing(self.model.module) if config.swing else []
         self.starts = StartingCanvases(config, prepared, self.pipeline, self.label_cycle)
-        self.half_resolution_runs = bool(config.low_res_fraction) and self._runs_at_half_resolution()
-        self.view_pipeline = self.pipeline  # the current phase's (half resolution: pooled views)
+        self.coarsest_pool = self._coarsest_pool() if config.low_res_fraction else 1
+        self.view_pipeline = self.pipeline  # the current phase's (low resolution: pooled views)
 
-    def _runs_at_half_resolution(self) -> bool:
-        """Whether the model takes images of half the size; models with a size baked in (a fixed AveragePool
-        window, a Reshape to constants) do not, and then the whole run is at full size, with a note."""
-        image = self.prepared.image
-        probe = torch.zeros((1, image.channels, image.height // 2, image.width // 2), device=self.device)
-        try:
-            with torch.no_grad():
-                self.model(probe)
-        except Exception as err:  # whatever the converted op raises on a size it was not built for
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            log.warning(
-                "%s: the model does not run at half resolution (%s); --low-res-fraction is skipped and all %d "
-                "iterations run at %dx%d",
-                self.prepared.label,
-                reason,
-                self.config.n_iter,
-                image.height,
-                image.width,
-            )
-            return False
-        return True
+    def _coarsest_pool(self) -> int:
+        """The coarsest of the low_res_levels pools (2, 4, ...) whose images the model takes; models with a size
+        baked in (a fixed AveragePool window, a Reshape to constants) take none, and then the whole run is at full
+        size, with a note, as it is at the pools the model does not take."""
+        image, levels = self.prepared.image, self.config.low_res_levels
+        for level in range(1, levels + 1):
+            pool = 2**level
+            probe = torch.zeros((1, image.channels, image.height // pool, image.width // pool), device=self.device)
+            try:
+                with torch.no_grad():
+                    self.model(probe)
+            except Exception as err:  # whatever the converted op raises on a size it was not built for
+                reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                at = "half resolution" if level == 1 else f"1/{pool} resolution"
+                skipped = (
+                    f"--low-res-fraction is skipped and all {self.config.n_iter} iterations run at "
+                    f"{image.height}x{image.width}"
+                    if level == 1
+                    else f"the low-resolution iterations run at 1/{pool // 2} resolution and finer"
+                )
+                log.warning("%s: the model does not run at %s (%s); %s", self.prepared.label, at, reason, skipped)
+                return pool // 2
+        return 2**levels
 
     # --- optimisation -------------------------------------------------------------------------------
 
@@ -384,7 +386,7 @@ class TorchEngine(BatchLoopEngine):
 
     def _start_phase(self, batches: list[OptimisedBatch], phase: Phase) -> None:
         c = self.config
-        self.view_pipeline = self.pipeline.half_resolution() if phase.half_resolution else self.pipeline
+        self.view_pipeline = self.pipeline.pooled(phase.pool) if phase.pool > 1 else self.pipeline
         for batch in batches:
             batch.optimizer = OPTIMIZERS[c.optimizer](self._parameter_groups(batch), c)
             batch.schedule = make_schedule(c, phase.iterations)
@@ -461,9 +463,11 @@ class TorchEngine(BatchLoopEngine):
             "torch": torch.__version__,
             "python": platform.python_version(),
         }
-        if c.low_res_fraction:  # 0 where the model does not run at half size
-            half = [p.iterations for p in phases(c, self.half_resolution_runs) if p.half_resolution]
-            record["half_resolution_iterations"] = sum(half)
+        if c.low_res_fraction:  # {} where the model does not run at half size
+            image = self.prepared.image
+            low = [p for p in phases(c, self.coarsest_pool) if p.pool > 1]
+            record["low_resolution_iterations"] = {f"{image.height // p.pool}x{image.width // p.pool}": p.iterations
+                                                   for p in low}  # fmt: skip
         return record
 
     def measure(self, images: np.ndarray) -> Measured:

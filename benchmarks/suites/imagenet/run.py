@@ -200,7 +200,8 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
                         help="an extra datagen set: config overrides as JSON (exploration)")  # fmt: skip
     parser.add_argument("--mix", action="append", default=[], metavar="NAME=A+B",
-                        help="score equal parts of earlier --variant sets A, B, ... as one set")  # fmt: skip
+                        help="score parts of earlier --variant sets A, B, ... as one set: equal parts, or as many "
+                             "as each part's weight, A*3+B for three quarters of A")  # fmt: skip
     every = ", ".join(QUANTIZERS | W8A4_QUANTIZERS)
     parser.add_argument("--quantizers", type=lambda s: s.split(","), default=list(QUANTIZERS),
                         help=f"--variant and --mix: the quantizers to score, comma-separated, of: {every}")  # fmt: skip
@@ -215,9 +216,11 @@ def main() -> None:
             bench.score(name, images, args.quantizers)
         for text in args.mix:  # each part's first images, so the mix holds as many images as each part
             name, parts = text.split("=", 1)
-            sets = [np.load(bench.work / "sets" / f"{part.replace(' ', '_')}_{args.n_images}.npy") for part in
-                    parts.split("+")]  # fmt: skip
-            bench.score(name, np.concatenate([s[: args.n_images // len(sets)] for s in sets]), args.quantizers)
+            weighted = [(part, int(weight or 1)) for part, _, weight in (p.partition("*") for p in parts.split("+"))]
+            total = sum(weight for _, weight in weighted)
+            sets = [np.load(bench.work / "sets" / f"{part.replace(' ', '_')}_{args.n_images}.npy")[
+                : args.n_images * weight // total] for part, weight in weighted]  # fmt: skip
+            bench.score(name, np.concatenate(sets), args.quantizers)
         return
     results = {"float": bench.float_row(), "args": {k: str(v) if isinstance(v, Path) else v for k, v in
                                                     vars(args).items()}, "peak_rss": PEAK_RSS}  # fmt: skip

@@ -39,6 +39,7 @@ from onnx_datagen.config.defaults import (
     LARGE_IMAGE_GROUP,
     LARGE_IMAGE_ITERATIONS,
     LARGE_IMAGE_LOW_RES,
+    LARGE_IMAGE_PER_IMAGE_SHARE,
     MIN_AUTO_BATCH,
     SMALL_IMAGE_ITERATIONS,
     SMALL_IMAGE_SIDE,
@@ -185,6 +186,14 @@ class GenerationConfig:
         f"skipped with a note for models that only run at their own size (default: {LARGE_IMAGE_LOW_RES} above "
         f"{SMALL_IMAGE_SIDE}x{SMALL_IMAGE_SIDE} for BN inversion of pixels on the torch engine, else 0)",
     )
+    per_image_share: float | None = knob(
+        None,
+        "share of the images (whole batches, the set's last) made with per-image statistics, each image matching the "
+        "BN statistics alone, with the rest's all-images statistics: their own extremes, which per-channel range "
+        f"estimators such as NNCF's average, come nearer real photos' (default: {LARGE_IMAGE_PER_IMAGE_SHARE} above "
+        f"{SMALL_IMAGE_SIDE}x{SMALL_IMAGE_SIDE} for BN inversion of pixels with all-images statistics on the torch "
+        "engine, else 0)",
+    )
     low_res_levels: int = knob(
         1,
         "how many ever coarser sizes share the low-resolution iterations, coarsest first, evenly: 1 = all at half "
@@ -267,6 +276,13 @@ class GenerationConfig:
                 f"{flag('low_res_levels')} must be an integer from 1 to {MAX_LOW_RES_LEVELS}, "
                 f"got {self.low_res_levels!r}"
             )
+        if self.per_image_share is not None and not 0 <= self.per_image_share < 1:
+            raise ConfigError(f"{flag('per_image_share')} must be in [0, 1), got {self.per_image_share}")
+        if self.per_image_share and self.granularity not in (None, Granularity.ALL_IMAGES):
+            raise ConfigError(
+                "--per-image-share makes part of an all-images set per image; drop it, or use --granularity "
+                f"all-images instead of {self.granularity.value}"
+            )
         if self.low_res_fraction and self.pipeline is ImagePipeline.SMOOTHING_AND_AUGMENTATION:
             raise ConfigError(
                 "--low-res-fraction pools the whole canvas, and --pipeline smoothing-and-augmentation crops a larger "
@@ -309,11 +325,11 @@ class GenerationConfig:
 
     def resolve(self, height: int, width: int) -> ResolvedConfig:
         """The config as a model of this image size runs it, every default that depends on the model filled in
-        (None in the fields): by the image size
-        the iterations, batch size, group size, views and low-resolution phase; by the method the starting images
-        and the granularity; by --calibrate-for the tail penalty. Above SMALL_IMAGE_SIDE square a step costs more,
-        so fewer iterations from fractal starts, half of them at half resolution, and smaller batches and groups,
-        so memory stays flat (benchmarks/results/IMAGENET.md)."""
+        (None in the fields): by the image size the iterations, batch size, group size, views, low-resolution phase
+        and per-image share; by the method the starting images and the granularity; by --calibrate-for the tail
+        penalty. Above SMALL_IMAGE_SIDE square a step costs more, so fewer iterations from fractal starts, half of
+        them at half resolution, and smaller batches and groups, so memory stays flat (benchmarks/results/IMAGENET.md);
+        an eighth of the images match the statistics one by one (results_notes.md)."""
         small = SMALL_IMAGE_SIDE * SMALL_IMAGE_SIDE
         large = height * width > small
         n_iter = self.n_iter or (LARGE_IMAGE_ITERATIONS if large else SMALL_IMAGE_ITERATIONS)
@@ -333,18 +349,22 @@ class GenerationConfig:
             if large or self.low_res_fraction
             else ImagePipeline.SMOOTHING_AND_AUGMENTATION
         )
+        # BN inversion of pixels on the torch engine above small images: the low-resolution phase, the per-image share
+        plain = large and self.method in BN_METHODS and self.parameterization is Parameterization.PIXELS
+        plain = plain and self.engine is not EngineChoice.ORT_TRAINING
         low_res = self.low_res_fraction
         if low_res is None:
-            plain = self.method in BN_METHODS and self.parameterization is Parameterization.PIXELS
-            pooled = large and plain and pipeline is not ImagePipeline.SMOOTHING_AND_AUGMENTATION
-            low_res = LARGE_IMAGE_LOW_RES if pooled and self.engine is not EngineChoice.ORT_TRAINING else 0.0
+            low_res = LARGE_IMAGE_LOW_RES if plain and pipeline is not ImagePipeline.SMOOTHING_AND_AUGMENTATION else 0.0
+        share = self.per_image_share
+        if share is None:
+            share = LARGE_IMAGE_PER_IMAGE_SHARE if plain and granularity is Granularity.ALL_IMAGES else 0.0
         if group is not None and group % batch:
             raise ConfigError(f"--group-size ({group}) must be a multiple of --batch-size ({batch})")
         tail = TAIL_WEIGHTS[self.calibrate_for] if self.tail_weight is None else self.tail_weight
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         return ResolvedConfig(**{**fields, "n_iter": n_iter, "batch_size": batch, "granularity": granularity,
                                  "init": init, "group_size": group, "pipeline": pipeline, "low_res_fraction": low_res,
-                                 "tail_weight": tail})  # fmt: skip
+                                 "per_image_share": share, "tail_weight": tail})  # fmt: skip
 
     def replace(self, **changes: Any) -> GenerationConfig:
         return dataclasses.replace(self, **changes)
@@ -397,7 +417,16 @@ class ResolvedConfig(GenerationConfig):
             )
 
 
-RESOLVED_FIELDS = ("n_iter", "batch_size", "granularity", "init", "pipeline", "low_res_fraction", "tail_weight")
+RESOLVED_FIELDS = (
+    "n_iter",
+    "batch_size",
+    "granularity",
+    "init",
+    "pipeline",
+    "low_res_fraction",
+    "per_image_share",
+    "tail_weight",
+)
 
 
 def require_resolved(config: GenerationConfig) -> ResolvedConfig:

@@ -80,6 +80,7 @@ class Group:
     index: int
     start: int
     size: int
+    per_image: bool = False  # each image matches the statistics alone, whatever the config's granularity (its share)
 
     def batches(self, batch_size: int) -> list[tuple[int, int]]:
         """(global batch index, images) of each batch in the group; groups start on a batch boundary."""
@@ -343,6 +344,7 @@ class BatchLoopEngine(Engine):
     pipeline: CanvasPipeline  # canvases -> model-input views (the steady attempt swaps in CanvasPipeline.steady())
     coarsest_pool = 1  # of DeepInversion's low-resolution phases; 1: none run (the torch engine probes the model)
     cache = None  # all-images statistics of the group being optimised: the engine's moment cache, else None
+    per_image_group = False  # whether the group being optimised is one of the per-image share's (Group.per_image)
 
     def optimize(
         self, group: Group, progress: ProgressSink | None = None
@@ -384,7 +386,8 @@ class BatchLoopEngine(Engine):
         c = self.config
         batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
         initial = self.layer_sums(self._final_images(batches))
-        self.cache = self._moment_cache(len(batches)) if c.granularity is Granularity.ALL_IMAGES else None
+        self.per_image_group = group.per_image
+        self.cache = self._moment_cache(len(batches)) if self.granularity is Granularity.ALL_IMAGES else None
         steps = phases(c, 1 if attempt.steady else self.coarsest_pool)
         pipeline = self.pipeline
         if attempt.steady:
@@ -399,6 +402,11 @@ class BatchLoopEngine(Engine):
             return initial, self._final_images(batches), looped
         finally:
             self.pipeline = pipeline
+
+    @property
+    def granularity(self) -> Granularity:
+        """The statistics the group being optimised matches: the config's, or each image's own in a per-image group."""
+        return Granularity.PER_IMAGE if self.per_image_group else self.config.granularity
 
     def whole_set_bn_loss(self, sums: LayerSums) -> float:
         """The whole-set BN loss of `sums`, as the manifest reports it."""
@@ -416,7 +424,7 @@ class BatchLoopEngine(Engine):
         starts = time.perf_counter() - started
         for pool in [*low_res_pools(self.coarsest_pool), 1]:
             phase = Phase(PROBE_MAX_STEPS, pool)
-            self.cache = self._moment_cache(1) if self.config.granularity is Granularity.ALL_IMAGES else None
+            self.cache = self._moment_cache(1) if self.granularity is Granularity.ALL_IMAGES else None
             started = time.perf_counter()
             self._start_phase([probe], phase)
             starts += time.perf_counter() - started

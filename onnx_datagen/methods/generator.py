@@ -42,6 +42,8 @@ class Generator(BnInversion):  # BN inversion's model and fit; its own engine, g
             )
         if config.low_res_fraction:
             raise ConfigError("--low-res-fraction applies to optimised images, not to --method generator; drop it")
+        if config.per_image_share:
+            raise ConfigError("--per-image-share applies to optimised images, not to --method generator; drop it")
         if config.engine is EngineChoice.ORT_TRAINING:
             raise ConfigError("--method generator trains a torch generator; use --engine torch or auto")
         if config.time_budget:

@@ -25,8 +25,23 @@ log = logging.getLogger("onnx_datagen")
 
 
 def plan_groups(n_images: int, config: ResolvedConfig) -> list[Group]:
+    """The groups in order: the config's (about group_size images each), then the per-image share's, a batch each."""
     size = method_for(config).group_size(config)
-    return [Group(i, start, min(size, n_images - start)) for i, start in enumerate(range(0, n_images, size))]
+    shared = n_images - per_image_images(n_images, config)
+    groups = [Group(i, start, min(size, shared - start)) for i, start in enumerate(range(0, shared, size))]
+    batch = config.batch_size
+    alone = range(shared, n_images, batch)
+    return groups + [Group(len(groups) + j, start, min(batch, n_images - start), per_image=True)
+                     for j, start in enumerate(alone)]  # fmt: skip
+
+
+def per_image_images(n_images: int, config: ResolvedConfig) -> int:
+    """How many of the last images make the per-image share: config.per_image_share of them in whole batches (none
+    where that rounds to none), plus the part batch that ends a set of other than whole batches, so that the
+    per-image groups start on a batch boundary."""
+    batch = config.batch_size
+    whole = round(n_images * config.per_image_share / batch) * batch
+    return min(n_images, whole + n_images % batch) if whole else 0
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,16 @@ def test_unsupported_settings_are_refused_by_name():
         onnx_datagen.generate(str(DIGITS_MODEL), n_images=4, config=half)
 
 
+def test_a_per_image_share_group_runs_its_own_per_image_graph():
+    config = GenerationConfig.from_dict({"normalization": DIGITS_NORM, "engine": "ort-training", "n_iter": 4,
+                                         "batch_size": 8})  # fmt: skip
+    shared = onnx_datagen.generate(str(DIGITS_MODEL), n_images=16, config=config.replace(per_image_share=0.5))
+    alone = onnx_datagen.generate(str(DIGITS_MODEL), n_images=16, config=config.replace(granularity="per-image"))
+    together = onnx_datagen.generate(str(DIGITS_MODEL), n_images=16, config=config.replace(group_size=8))
+    np.testing.assert_array_equal(shared.images[8:], alone.images[8:])  # the second batch, matched image by image
+    np.testing.assert_array_equal(shared.images[:8], together.images[:8])  # the first, an all-images group of 8
+
+
 def same_upper_model() -> onnx.ModelProto:
     """The tiny BN model with its first conv padded by auto_pad SAME_UPPER (tf2onnx's habit): onnx2torch cannot
     convert that, ONNX Runtime trains through it."""

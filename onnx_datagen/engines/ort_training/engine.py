@@ -198,7 +198,7 @@ class OrtTrainingEngine(BatchLoopEngine):
             len(prepared.bn_sites), config.input_term, config.first_layer_multiplier
         )
         self.workdir = tempfile.TemporaryDirectory(prefix="datagen-ort-")
-        self.sessions: dict[int, _Session] = {}
+        self.sessions: dict[tuple[int, Granularity], _Session] = {}
 
     # --- the training graph -------------------------------------------------------------------------------
 
@@ -228,7 +228,7 @@ class OrtTrainingEngine(BatchLoopEngine):
         outputs = session.run(None, {session.get_inputs()[0].name: probe})
         return {name: outputs[i].shape for name, i in zip(names, index)}
 
-    def _training_model(self, batch: int) -> onnx.ModelProto:
+    def _training_model(self, batch: int, granularity: Granularity) -> onnx.ModelProto:
         c, prepared = self.config, self.prepared
         shapes = self._shapes(batch)
         bn_names = [prepared.model.graph.output[i].name for i in prepared.bn_output_index]
@@ -257,10 +257,10 @@ class OrtTrainingEngine(BatchLoopEngine):
         b.nodes.append(helper.make_node("Identity", [fed.name], [image.name]))
         n_view = len(b.nodes)  # the view runs before the model, the loss after it
 
-        all_images = c.granularity is Granularity.ALL_IMAGES
-        granularity = Granularity.PER_BATCH if all_images else c.granularity
-        layer_moments = [moments(view, granularity)] + [
-            moments(b.value(name, shapes[name]), granularity) for name in bn_names
+        all_images = granularity is Granularity.ALL_IMAGES
+        moment_granularity = Granularity.PER_BATCH if all_images else granularity
+        layer_moments = [moments(view, moment_granularity)] + [
+            moments(b.value(name, shapes[name]), moment_granularity) for name in bn_names
         ]
         stats = layer_moments
         if all_images:  # MomentCache.combined, with the other batches' summed moments and their count as inputs
@@ -307,9 +307,11 @@ class OrtTrainingEngine(BatchLoopEngine):
         return training
 
     def _session(self, batch: int) -> _Session:
-        if batch not in self.sessions:
-            directory = Path(self.workdir.name) / f"batch{batch}"
-            model = self._training_model(batch)
+        """The training session of this batch size at the current group's granularity (built on first use)."""
+        key = (batch, self.granularity)
+        if key not in self.sessions:
+            directory = Path(self.workdir.name) / f"batch{batch}-{self.granularity.value}"
+            model = self._training_model(batch, self.granularity)
             directory.mkdir(parents=True)
             try:
                 with _unoptimized_gradient_graph(), _native_stderr_silenced():
@@ -322,8 +324,8 @@ class OrtTrainingEngine(BatchLoopEngine):
                 ) from err
             import torch
 
-            self.sessions[batch] = _Session(directory, self.api, torch.get_num_threads())
-        return self.sessions[batch]
+            self.sessions[key] = _Session(directory, self.api, torch.get_num_threads())
+        return self.sessions[key]
 
     # --- optimisation -------------------------------------------------------------------------------------
 

@@ -401,7 +401,7 @@ class TorchEngine(BatchLoopEngine):
         x = self.view_pipeline.training_view(batch.canvas(), batch.rng)
         with swinging(self.swing_convs, batch.rng) if self.swing_convs else contextlib.nullcontext():
             forward = self.model(x)
-        granularity = Granularity.PER_BATCH if self.cache is not None else c.granularity
+        granularity = Granularity.PER_BATCH if self.cache is not None else self.granularity
         layer_moments = self._layer_moments(x, forward, granularity)
         stats = self.cache.combined(slot, layer_moments) if self.cache is not None else layer_moments
         first = batch.index * c.batch_size

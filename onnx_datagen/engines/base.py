@@ -350,27 +350,27 @@ class BatchLoopEngine(Engine):
         self, group: Group, progress: ProgressSink | None = None
     ) -> tuple[LayerSums, np.ndarray, LayerSums | None]:
         retries = bool(self.prepared.bn_sites)  # without BN statistics there is no loss to judge an attempt by
-        initial, images, looped = self._optimize_once(group, progress, RETRIES[0], abandon=retries)
+        initial, images, looped, start = self._optimize_once(group, progress, RETRIES[0], abandon=retries)
         self.attempts, self.backtracks, self.steps = 1, looped.backtracks, looped.steps
         if not retries:
             return initial, images, None
-        start = self.whole_set_bn_loss(initial)
         final = None if looped.given_up else self.layer_sums(images)  # None: given up, scored only if kept
-        end = math.inf if final is None else self.whole_set_bn_loss(final)  # any attempt beats one given up
+        end = math.inf if final is None else self._attempt_loss(group, images, final)  # beats any given up
         for retry in RETRIES[1:]:
             if end <= start:
                 break
-            ended = f"the BN loss ended above its start ({start:.4g} -> {end:.4g})"
+            judged = "the images' own BN losses (their mean)" if group.per_image else "the BN loss"
+            ended = f"{judged} ended above its start ({start:.4g} -> {end:.4g})"
             why = "it was given up" if final is None else ended
             if self.deadline is not None and self.deadline.passed():
                 log.warning("group %d: %s, and the time budget leaves no time to optimise it again", group.index, why)
                 break
             log.warning("group %d: %s; optimising it again, %s", group.index, why, retry.what)
-            _, again, looped = self._optimize_once(group, progress, retry)
+            _, again, looped, _ = self._optimize_once(group, progress, retry)
             self.backtracks += looped.backtracks
             self.attempts += 1
             sums = self.layer_sums(again)
-            loss = self.whole_set_bn_loss(sums)
+            loss = self._attempt_loss(group, again, sums)
             if loss < end:  # the lowest of the attempts, should none end below its start
                 images, final, end, self.steps = again, sums, loss, looped.steps
             del again
@@ -380,12 +380,16 @@ class BatchLoopEngine(Engine):
 
     def _optimize_once(
         self, group: Group, progress: ProgressSink | None, attempt: Attempt, abandon: bool = False
-    ) -> tuple[LayerSums, np.ndarray, Looped]:
-        """(starting images' sums, final images, what the loop did) of one attempt; with `abandon`, the loop stops
-        when the loss runs away (GroupWatch; Looped.given_up)."""
+    ) -> tuple[LayerSums, np.ndarray, Looped, float | None]:
+        """(starting images' sums, final images, what the loop did, the starting images' _attempt_loss; None without
+        BN statistics) of one attempt; with `abandon`, the loop stops when the loss runs away (GroupWatch;
+        Looped.given_up)."""
         c = self.config
         batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
-        initial = self.layer_sums(self._final_images(batches))
+        starting = self._final_images(batches)
+        initial = self.layer_sums(starting)
+        start = self._attempt_loss(group, starting, initial) if self.prepared.bn_sites else None
+        del starting
         self.per_image_group = group.per_image
         self.cache = self._moment_cache(len(batches)) if self.granularity is Granularity.ALL_IMAGES else None
         steps = phases(c, 1 if attempt.steady else self.coarsest_pool)
@@ -399,7 +403,7 @@ class BatchLoopEngine(Engine):
                 log.warning("group %d: the loss stayed above %gx its start %d iterations in a row; given up at "
                             "iteration %d of %d", group.index, ABANDON, STRIKES, watch.abandoned + 1,
                             c.n_iter)  # fmt: skip
-            return initial, self._final_images(batches), looped
+            return initial, self._final_images(batches), looped, start
         finally:
             self.pipeline = pipeline
 
@@ -407,6 +411,13 @@ class BatchLoopEngine(Engine):
     def granularity(self) -> Granularity:
         """The statistics the group being optimised matches: the config's, or each image's own in a per-image group."""
         return Granularity.PER_IMAGE if self.per_image_group else self.config.granularity
+
+    def _attempt_loss(self, group: Group, images: np.ndarray, sums: LayerSums) -> float:
+        """What an attempt at `group` is judged by: its images' whole-set BN loss (`sums`), or in a per-image group,
+        whose images each match the statistics alone, the mean of each image's own."""
+        if not group.per_image:
+            return self.whole_set_bn_loss(sums)
+        return float(np.mean([self.whole_set_bn_loss(self.layer_sums(image[None])) for image in images]))
 
     def whole_set_bn_loss(self, sums: LayerSums) -> float:
         """The whole-set BN loss of `sums`, as the manifest reports it."""

@@ -10,7 +10,7 @@ from onnx_datagen.config.choices import Granularity, Method
 from onnx_datagen.engines.base import Group
 from onnx_datagen.run.groups import plan_groups
 from tests.cli.test_cli import run
-from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, DIGITS_SIZE
+from tests.conftest import DIGITS_ARGS, DIGITS_MODEL, DIGITS_SIZE, DIGITS_TEST
 
 DIGITS_NORM = {"mean": [0.3], "std": [0.32]}
 
@@ -47,6 +47,21 @@ def test_a_per_image_group_matches_each_image_alone():
     np.testing.assert_array_equal(alone, expected)
     _, together, _ = set_engine.optimize(Group(0, 0, 16))  # the same engine, the next group all-images again
     assert np.abs(together - alone).mean() > 1e-3
+
+
+def test_a_per_image_group_is_judged_by_its_images_own_losses():
+    """A retry keeps the attempt with the lowest loss: for a per-image group, the loss its images minimise."""
+    from onnx_datagen.engines.torch.engine import TorchEngine
+    from onnx_datagen.graph.prepare import prepare_model
+
+    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), GenerationConfig(normalization=DIGITS_NORM).resolve(16, 16))
+    pixels = np.load(DIGITS_TEST)["images"][:8].astype(np.float32).transpose(0, 3, 1, 2) / 255  # NHWC uint8
+    images = (pixels - 0.3) / 0.32
+    sums = engine.layer_sums(images)
+    own = [engine.whole_set_bn_loss(engine.layer_sums(image[None])) for image in images]
+    assert engine._attempt_loss(Group(0, 0, 8, per_image=True), images, sums) == pytest.approx(np.mean(own))
+    together = engine._attempt_loss(Group(0, 0, 8), images, sums)
+    assert together == engine.whole_set_bn_loss(sums) and together < 0.9 * np.mean(own)
 
 
 def test_generate_makes_the_share_last_and_says_so_in_the_manifest():

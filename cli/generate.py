@@ -160,6 +160,11 @@ def print_summary(dataset) -> None:
             f"{backwards}); BN match {stats['bn_match_initial']:.3f} -> {stats['bn_match_final']:.3f} (0 = exact)"
             f"{steps}"
         )
+    alone = dataset.manifest["job"].get("per_image_images")
+    if alone:
+        click.echo(
+            f"  the last {alone} images matched the BN statistics each alone, the others as a set (--per-image-share)"
+        )
     done = (dataset.manifest.get("timing") or {}).get("iterations_done")
     if done is not None:
         planned = dataset.manifest["config"]["n_iter"]

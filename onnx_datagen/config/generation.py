@@ -188,9 +188,9 @@ class GenerationConfig:
     )
     per_image_share: float | None = knob(
         None,
-        "share of the images (whole batches, the set's last) made with per-image statistics, each image matching the "
-        "BN statistics alone, with the rest's all-images statistics: their own extremes, which per-channel range "
-        f"estimators such as NNCF's average, come nearer real photos' (default: {LARGE_IMAGE_PER_IMAGE_SHARE} above "
+        "share of the images (whole batches, the set's last) that match the BN statistics each alone while the rest "
+        "match them as a set: their own extremes, which per-channel range estimators such as NNCF's average, come "
+        f"nearer real photos' (default: {LARGE_IMAGE_PER_IMAGE_SHARE} above "
         f"{SMALL_IMAGE_SIDE}x{SMALL_IMAGE_SIDE} for BN inversion of pixels with all-images statistics on the torch "
         "engine, else 0)",
     )

@@ -68,6 +68,10 @@ def job_difference(old: dict, new: dict, path: str = "") -> str | None:
     return None
 
 
+# Settings whose default is resolved per model, at the value that runs made before the setting existed
+BEFORE_THEY_EXISTED = {"per_image_share": 0.0}
+
+
 def upgraded_job(job: dict) -> dict:
     """A job record an earlier version wrote, in today's terms: renamed settings under their new names (backend is
     engine), and settings added since at their defaults, which keep the behaviour runs had before they existed."""
@@ -75,7 +79,7 @@ def upgraded_job(job: dict) -> dict:
     if not isinstance(config, dict):
         return job
     config = {RENAMED_KEYS.get(key, key): value for key, value in config.items()}
-    return {**job, "config": _with_defaults(config, GenerationConfig().to_dict())}
+    return {**job, "config": _with_defaults(config, {**GenerationConfig().to_dict(), **BEFORE_THEY_EXISTED})}
 
 
 def _with_defaults(values: dict, defaults: dict) -> dict:

@@ -92,6 +92,9 @@ def job_record(source: ModelInput | PreparedModel, config: ResolvedConfig, n_ima
         "group_size": method_for(config).group_size(config),
         "n_groups": len(groups),
     }
+    alone = sum(g.size for g in groups if g.per_image)
+    if alone:  # the per-image share's images, the set's last
+        record["per_image_images"] = alone
     if config.init_from:  # the starting images come from this file: a changed generator is another job
         record["init_from"] = {"path": config.init_from, "sha256": _generator_sha256(config.init_from)}
     return record

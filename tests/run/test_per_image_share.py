@@ -86,3 +86,15 @@ def test_generate_makes_the_share_last_and_says_so_in_the_manifest():
 def test_per_image_share_refusals(tmp_path, capsys, extra, says):
     code, _, err = run(["generate", DIGITS_MODEL, *DIGITS_ARGS, "-n", "8", "-o", tmp_path / "o", *extra], capsys)
     assert code != 0 and says in err and "Traceback" not in err
+
+
+def test_the_summary_names_the_share_and_an_earlier_run_folder_reads_as_without_it(tmp_path, capsys):
+    from onnx_datagen.run.folder import upgraded_job
+
+    args = ["generate", DIGITS_MODEL, *DIGITS_ARGS, "-n", "16", "--batch-size", "8", "--n-iter", "2"]
+    code, out, err = run([*args, "--per-image-share", "0.5", "-o", tmp_path / "o"], capsys)
+    assert code == 0, err
+    assert "the last 8 images matched the BN statistics each alone, the others as a set" in out
+    # a job written before the setting existed made no per-image images, whatever the image size
+    earlier = upgraded_job({"config": {"n_iter": 2}})["config"]
+    assert earlier["per_image_share"] == 0.0 and earlier["low_res_levels"] == 1

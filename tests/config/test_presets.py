@@ -139,17 +139,13 @@ def test_generator_parameterization_refuses_pixel_settings(tmp_path, capsys):
     assert code == 1 and "use --clipping clamp or none" in err
 
 
-def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(tmp_path, caplog):
-    import onnx_datagen
-    from onnx_datagen.engines.base import Group, Phase
+def optimised_batch(config: GenerationConfig, progress=None):
+    """(the torch engine, the image size of each of its model calls, the images) of one batch of the digits model
+    optimised with `config`."""
+    from onnx_datagen.engines.base import Group
     from onnx_datagen.engines.torch.engine import TorchEngine
     from onnx_datagen.graph.prepare import prepare_model
 
-    config = GenerationConfig.from_dict(
-        {**load_preset("deepinversion"), "normalization": {"mean": [0.3], "std": [0.32]}}
-    )
-    assert (config.n_iter, int(config.n_iter * config.low_res_fraction)) == (3000, 2000)  # DeepInversion setting 0
-    config = config.replace(n_iter=9, batch_size=8)  # 6 iterations at 8x8, then 3 at 16x16
     engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), config.resolve(*DIGITS_SIZE))
     model, sizes = engine.model, []
 
@@ -158,14 +154,27 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
         return model(x)
 
     engine.model = recording
+    _, images, _ = engine.optimize(Group(0, 0, 8), progress)
+    engine.model = model
+    return engine, sizes, images
+
+
+def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(tmp_path, caplog):
+    import onnx_datagen
+    from onnx_datagen.engines.base import Phase
+
+    config = GenerationConfig.from_dict(
+        {**load_preset("deepinversion"), "normalization": {"mean": [0.3], "std": [0.32]}}
+    )
+    assert (config.n_iter, int(config.n_iter * config.low_res_fraction)) == (3000, 2000)  # DeepInversion setting 0
+    config = config.replace(n_iter=9, batch_size=8)  # 6 iterations at 8x8, then 3 at 16x16
     reports = []
-    _, images, _ = engine.optimize(Group(0, 0, 8), reports.append)
+    engine, sizes, images = optimised_batch(config, reports.append)
     # the starting images are measured first (full size), then 6 steps at 8x8 and 3 at 16x16, then the final images
     # (whether the group went backwards)
     assert sizes == [(16, 16)] + [(8, 8)] * 6 + [(16, 16)] * 4 and images.shape == (8, 1, 16, 16)
     lrs = [r.lr for r in reports]  # cosine over each phase, from 0.2 to 1e-4, restarting at the switch
     assert lrs[5] == 1e-4 and abs(lrs[6] - (1e-4 + (0.2 - 1e-4) * 0.75)) < 1e-9 and lrs[8] == 1e-4
-    engine.model = model
     assert engine.engine_record()["low_resolution_iterations"] == {"8x8": 6}
     batch = engine._new_batch(0, 8)
     engine._start_phase([batch], Phase(3))
@@ -187,24 +196,11 @@ def test_deepinversion_runs_two_thirds_at_half_resolution_then_restarts_at_full(
 
 def test_coarse_to_fine_runs_each_low_resolution_size_in_turn(tmp_path, caplog):
     import onnx_datagen
-    from onnx_datagen.engines.base import Group
-    from onnx_datagen.engines.torch.engine import TorchEngine
-    from onnx_datagen.graph.prepare import prepare_model
 
     config = GenerationConfig(n_iter=9, batch_size=8, low_res_fraction=0.67, low_res_levels=2)
-    digits = config.replace(normalization={"mean": [0.3], "std": [0.32]})
-    engine = TorchEngine(prepare_model(str(DIGITS_MODEL)), digits.resolve(*DIGITS_SIZE))
-    model, sizes = engine.model, []
-
-    def recording(x):
-        sizes.append(tuple(x.shape[2:]))
-        return model(x)
-
-    engine.model = recording
-    _, images, _ = engine.optimize(Group(0, 0, 8))
+    engine, sizes, images = optimised_batch(config.replace(normalization={"mean": [0.3], "std": [0.32]}))
     # measured at full size; at 4x4, 8x8 and 16x16 in turn the all-images cache filled, then 3 steps; the final images
     assert sizes == [(16, 16)] + [(4, 4)] * 4 + [(8, 8)] * 4 + [(16, 16)] * 5 and images.shape == (8, 1, 16, 16)
-    engine.model = model
     assert engine.engine_record()["low_resolution_iterations"] == {"4x4": 3, "8x8": 3}
 
     # A model that runs at half size but not at a quarter (a 3x3 AveragePool on 8x8 features: 2x2 at a quarter)

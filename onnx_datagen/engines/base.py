@@ -254,6 +254,17 @@ def optimised_tensors(batch: OptimisedBatch) -> list:
     return [t for group in batch.optimizer.param_groups for t in group["params"]]
 
 
+def _sums_of(layers: list[np.ndarray]) -> LayerSums:
+    """Per-channel sums, sums of squares and counts over the images and positions of each layer (N x C x ...)."""
+    sums, squares, counts = [], [], []
+    for t in layers:  # one at a time: float64 copies of every layer would outweigh a training step
+        f = t.astype(np.float64).swapaxes(0, 1).reshape(t.shape[1], -1)
+        sums.append(f.sum(axis=1))
+        squares.append((f * f).sum(axis=1))
+        counts.append(f.shape[1])
+    return LayerSums(sums, squares, counts)
+
+
 @dataclass
 class Measured:
     """One batch through the model: the input and every BN input, the first output, the first head's features."""
@@ -300,15 +311,15 @@ class Engine(ABC):
         """Sums over all images and positions of `images` (input first, then BN layers in graph order)."""
         total = None
         for measured in self._measured(images):
-            sums, squares, counts = [], [], []
-            for t in measured.layers:  # one at a time: float64 copies of every layer would outweigh a training step
-                f = t.astype(np.float64).swapaxes(0, 1).reshape(t.shape[1], -1)
-                sums.append(f.sum(axis=1))
-                squares.append((f * f).sum(axis=1))
-                counts.append(f.shape[1])
-            part = LayerSums(sums, squares, counts)
+            part = _sums_of(measured.layers)
             total = part if total is None else total + part
         return total
+
+    def image_sums(self, images: np.ndarray) -> list[LayerSums]:
+        """Each image's own sums (as layer_sums of that image alone), from one pass over its batch."""
+        return [
+            _sums_of([t[i : i + 1] for t in m.layers]) for m in self._measured(images) for i in range(len(m.layers[0]))
+        ]
 
     def diversity_sums(self, images: np.ndarray) -> DiversitySums:
         """Unit penultimate features (input of the first output's linear layer) and predicted classes, summed."""
@@ -417,7 +428,7 @@ class BatchLoopEngine(Engine):
         whose images each match the statistics alone, the mean of each image's own."""
         if not group.per_image:
             return self.whole_set_bn_loss(sums)
-        return float(np.mean([self.whole_set_bn_loss(self.layer_sums(image[None])) for image in images]))
+        return float(np.mean([self.whole_set_bn_loss(own) for own in self.image_sums(images)]))
 
     def whole_set_bn_loss(self, sums: LayerSums) -> float:
         """The whole-set BN loss of `sums`, as the manifest reports it."""

@@ -41,11 +41,13 @@ PROBE_SECONDS, PROBE_MAX_STEPS = 0.5, 40
 # loss tripled within two steps once RAdam's adaptive steps began and never came back) gained 1 point under ORT
 # (results_notes.md, "The optimisation must not go backwards").
 BACKWARDS, STRIKES, BACKTRACK_LR = 1.1, 3, 0.5
-# Unwatched, a group whose summed step loss stays above ABANDON times where its phase started, STRIKES iterations in a
-# row, is given up at once rather than run to the end and then optimised again: EfficientNet-Lite0's default first
-# attempt rose to 2.2-2.3x its start by its ninth iteration and never came back, while every other benchmark run stayed
-# under 1.12x (results_notes.md, "The optimisation must not go backwards").
-ABANDON = 1.5
+# Unwatched, a group whose summed step loss stays above RUNAWAY times where its phase started, STRIKES iterations in a
+# row, has run away: every batch goes back to its best parameters of the phase (LossWatch.backtrack) and the rest of
+# the attempt runs watched. EfficientNet-Lite0's default first attempt rose to 2.2-2.3x its start by its ninth
+# iteration and never came back, while every other benchmark run of the seventh session stayed under 1.12x; giving such
+# an attempt up and optimising the group again from its start cost a third to a half of the run (results_notes.md,
+# "The optimisation must not go backwards").
+RUNAWAY = 1.5
 
 
 @dataclass(frozen=True)
@@ -138,11 +140,10 @@ class Deadline:
 @dataclass(frozen=True)
 class Looped:
     """What the optimisation loop did: optimiser steps run (each batch once per iteration; fewer when a Deadline ended
-    it), steps that went backwards and were taken back (LossWatch), and whether its GroupWatch gave the group up."""
+    it), and steps that went backwards and were taken back (LossWatch, and every batch's when the group ran away)."""
 
     steps: int
     backtracks: int
-    given_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -242,12 +243,12 @@ class LossWatch:
 
 
 class GroupWatch(Strikes):
-    """A group's summed step loss per iteration against its phase's first (ABANDON), and the iteration at which the
-    attempt was given up."""
+    """A group's summed step loss per iteration against its phase's first (RUNAWAY), and the iterations at which it
+    ran away."""
 
     def __init__(self) -> None:
-        super().__init__(ABANDON)
-        self.abandoned: int | None = None
+        super().__init__(RUNAWAY)
+        self.ran_away: list[int] = []
 
 
 def optimised_tensors(batch: OptimisedBatch) -> list:
@@ -361,18 +362,17 @@ class BatchLoopEngine(Engine):
         self, group: Group, progress: ProgressSink | None = None
     ) -> tuple[LayerSums, np.ndarray, LayerSums | None]:
         retries = bool(self.prepared.bn_sites)  # without BN statistics there is no loss to judge an attempt by
-        initial, images, looped, start = self._optimize_once(group, progress, RETRIES[0], abandon=retries)
+        initial, images, looped, start = self._optimize_once(group, progress, RETRIES[0], group_watch=retries)
         self.attempts, self.backtracks, self.steps = 1, looped.backtracks, looped.steps
         if not retries:
             return initial, images, None
-        final = None if looped.given_up else self.layer_sums(images)  # None: given up, scored only if kept
-        end = math.inf if final is None else self._attempt_loss(group, images, final)  # beats any given up
+        final = self.layer_sums(images)
+        end = self._attempt_loss(group, images, final)
         for retry in RETRIES[1:]:
             if end <= start:
                 break
             judged = "the images' own BN losses (their mean)" if group.per_image else "the BN loss"
-            ended = f"{judged} ended above its start ({start:.4g} -> {end:.4g})"
-            why = "it was given up" if final is None else ended
+            why = f"{judged} ended above its start ({start:.4g} -> {end:.4g})"
             if self.deadline is not None and self.deadline.passed():
                 log.warning("group %d: %s, and the time budget leaves no time to optimise it again", group.index, why)
                 break
@@ -385,16 +385,14 @@ class BatchLoopEngine(Engine):
             if loss < end:  # the lowest of the attempts, should none end below its start
                 images, final, end, self.steps = again, sums, loss, looped.steps
             del again
-        if final is None:  # given up, and the time budget left no time to optimise it again
-            final = self.layer_sums(images)
         return initial, images, final
 
     def _optimize_once(
-        self, group: Group, progress: ProgressSink | None, attempt: Attempt, abandon: bool = False
+        self, group: Group, progress: ProgressSink | None, attempt: Attempt, group_watch: bool = False
     ) -> tuple[LayerSums, np.ndarray, Looped, float | None]:
         """(starting images' sums, final images, what the loop did, the starting images' _attempt_loss; None without
-        BN statistics) of one attempt; with `abandon`, the loop stops when the loss runs away (GroupWatch;
-        Looped.given_up)."""
+        BN statistics) of one attempt; with `group_watch`, a group whose loss runs away is taken back and watched
+        (GroupWatch)."""
         c = self.config
         batches = [self._new_batch(index, size) for index, size in group.batches(c.batch_size)]
         starting = self._final_images(batches)
@@ -408,12 +406,12 @@ class BatchLoopEngine(Engine):
         if attempt.steady:
             self.pipeline = pipeline.steady()
         try:
-            watch = GroupWatch() if abandon else None
+            watch = GroupWatch() if group_watch else None
             looped = optimisation_loop(self, group, batches, steps, progress, attempt.watched, watch, self.deadline)
-            if looped.given_up:
-                log.warning("group %d: the loss stayed above %gx its start %d iterations in a row; given up at "
-                            "iteration %d of %d", group.index, ABANDON, STRIKES, watch.abandoned + 1,
-                            c.n_iter)  # fmt: skip
+            for iteration in watch.ran_away if watch is not None else []:
+                log.warning("group %d: the loss stayed above %gx its phase's start %d iterations in a row; every batch "
+                            "went back to its best images of the phase at iteration %d of %d, watched from there",
+                            group.index, RUNAWAY, STRIKES, iteration + 1, c.n_iter)  # fmt: skip
             return initial, self._final_images(batches), looped, start
         finally:
             self.pipeline = pipeline
@@ -514,15 +512,16 @@ def optimisation_loop(
 
     The one loop of every engine and of the generator method: batches are visited in the same order, divergence is
     checked, schedules are stepped alike and, `watched`, steps that go backwards are taken back (LossWatch); with a
-    `group_watch`, the loop stops early when the group's loss runs away; with a `deadline`, when its time is up (and
-    not before, where its extra iterations allow)."""
+    `group_watch`, a group whose loss runs away goes back to each batch's best parameters of the phase and is watched
+    from there; with a `deadline`, the loop ends when its time is up (and not before, where its extra iterations
+    allow)."""
     c = engine.config
     iteration = steps = 0
     for batch in batches:
         batch.watch = LossWatch()
 
-    def looped(given_up: bool = False) -> Looped:
-        return Looped(steps, sum(batch.watch.backtracks for batch in batches), given_up)
+    def looped() -> Looped:
+        return Looped(steps, sum(batch.watch.backtracks for batch in batches))
 
     extra = deadline.extra_iterations if deadline is not None else 0
     for phase in phase_list:
@@ -551,7 +550,7 @@ def optimisation_loop(
                 if watched and batch.watch.went_backwards(loss):
                     batch.watch.backtrack(batch)  # this step's gradient belongs to the parameters left behind
                 else:
-                    if watched:  # a copy of the parameters at each new best: only where they may be needed
+                    if watched or group_watch is not None:  # a copy at each new best: only where it may be needed
                         batch.watch.remember(loss, batch)
                     batch.optimizer.step()
                     engine._after_update(batch, iteration)
@@ -561,7 +560,10 @@ def optimisation_loop(
                     progress(StepReport(group.index, iteration, c.n_iter + extra, position, len(batches), batch.index,
                                         loss, bn_loss, output_loss, lr))  # fmt: skip
             if group_watch is not None and group_watch.struck_out(iteration_loss):
-                group_watch.abandoned = iteration
-                return looped(given_up=True)
+                group_watch.ran_away.append(iteration)
+                group_watch.start_over()
+                for batch in batches:  # each step's gradient is spent: a batch's best is where it goes back to
+                    batch.watch.backtrack(batch)
+                watched = True
             iteration += 1
     return looped()

@@ -5,6 +5,7 @@ and onnxruntime cannot share one environment.
 """
 
 import json
+import re
 
 import numpy as np
 import onnx
@@ -100,6 +101,18 @@ def test_a_per_image_share_group_runs_its_own_per_image_graph():
     together = onnx_datagen.generate(str(DIGITS_MODEL), n_images=16, config=config.replace(group_size=8))
     np.testing.assert_array_equal(shared.images[8:], alone.images[8:])  # the second batch, matched image by image
     np.testing.assert_array_equal(shared.images[:8], together.images[:8])  # the first, an all-images group of 8
+
+
+def test_a_group_whose_loss_runs_away_goes_back_and_is_watched_on_both_engines(caplog):
+    # A step size far too large: the loop that takes a runaway group back is the engines' shared one, the backtrack
+    # (parameters restored, optimiser state cleared) runs on each engine's own optimised tensors.
+    (_, torch_set), (_, ort_set) = run_both({"lr": 3000, "n_iter": 30}, n_images=16)
+    ran_away = re.findall(r"went back to its best images of the phase at iteration (\d+) of 30", caplog.text)
+    assert len(ran_away) == 2 and "optimising it again" not in caplog.text
+    for dataset in (torch_set, ort_set):
+        statistics = dataset.manifest["statistics"]
+        assert statistics["groups_optimised_again"] == 0 and statistics["steps_taken_back"] >= 1
+        assert statistics["bn_loss_final"] < 0.3 * statistics["bn_loss_initial"]
 
 
 def same_upper_model() -> onnx.ModelProto:

@@ -46,6 +46,10 @@ class Fractal(ImageMethod):
         if config.time_budget:
             raise ConfigError("--time-budget fits optimisation iterations; fractal images are rendered, not optimised: "
                               "drop it")  # fmt: skip
+        for field, option in (("per_image_share", "--per-image-share"), ("low_res_fraction", "--low-res-fraction")):
+            if getattr(config, field):  # accepted, they would change nothing: say so rather than ignore them
+                raise ConfigError(f"{option} applies to optimised images; fractal images are rendered, not optimised: "
+                                  "drop it")  # fmt: skip
 
     def load(self, model, input_name, size) -> ModelInput:
         return model if isinstance(model, ModelInput) else load_model_input(model, input_name, size)

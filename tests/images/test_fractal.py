@@ -50,6 +50,10 @@ def test_cli_fractal_on_folded_model_and_the_errors_that_point_to_it(tmp_path, c
     assert "wrote 6 fractal images (3x8x8)" in out and "BN loss" not in out
     manifest = json.loads((tmp_path / "calib" / "manifest.json").read_text())
     assert manifest["config"]["method"] == "fractal" and len(manifest["files"]["png"]) == 6
+    for option in ("--per-image-share", "--low-res-fraction"):  # options of optimised images are refused by name
+        code, _, err = run(["generate", folded, "--preset", "fractal", option, "0.25", "-o", tmp_path / "s"], capsys)
+        assert code == 1 and f"{option} applies to optimised images" in err and len(err.splitlines()) == 1
+        assert not (tmp_path / "s").exists()
     code, _, err = run(["generate", folded, "--method", "bn-inversion", "-o", tmp_path / "bn"], capsys)
     assert code == 1 and "folded into the convolutions" in err and "--preset fractal" in err
     code, out, _ = run(["inspect", folded], capsys)

@@ -7,6 +7,7 @@ import time
 
 from onnx_datagen.config.choices import Method
 from onnx_datagen.config.generation import GenerationConfig, ResolvedConfig
+from onnx_datagen.config.parsing import flag
 from onnx_datagen.engines.base import Deadline, Group, ProgressSink
 from onnx_datagen.errors import ConfigError
 from onnx_datagen.graph.prepare import ModelInput, load_model_input
@@ -46,10 +47,10 @@ class Fractal(ImageMethod):
         if config.time_budget:
             raise ConfigError("--time-budget fits optimisation iterations; fractal images are rendered, not optimised: "
                               "drop it")  # fmt: skip
-        for field, option in (("per_image_share", "--per-image-share"), ("low_res_fraction", "--low-res-fraction")):
+        for field in ("per_image_share", "low_res_fraction"):
             if getattr(config, field):  # accepted, they would change nothing: say so rather than ignore them
-                raise ConfigError(f"{option} applies to optimised images; fractal images are rendered, not optimised: "
-                                  "drop it")  # fmt: skip
+                raise ConfigError(f"{flag(field)} applies to optimised images; fractal images are rendered, not "
+                                  "optimised: drop it")  # fmt: skip
 
     def load(self, model, input_name, size) -> ModelInput:
         return model if isinstance(model, ModelInput) else load_model_input(model, input_name, size)
